@@ -1,0 +1,61 @@
+"""Worlds: procedurally generated task families with held-out splits.
+
+Public API: `make(name)`, `names()`, `register(name, factory)`, the `World` protocol and
+its spaces, and the wrappers `AutoReset` and `TaskPool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trainee.worlds.base import Box, Discrete, Step, World
+from trainee.worlds.wrappers import AutoReset, TaskPool, pool_size, task_at
+
+__all__ = [
+    "AutoReset",
+    "Box",
+    "Discrete",
+    "Step",
+    "TaskPool",
+    "World",
+    "make",
+    "names",
+    "pool_size",
+    "register",
+    "task_at",
+]
+
+_REGISTRY: dict[str, Callable[[], World]] = {}
+
+
+def register(name: str, factory: Callable[[], World]) -> None:
+    """Make `factory()` available as `make(name)`."""
+    _REGISTRY[name] = factory
+
+
+def names() -> list[str]:
+    """Registered world names (external `gymnax:<Env>` worlds are made on demand)."""
+    return sorted(_REGISTRY)
+
+
+def make(name: str) -> World:
+    """The world called `name`: a built-in one or `gymnax:<EnvName>`."""
+    if name.startswith("gymnax:"):
+        from trainee.worlds.gymnax_adapter import GymnaxWorld
+
+        return GymnaxWorld(name.removeprefix("gymnax:"))
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"unknown world {name!r}; choose one of {', '.join(names())} "
+            "or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)"
+        )
+    return _REGISTRY[name]()
+
+
+def _register_builtins() -> None:
+    from trainee.worlds.corridor import Corridor
+
+    register("corridor", Corridor)
+
+
+_register_builtins()

@@ -1,0 +1,145 @@
+"""The world protocol: gymnax-style pure functions with Gymnasium terminal semantics.
+
+A **world** is a family of environments that share dynamics code. A **task** is one
+concrete instance: a pytree of parameters (layout, rule, constants, difficulty). Tasks
+are data, so one compiled `step` serves every task and `vmap` runs many at once.
+
+    obs, state = world.reset(key, task)
+    obs, state, reward, terminated, truncated, info = world.step(key, state, action, task)
+
+`terminated` means the episode reached a terminal state of the MDP (bootstrap with 0);
+`truncated` means it was cut by a time limit (bootstrap with the value of the final
+observation). This is the gymnax >= 1.0 / Gymnasium convention.
+
+Static sizes (observation shape, number of actions, episode limit) live on the world
+object; everything that may vary per task lives in the task pytree.
+
+`info` always holds `success` (the episode ended by doing its job) and every name in
+`world.counters` (hidden event counts for this step, e.g. `harm`). Measures read the
+counters; rewards never include them unless a task field says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Task = Any  # a pytree (usually a flax.struct.dataclass) with a scalar `difficulty` leaf
+State = Any  # a pytree owned by the world
+Info = dict[str, jax.Array]
+
+
+@dataclass(frozen=True)
+class Discrete:
+    """Actions 0 .. n-1."""
+
+    n: int
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return jax.random.randint(key, (), 0, self.n)
+
+    def contains(self, x: jax.Array) -> jax.Array:
+        x = jnp.asarray(x)
+        return (x.shape == ()) & jnp.issubdtype(x.dtype, jnp.integer) & (x >= 0) & (x < self.n)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A float array of fixed shape with elementwise bounds (may be infinite)."""
+
+    low: float
+    high: float
+    shape: tuple[int, ...]
+    dtype: Any = jnp.float32
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        low = max(self.low, -1e3)
+        high = min(self.high, 1e3)
+        return jax.random.uniform(key, self.shape, self.dtype, low, high)
+
+    def contains(self, x: jax.Array) -> jax.Array:
+        x = jnp.asarray(x)
+        if x.shape != self.shape:
+            return jnp.array(False)
+        return jnp.all((x >= self.low) & (x <= self.high))
+
+
+class Step(NamedTuple):
+    """What `World.step` returns, as a named tuple so it also unpacks positionally."""
+
+    obs: jax.Array
+    state: State
+    reward: jax.Array  # () float32
+    terminated: jax.Array  # () bool
+    truncated: jax.Array  # () bool
+    info: Info
+
+
+class World:
+    """Base class of every world. Subclasses set the class attributes and implement
+    `reset`, `step` and `tasks`.
+
+    Class attributes (static: changing them changes compiled shapes):
+        name: registry name.
+        max_steps: episode time limit; `step` sets `truncated` when it is reached.
+        splits: split names; `"train"` first, then one held-out split per shift axis.
+        counters: names of the hidden per-step counters in `info`.
+    """
+
+    name: str = "world"
+    max_steps: int = 100
+    splits: tuple[str, ...] = ("train",)
+    counters: tuple[str, ...] = ()
+
+    @property
+    def observation_space(self) -> Box:
+        raise NotImplementedError
+
+    @property
+    def action_space(self) -> Discrete:
+        raise NotImplementedError
+
+    @property
+    def shift_axes(self) -> tuple[str, ...]:
+        """The held-out splits, one per named axis of distribution shift."""
+        return tuple(s for s in self.splits if s != "train")
+
+    def reset(self, key: jax.Array, task: Task) -> tuple[jax.Array, State]:
+        raise NotImplementedError
+
+    def step(self, key: jax.Array, state: State, action: jax.Array, task: Task) -> Step:
+        raise NotImplementedError
+
+    def tasks(self, key: jax.Array, split: str, n: int) -> Task:
+        """Sample `n` tasks of `split`, batched along a leading axis of every leaf."""
+        raise NotImplementedError
+
+    def is_train(self, task: Task) -> jax.Array:
+        """() bool: whether a task could have been drawn by the train split.
+
+        Held-out splits are defined by the task generator (e.g. "layout hash % 8 == 0",
+        "chain length > 2"), and this predicate states the train side of that rule.
+        The contract test samples thousands of tasks per split and checks that every
+        train task satisfies it and no held-out task does."""
+        raise NotImplementedError
+
+    def oracle(self, key: jax.Array, state: State, task: Task) -> jax.Array:
+        """A scripted policy (planner or controller) that solves every generated task;
+        it proves solvability and gives a reference score. Worlds without one raise."""
+        raise NotImplementedError(f"world {self.name!r} has no oracle")
+
+    def check_split(self, split: str) -> None:
+        if split not in self.splits:
+            raise ValueError(
+                f"unknown split {split!r} for world {self.name!r}; "
+                f"choose one of {', '.join(self.splits)}"
+            )
+
+    def empty_info(self, success: jax.Array) -> Info:
+        """An info dict with `success` and every counter at zero."""
+        info = {name: jnp.zeros((), jnp.float32) for name in self.counters}
+        info["success"] = jnp.asarray(success, bool)
+        return info

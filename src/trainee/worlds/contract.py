@@ -1,0 +1,164 @@
+"""The contract every world must pass, as one public checker (like Gymnasium's
+`env_checker`): the test suite runs it on every registered world, and authors of new
+worlds can run it on theirs.
+
+    from trainee.worlds.contract import check_world
+    check_world(make("corridor"))
+
+Each check raises `AssertionError` with a message naming the world and what broke.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from trainee.evaluate import play_episode, random_policy
+from trainee.worlds.base import Discrete, World
+from trainee.worlds.wrappers import AutoReset, task_at
+
+
+def check_world(world: World, num_tasks: int = 64, split_samples: int = 4096) -> None:
+    """Run every check below on `world`."""
+    check_tasks(world, num_tasks)
+    check_spaces_and_vmap(world, num_tasks)
+    check_no_recompilation(world, num_tasks)
+    check_episode_semantics(world, num_tasks)
+    check_autoreset(world)
+    check_splits_disjoint(world, split_samples)
+    check_deterministic(world)
+
+
+def _fail(world: World, what: str) -> str:
+    return f"world {world.name!r}: {what}"
+
+
+def check_tasks(world: World, n: int) -> None:
+    """Every split samples a batch of `n` tasks with a (n,) `difficulty`, under jit."""
+    assert world.splits[0] == "train", _fail(world, "the first split must be 'train'")
+    for split in world.splits:
+        tasks = jax.jit(world.tasks, static_argnums=(1, 2))(jax.random.key(0), split, n)
+        for leaf in jax.tree.leaves(tasks):
+            assert leaf.shape[:1] == (n,), _fail(world, f"split {split}: leaf {leaf.shape}")
+        assert tasks.difficulty.shape == (n,), _fail(world, "difficulty must be one scalar a task")
+        assert np.all(np.isfinite(np.asarray(tasks.difficulty))), _fail(world, "difficulty NaN")
+
+
+def _batched_step(world: World):
+    def step(key, state, action, task):
+        return world.step(key, state, action, task)
+
+    return jax.jit(jax.vmap(step))
+
+
+def check_spaces_and_vmap(world: World, n: int) -> None:
+    """reset/step vmap over tasks; observations lie in the space; info is complete."""
+    assert isinstance(world.action_space, Discrete), _fail(world, "actions must be Discrete")
+    tasks = world.tasks(jax.random.key(1), "train", n)
+    keys = jax.random.split(jax.random.key(2), n)
+    obs, state = jax.jit(jax.vmap(world.reset))(keys, tasks)
+    space = world.observation_space
+    assert obs.shape == (n, *space.shape), _fail(world, f"obs {obs.shape} vs {space.shape}")
+    assert obs.dtype == space.dtype, _fail(world, f"obs dtype {obs.dtype}")
+    assert bool(jnp.all(jax.vmap(space.contains)(obs))), _fail(world, "reset obs out of space")
+    actions = jax.vmap(world.action_space.sample)(keys)
+    out = _batched_step(world)(keys, state, actions, tasks)
+    assert bool(jnp.all(jax.vmap(space.contains)(out.obs))), _fail(world, "step obs out of space")
+    assert out.reward.shape == (n,) and out.reward.dtype == jnp.float32, _fail(world, "reward")
+    for flag in (out.terminated, out.truncated):
+        assert flag.shape == (n,) and flag.dtype == jnp.bool_, _fail(world, "flags must be bool")
+    for name in ("success", *world.counters):
+        assert name in out.info, _fail(world, f"info lacks {name!r}")
+        assert out.info[name].shape == (n,), _fail(world, f"info[{name!r}] must be a scalar")
+
+
+def check_no_recompilation(world: World, n: int) -> None:
+    """One compiled step serves every task of every split (tasks are data)."""
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(keys, state, actions, tasks):
+        return jax.vmap(world.step)(keys, state, actions, tasks)
+
+    keys = jax.random.split(jax.random.key(3), n)
+    for i, split in enumerate(world.splits):
+        tasks = world.tasks(jax.random.key(10 + i), split, n)
+        _, state = jax.vmap(world.reset)(keys, tasks)
+        actions = jax.vmap(world.action_space.sample)(keys)
+        try:
+            step(keys, state, actions, tasks)
+        except AssertionError as err:
+            raise AssertionError(_fail(world, f"split {split} recompiled step: {err}")) from err
+    chex.clear_trace_counter()
+
+
+def check_episode_semantics(world: World, n: int) -> None:
+    """Under a random policy: never both terminated and truncated; truncation only at
+    the time limit; every episode ends by `max_steps`; success ends the episode."""
+    for split in world.splits:
+        tasks = world.tasks(jax.random.key(4), split, n)
+        keys = jax.random.split(jax.random.key(5), n)
+        play = lambda key, task: play_episode(world, random_policy(world), key, task)
+        trace = jax.jit(jax.vmap(play))(keys, tasks)
+        term, trunc = np.asarray(trace.terminated), np.asarray(trace.truncated)
+        where = f"split {split}"
+        assert not np.any(term & trunc), _fail(world, f"{where}: terminated and truncated")
+        ended = term | trunc
+        assert np.all(ended.sum(-1) == 1), _fail(world, f"{where}: an episode must end once")
+        first_end = ended.argmax(-1)
+        truncated_at = first_end[trunc.any(-1)]
+        assert np.all(truncated_at == world.max_steps - 1), _fail(
+            world, f"{where}: truncated before the time limit ({world.max_steps} steps)"
+        )
+        success = np.asarray(trace.success)
+        assert np.all(~success | ended), _fail(world, f"{where}: success must end the episode")
+        assert np.all(np.isfinite(np.asarray(trace.reward))), _fail(world, "reward not finite")
+
+
+def check_autoreset(world: World) -> None:
+    """AutoReset restarts the episode on its end and keeps the last obs in info."""
+    wrapped = AutoReset(world)
+    task = task_at(world.tasks(jax.random.key(6), "train", 1), 0)
+    step = jax.jit(wrapped.step)
+    obs, state = wrapped.reset(jax.random.key(7), task)
+    key = jax.random.key(8)
+    for _ in range(world.max_steps + 1):
+        key, key_action, key_step = jax.random.split(key, 3)
+        action = world.action_space.sample(key_action)
+        plain = world.step(jax.random.split(key_step)[0], state, action, task)
+        out = step(key_step, state, action, task)
+        np.testing.assert_allclose(
+            out.info["final_obs"], plain.obs, rtol=1e-5, err_msg=_fail(world, "final_obs")
+        )
+        if bool(out.terminated | out.truncated):
+            fresh, _ = world.reset(jax.random.split(key_step)[1], task)
+            np.testing.assert_allclose(
+                out.obs, fresh, rtol=1e-5, err_msg=_fail(world, "reset after end")
+            )
+            return
+        state = out.state
+    raise AssertionError(_fail(world, "no episode ended within max_steps + 1 steps"))
+
+
+def check_splits_disjoint(world: World, samples: int) -> None:
+    """All train tasks satisfy `is_train`; no held-out task does."""
+    is_train = jax.jit(jax.vmap(world.is_train))
+    for i, split in enumerate(world.splits):
+        tasks = world.tasks(jax.random.key(100 + i), split, samples)
+        inside = np.asarray(jnp.broadcast_to(is_train(tasks), (samples,)))
+        if split == "train":
+            assert inside.all(), _fail(world, f"{(~inside).sum()} train tasks fail is_train")
+        else:
+            assert not inside.any(), _fail(world, f"{inside.sum()} {split} tasks overlap train")
+
+
+def check_deterministic(world: World) -> None:
+    """Same key, same task, same action: same result."""
+    task = task_at(world.tasks(jax.random.key(9), "train", 1), 0)
+    _, state = world.reset(jax.random.key(10), task)
+    action = world.action_space.sample(jax.random.key(11))
+    a = world.step(jax.random.key(12), state, action, task)
+    b = world.step(jax.random.key(12), state, action, task)
+    chex.assert_trees_all_equal(a, b)
