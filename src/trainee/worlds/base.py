@@ -131,6 +131,14 @@ class World:
         it proves solvability and gives a reference score. Worlds without one raise."""
         raise NotImplementedError(f"world {self.name!r} has no oracle")
 
+    def render_rgb(self, state: State, task: Task) -> Any:
+        """Host-side picture of one (unbatched) state: a (H, W, 3) uint8 numpy array."""
+        raise NotImplementedError(f"world {self.name!r} has no picture renderer")
+
+    def render_text(self, state: State, task: Task) -> str:
+        """Host-side text picture of one (unbatched) state, for the terminal."""
+        raise NotImplementedError(f"world {self.name!r} has no text renderer")
+
     def check_split(self, split: str) -> None:
         if split not in self.splits:
             raise ValueError(

@@ -1,0 +1,135 @@
+"""The results store: a directory per run and one SQLite database indexing them.
+
+A run directory holds `config.json` (the resolved config), `metrics.json` (learning
+curves), `checkpoint.msgpack` (+ `checkpoint.json` describing it) and `summary.json`.
+Every file is written atomically: to a temporary file in the same directory, flushed,
+then renamed over the target, so an interrupted run never leaves a half-written file.
+
+The database (`trainee.db`, beside the run directories unless `TRAINEE_DB` says
+otherwise) has one row per run and per evaluation; other modules (the exam) add their
+own tables through `connect`. SQLite in WAL mode lets several processes write at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_dir TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    world TEXT NOT NULL,
+    learner TEXT NOT NULL,
+    config TEXT NOT NULL,       -- JSON
+    summary TEXT                -- JSON, filled in when the run finishes
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    run_dir TEXT NOT NULL,
+    split TEXT NOT NULL,
+    records TEXT NOT NULL       -- JSON: per-seed, per-task, per-episode arrays
+);
+"""
+
+
+class StoreError(Exception):
+    """A readable problem with the store (missing run, corrupt file, ...)."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "tolist"):  # numpy / jax arrays and scalars
+        return x.tolist()
+    raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+def read_json(path: Path) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path} does not exist")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise StoreError(f"{path} is not valid JSON ({err}); delete it or rerun") from err
+
+
+def db_path_for(run_dir: Path) -> Path:
+    """The database a run is indexed in: $TRAINEE_DB, else `trainee.db` beside the run."""
+    env = os.environ.get("TRAINEE_DB")
+    return Path(env) if env else Path(run_dir).resolve().parent / "trainee.db"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the results database with the base schema."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # explicit transactions
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+@contextmanager
+def transaction(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection inside one write transaction (BEGIN IMMEDIATE): either everything
+    in the block is committed, or nothing is (an exception or a crash rolls it back)."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+
+
+def record_run(run_dir: Path, world: str, learner: str, config: dict, summary: dict | None) -> None:
+    with transaction(db_path_for(run_dir)) as conn:
+        conn.execute(
+            "INSERT INTO runs (run_dir, created, world, learner, config, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(run_dir) DO UPDATE SET "
+            "config=excluded.config, summary=excluded.summary",
+            (str(Path(run_dir).resolve()), time.time(), world, learner,
+             json.dumps(config, default=_jsonable),
+             None if summary is None else json.dumps(summary, default=_jsonable)),
+        )
+
+
+def record_evaluation(run_dir: Path, split: str, records: dict) -> None:
+    with transaction(db_path_for(run_dir)) as conn:
+        conn.execute(
+            "INSERT INTO evaluations (created, run_dir, split, records) VALUES (?, ?, ?, ?)",
+            (time.time(), str(Path(run_dir).resolve()), split,
+             json.dumps(records, default=_jsonable)),
+        )
