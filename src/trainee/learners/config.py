@@ -1,0 +1,79 @@
+"""The learner config: one frozen dataclass, one docstring per field (tyro turns the
+docstrings into `--help`). Defaults are PureJaxRL's PPO defaults for CartPole-v1
+(purejaxrl/ppo.py), which solve it; both learners share every field they can, so a
+`ppo` vs `pg` comparison differs only in how advantages are estimated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    learner: Literal["ppo", "pg"] = "ppo"
+    """`ppo`: actor-critic with GAE (learns a value function); `pg`: outcome-only policy
+    gradient with a leave-one-out group baseline (no critic)."""
+    total_steps: int = 500_000
+    """Budget of environment steps (for `pg`, of simulated steps: see docs/learners.md)."""
+    num_envs: int = 4
+    """Parallel environments. For `pg`, a multiple of `group_size`."""
+    num_steps: int = 128
+    """`ppo`: rollout length per environment per update."""
+    group_size: int = 4
+    """`pg`: episodes played from the same start state per task per update (G)."""
+    update_epochs: int = 4
+    """Passes over each batch of experience."""
+    num_minibatches: int = 4
+    """Minibatches per epoch."""
+    lr: float = 2.5e-4
+    """Adam learning rate."""
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to 0 over training."""
+    gamma: float = 0.99
+    """Discount factor (`ppo` value targets)."""
+    gae_lambda: float = 0.95
+    """GAE lambda (Schulman et al. 2016): 0 = one-step TD, 1 = Monte-Carlo returns."""
+    clip_eps: float = 0.2
+    """PPO ratio clipping (Schulman et al. 2017); used by both learners' policy loss."""
+    ent_coef: float = 0.01
+    """Entropy bonus weight."""
+    vf_coef: float = 0.5
+    """Value loss weight (`ppo` only)."""
+    max_grad_norm: float = 0.5
+    """Global gradient-norm clip."""
+    normalize_advantages: bool = True
+    """Standardise advantages per minibatch (both learners)."""
+    hidden: int = 64
+    """Width of each hidden layer."""
+    layers: int = 2
+    """Hidden layers of the actor and of the critic MLPs."""
+    activation: Literal["tanh", "relu"] = "tanh"
+    """Hidden activation."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the bad field and the fix."""
+        positive = (
+            "total_steps",
+            "num_envs",
+            "num_steps",
+            "group_size",
+            "update_epochs",
+            "num_minibatches",
+            "hidden",
+            "layers",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if not 0.0 < self.lr:
+            raise ValueError(f"lr must be > 0 (got {self.lr})")
+        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
+            raise ValueError("gamma and gae_lambda must lie in [0, 1]")
+        if self.learner == "pg" and self.num_envs % self.group_size:
+            raise ValueError(
+                f"pg needs num_envs ({self.num_envs}) to be a multiple of group_size "
+                f"({self.group_size}); e.g. --num-envs {self.group_size * 4}"
+            )
+        if self.learner == "pg" and self.group_size < 2:
+            raise ValueError("pg needs group_size >= 2 for a leave-one-out baseline")
