@@ -1,0 +1,124 @@
+"""Each measure on a small hand-computed case."""
+
+import numpy as np
+import pytest
+
+from trainee.evaluate import Records
+from trainee.measures import (
+    Reference,
+    area_under_curve,
+    checkpoint_flips,
+    continual_metrics,
+    flips,
+    forward_transfer,
+    generalisation_gap,
+    harm_rate,
+    jaggedness,
+    jaggedness_index,
+    reintroduced_bugs_per_episode,
+    samples_to_competence,
+    worst_decile_success,
+)
+
+
+def records(success, episode_return=None, difficulty=None, **counters):
+    success = np.asarray(success, dtype=bool)
+    tasks = success.shape[-2]
+    return Records(
+        success=success,
+        episode_return=np.asarray(success if episode_return is None else episode_return, float),
+        length=np.ones(success.shape, np.int32),
+        counters={k: np.asarray(v, float) for k, v in counters.items()},
+        difficulty=np.arange(tasks, dtype=float) if difficulty is None else np.asarray(difficulty),
+    )
+
+
+def test_generalisation_gap_per_axis_with_seeds():
+    # 3 seeds x 2 tasks x 2 episodes. Train success per seed: 1, 1, 0.75.
+    train = records([[[1, 1], [1, 1]], [[1, 1], [1, 1]], [[1, 1], [1, 0]]],
+                    episode_return=np.full((3, 2, 2), 2.0))
+    # Held-out success per seed: 0.5, 0.25, 0.75 -> gaps 0.5, 0.75, 0.0.
+    longer = records([[[1, 1], [0, 0]], [[1, 0], [0, 0]], [[1, 1], [1, 0]]],
+                     episode_return=np.full((3, 2, 2), 1.0))
+    gap = generalisation_gap(train, {"longer": longer},
+                             references={"train": Reference(0.0, 4.0)}, reps=200)["longer"]
+    # 3 values: floor(0.75) = 0 trimmed, IQM = mean = 0.41666.
+    assert gap.success.iqm == pytest.approx((0.5 + 0.75 + 0.0) / 3)
+    assert gap.success.ci_low <= gap.success.iqm <= gap.success.ci_high
+    # Train normalised return 2/4 = 0.5; held-out raw return 1.0 -> gap -0.5 every seed.
+    assert gap.normalised_return.iqm == pytest.approx(-0.5)
+    assert set(gap.to_json()) == {"success", "normalised_return"}
+
+
+def test_jaggedness_counts_easy_fail_hard_pass_pairs():
+    # Difficulties 1, 2, 3, 3; outcomes (one episode): fail, pass, pass, fail.
+    # Ordered pairs with strictly lower difficulty first: (1,2) (1,3a) (1,3b) (2,3a) (2,3b)
+    # = 5 pairs; easy failed & hard solved in (1,2) and (1,3a) -> 2 / 5.
+    rec = records([[0], [1], [1], [0]], difficulty=[1.0, 2.0, 3.0, 3.0])
+    result = jaggedness(rec)
+    assert result.jaggedness == pytest.approx(2 / 5)
+    # 4 tasks -> ceil(0.4) = 1 worst task: success 0.
+    assert result.worst_decile_success == pytest.approx(0.0)
+    # A smooth agent (success never rises with difficulty) scores exactly 0.
+    smooth = np.array([1.0, 0.9, 0.9, 0.2, 0.0])
+    assert jaggedness_index(smooth, np.arange(5.0)) == 0.0
+    # Rates soften the indicator: s = (0.5, 1.0) on difficulties (1, 2) -> 0.5.
+    assert jaggedness_index(np.array([0.5, 1.0]), np.array([1.0, 2.0])) == pytest.approx(0.5)
+    # 20 tasks -> worst 2: mean of 0.0 and 0.1.
+    assert worst_decile_success(np.linspace(0, 1.9, 20)) == pytest.approx(0.05)
+
+
+def test_flips_between_checkpoints():
+    old = np.array([[1, 1], [0, 0]], bool)
+    new = np.array([[1, 0], [1, 0]], bool)
+    result = flips(old, new)
+    assert result.negative == pytest.approx(0.25)  # (0, 1) solved then failed
+    assert result.positive == pytest.approx(0.25)  # (1, 0) failed then solved
+    assert checkpoint_flips(records(old), records(old)).negative == 0.0
+    with pytest.raises(ValueError, match="same tasks"):
+        flips(old, new[:1])
+
+
+def test_reintroduced_bugs_and_harm_rates():
+    rec = records([[1, 0], [1, 1]], regressions=[[2, 0], [1, 1]], harm=[[1, 3], [0, 2]])
+    assert reintroduced_bugs_per_episode(rec) == pytest.approx(4 / 4)
+    harm = harm_rate(rec)
+    assert harm.per_episode == pytest.approx(6 / 4)
+    assert harm.per_success == pytest.approx(6 / 3)
+    assert np.isnan(harm_rate(records([[0]], harm=[[1]])).per_success)
+    with pytest.raises(KeyError, match="regressions"):
+        reintroduced_bugs_per_episode(records([[1]]))
+
+
+def test_samples_to_competence_and_area():
+    steps = np.array([0, 1000, 2000, 3000])
+    curves = np.array([[0.0, 0.5, 0.9, 1.0], [0.0, 0.1, 0.2, 0.3]])
+    result = samples_to_competence(steps, curves, threshold=0.8, seconds_per_step=0.1)
+    np.testing.assert_array_equal(result.steps, [2000, np.inf])
+    np.testing.assert_allclose(result.hours, [2000 * 0.1 / 3600, np.inf])
+    np.testing.assert_array_equal(result.reached, [True, False])
+    # Trapezoids: (0 + .5)/2 + (.5 + .9)/2 + (.9 + 1)/2 = 1.9 per 1000 steps -> mean 1.9/3.
+    assert area_under_curve(steps, curves[0]) == pytest.approx(1.9 / 3)
+    assert area_under_curve(steps, curves[0], normalise=False) == pytest.approx(1900.0)
+
+
+def test_continual_metrics_on_a_hand_made_r_matrix():
+    # Three jobs; row i = scores after training stage i.
+    R = np.array([
+        [0.8, 0.1, 0.0],
+        [0.6, 0.9, 0.2],
+        [0.4, 0.7, 1.0],
+    ])
+    m = continual_metrics(R, reference=np.array([0.0, 0.0, 0.1]))
+    assert m.average_performance == pytest.approx((0.4 + 0.7 + 1.0) / 3)
+    # BWT: ((0.4 - 0.8) + (0.7 - 0.9)) / 2 = -0.3; forgetting = 0.3.
+    assert m.backward_transfer == pytest.approx(-0.3)
+    assert m.forgetting == pytest.approx(0.3)
+    assert m.max_forgetting == pytest.approx(0.3)  # best earlier scores are the diagonal
+    # Zero-shot (Lopez-Paz & Ranzato FWT): ((0.1 - 0.0) + (0.2 - 0.1)) / 2 = 0.1.
+    assert m.zero_shot_transfer == pytest.approx(0.1)
+    # Batched over seeds.
+    batched = continual_metrics(np.stack([R, R]))
+    np.testing.assert_allclose(batched.forgetting, [0.3, 0.3])
+    # Continual World FT: job 0 (0.6 - 0.5) / 0.5 = 0.2, job 1 (0.5 - 0.5) / 0.5 = 0 -> 0.1.
+    assert forward_transfer(np.array([0.6, 0.5]), np.array([0.5, 0.5])) == pytest.approx(0.1)

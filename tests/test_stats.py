@@ -1,0 +1,88 @@
+"""Statistics across seeds: hand-computed cases and a cross-check against rliable."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from trainee.measures import (
+    ValueCI,
+    aggregate,
+    iqm,
+    iqm_ci,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+)
+
+
+def test_iqm_drops_a_quarter_at_each_end():
+    # 8 values: drop 2 lowest and 2 highest, mean of 3, 4, 5, 6.
+    assert iqm(np.array([8, 1, 7, 2, 6, 3, 5, 4])) == pytest.approx(4.5)
+    # 10 values: floor(2.5) = 2 dropped at each end, mean of 2 .. 7 (scipy's trim_mean).
+    assert iqm(np.arange(10)) == pytest.approx(4.5)
+    # An outlier does not move it.
+    assert iqm(np.array([1.0, 1.0, 1.0, 1e9])) == pytest.approx(1.0)
+    # Pools runs and tasks by default; per row with an axis.
+    scores = np.array([[0.0, 1.0, 2.0, 3.0], [10.0, 11.0, 12.0, 13.0]])
+    np.testing.assert_allclose(iqm(scores, axis=1), [1.5, 11.5])
+
+
+def test_probability_of_improvement_by_hand():
+    # Task 0: x in {1, 3}, y in {2, 2}: 2 of 4 pairs won -> 0.5.
+    # Task 1: x in {5, 5}, y in {5, 4}: pairs (5>5 tie .5, 5>4 win 1) x2 -> 0.75.
+    x = np.array([[1.0, 5.0], [3.0, 5.0]])
+    y = np.array([[2.0, 5.0], [2.0, 4.0]])
+    assert probability_of_improvement(x, y) == pytest.approx((0.5 + 0.75) / 2)
+    assert probability_of_improvement(x, x) == pytest.approx(0.5)
+    assert probability_of_improvement(np.ones(3), np.zeros(4)) == pytest.approx(1.0)
+
+
+def test_value_ci_serialises_as_the_shared_json_shape():
+    value = ValueCI(0.5, 0.25, 0.75)
+    assert json.loads(json.dumps(value.to_json())) == {"iqm": 0.5, "ci_low": 0.25, "ci_high": 0.75}
+    assert ValueCI.from_json(value.to_json()) == value
+
+
+def test_bootstrap_ci_is_deterministic_and_brackets_the_estimate():
+    scores = np.random.default_rng(0).normal(size=(10, 3))
+    first = iqm_ci(scores, reps=500, seed=1)
+    assert first == iqm_ci(scores, reps=500, seed=1)
+    assert first.ci_low <= first.iqm <= first.ci_high
+    assert aggregate(np.full(5, 0.3), reps=200) == pytest.approx(ValueCI(0.3, 0.3, 0.3))
+    poi = probability_of_improvement_ci(scores + 10.0, scores, reps=300)
+    assert poi.iqm == pytest.approx(1.0) and poi.ci_low == pytest.approx(1.0)
+
+
+def _rliable():
+    """rliable, or a skip: it is an optional dev dependency, and rliable 1.2 runs only
+    with arch < 8 (arch 8 dropped `random_state`) and arch 7 only with pandas < 3."""
+    pytest.importorskip("rliable")
+    try:
+        from rliable import library, metrics
+    except Exception as err:  # an incompatible arch/pandas raises at import
+        pytest.skip(f"rliable is unusable here ({err}); pip install 'arch<8' 'pandas<3'")
+    return library, metrics
+
+
+def test_agrees_with_rliable_on_the_same_data_and_seed():
+    library, metrics = _rliable()
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(10, 4))
+    y = rng.normal(0.4, size=(8, 4))
+    x[:, 0] = np.round(x[:, 0])  # ties, to exercise the one-half rule
+    y[:, 0] = np.round(y[:, 0])
+    reps = 2_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.random.seed(3)  # rliable resamples with NumPy's global legacy generator
+        point, interval = library.get_interval_estimates(
+            {"x": x}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=reps)
+        ours = iqm_ci(x, reps=reps, seed=3)
+        np.testing.assert_allclose(ours, [point["x"][0], *interval["x"][:, 0]], atol=5e-4)
+        np.random.seed(4)
+        point, interval = library.get_interval_estimates(
+            {"xy": [x, y]},
+            lambda a, b: np.array([metrics.probability_of_improvement(a, b)]), reps=reps)
+        ours = probability_of_improvement_ci(x, y, reps=reps, seed=4)
+        np.testing.assert_allclose(ours, [point["xy"][0], *interval["xy"][:, 0]], atol=5e-4)
