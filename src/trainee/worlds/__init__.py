@@ -54,8 +54,10 @@ def make(name: str) -> World:
 
 def _register_builtins() -> None:
     from trainee.worlds.corridor import Corridor
+    from trainee.worlds.driving import Driving
 
     register("corridor", Corridor)
+    register("driving", Driving)
 
 
 _register_builtins()

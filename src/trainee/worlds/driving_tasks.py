@@ -1,0 +1,177 @@
+"""driving: the task generator (splits, levels) and the scripted oracle controller.
+
+Split rule (stated on the train side by `Driving.is_train`): a train task has
+max |curvature| <= 0.02, mu >= 0.7, no sensor noise and <= 2 cars; each held-out split
+moves exactly one of those four quantities out of the train range.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from trainee.worlds.driving import (
+    ACCEL,
+    CAR_LENGTH,
+    LANE_D,
+    LOOKAHEAD,
+    NUM_CARS,
+    NUM_KNOTS,
+    NUM_PEDS,
+    STEER,
+    DrivingState,
+    DrivingTask,
+    G,
+    road_curvature,
+    traffic_speed,
+)
+
+NUM_LEVELS = 4
+CRUISE = 12.0  # the oracle's preferred speed, m/s
+
+
+def _levels(key, n, level):
+    if level is None:
+        return jax.random.randint(key, (n,), 0, NUM_LEVELS)
+    if not 0 <= level < NUM_LEVELS:
+        raise ValueError(f"driving level must be in 0..{NUM_LEVELS - 1}, got {level}")
+    return jnp.full((n,), level, jnp.int32)
+
+
+def _road(key, n, split, lv):
+    """Knot curvatures scaled so that the largest |knot| is exactly `peak`."""
+    key_shape, key_peak, key_len = jax.random.split(key, 3)
+    shape = jax.random.uniform(key_shape, (n, NUM_KNOTS), minval=-1.0, maxval=1.0)
+    shape = shape.at[:, 0].set(0.0)  # start on a straight so the first step is fair
+    shape = shape / jnp.max(jnp.abs(shape), axis=1, keepdims=True)
+    u = jax.random.uniform(key_peak, (n,))
+    peak = 0.005 * (lv + u)  # train: 0 .. 0.02 across levels 0-3
+    if split == "curvy":
+        peak = 0.03 + 0.02 * u
+    length = 60.0 + 10.0 * lv + 10.0 * jax.random.uniform(key_len, (n,))
+    return shape * peak[:, None], length
+
+
+def _traffic(key, n, split, lv):
+    """Cars alternate lanes front to back with 10-22 m between consecutive ones; cars in a
+    lane share one speed, so traffic never catches up with itself."""
+    k_count, k_gap, k_lane, k_speed = jax.random.split(key, 4)
+    most = jnp.minimum(lv, 2)
+    count = jax.random.randint(k_count, (n,), 0, most + 1)
+    if split == "traffic":
+        count = jax.random.randint(k_count, (n,), 4, NUM_CARS + 1)
+    s0 = 18.0 + jnp.cumsum(jax.random.uniform(k_gap, (n, NUM_CARS), minval=10.0, maxval=22.0), 1)
+    s0 = s0 - 10.0
+    first = jax.random.randint(k_lane, (n, 1), 0, 2)
+    lane = (first + jnp.arange(NUM_CARS)) % 2  # (n, NUM_CARS): 0 right, 1 left
+    lane_speed = jax.random.uniform(k_speed, (n, 2), minval=6.0, maxval=9.0)
+    speed = jnp.take_along_axis(lane_speed, lane, 1)
+    mask = jnp.arange(NUM_CARS)[None, :] < count[:, None]
+    return s0, (2.0 * lane - 1.0) * LANE_D, speed, mask
+
+
+def _pedestrians(key, n, length):
+    k_count, k_s, k_side, k_speed, k_trig = jax.random.split(key, 5)
+    count = jax.random.randint(k_count, (n,), 1, NUM_PEDS + 1)
+    u = jax.random.uniform(k_s, (n, NUM_PEDS))
+    # Pedestrian i crosses in the i-th part of the route, so two never cross together.
+    s = 30.0 + (length[:, None] - 45.0) * (jnp.arange(NUM_PEDS) + u) / NUM_PEDS
+    side = jnp.where(jax.random.bernoulli(k_side, 0.5, (n, NUM_PEDS)), 1.0, -1.0)
+    speed = jax.random.uniform(k_speed, (n, NUM_PEDS), minval=1.2, maxval=2.0)
+    trigger = jax.random.uniform(k_trig, (n, NUM_PEDS), minval=20.0, maxval=35.0)
+    mask = jnp.arange(NUM_PEDS)[None, :] < count[:, None]
+    return s, side, speed, trigger, mask
+
+
+def sample_tasks(key, split: str, n: int, level: int | None) -> DrivingTask:
+    k_lv, k_road, k_cars, k_peds, k_mu, k_noise = jax.random.split(key, 6)
+    lv = _levels(k_lv, n, level)
+    curvature, length = _road(k_road, n, split, lv)
+    car_s0, car_d, car_v, car_mask = _traffic(k_cars, n, split, lv)
+    ped_s, ped_side, ped_speed, ped_trigger, ped_mask = _pedestrians(k_peds, n, length)
+    u = jax.random.uniform(k_mu, (n,))
+    mu = 0.2 + 0.15 * u if split == "ice" else 0.7 + 0.3 * u
+    noise = jnp.zeros((n,), jnp.float32)
+    if split == "night":
+        noise = jax.random.uniform(k_noise, (n,), minval=0.05, maxval=0.2)
+    peak = jnp.max(jnp.abs(curvature), axis=1)
+    difficulty = (
+        50.0 * peak + jnp.sum(car_mask, 1) + (length - 60.0) / 20.0 + 2.0 * (1.0 - mu) + 10 * noise
+    )
+    return DrivingTask(
+        curvature=curvature.astype(jnp.float32),
+        length=length,
+        mu=mu,
+        sensor_noise=noise,
+        harm_penalty=jnp.zeros((n,), jnp.float32),
+        car_s0=car_s0,
+        car_d=car_d,
+        car_v=car_v,
+        car_mask=car_mask,
+        ped_s=ped_s,
+        ped_side=ped_side,
+        ped_speed=ped_speed,
+        ped_trigger=ped_trigger,
+        ped_mask=ped_mask,
+        difficulty=difficulty.astype(jnp.float32),
+    )
+
+
+def _lane_gap(state: DrivingState, task: DrivingTask, lane_d: jax.Array):
+    """Free road ahead in a lane, and whether the lane is clear to move into."""
+    ds = state.car_s - state.s
+    in_lane = task.car_mask & (jnp.abs(task.car_d - lane_d) < 0.1)
+    gap = jnp.min(jnp.where(in_lane & (ds > -CAR_LENGTH), ds, 80.0))
+    clear = ~jnp.any(in_lane & (ds > -12.0) & (ds < 10.0))
+    return gap, clear
+
+
+def _choose_lane(state: DrivingState, task: DrivingTask) -> jax.Array:
+    """Keep right; overtake on the left when the right lane is blocked and the left is
+    clear; come back right once it is clear again."""
+    here = jnp.where(state.d > 0.0, LANE_D, -LANE_D)
+    other = -here
+    gap_here, _ = _lane_gap(state, task, here)
+    gap_other, clear_other = _lane_gap(state, task, other)
+    prefer_other = (gap_other > gap_here + 10.0) | ((other < 0) & (gap_other >= 40.0))
+    return jnp.where(clear_other & prefer_other, other, here)
+
+
+def _pedestrian_limit(state: DrivingState, task: DrivingTask, brake: jax.Array):
+    """Speed from which the car can still stop 6 m before a pedestrian who will be in
+    its path (|y - d| < 1.3 m) before the car has passed (with a 1.5 s margin)."""
+    ds = task.ped_s - state.s
+    rel = (state.ped_y - state.d) * task.ped_side  # > 0: not yet past our path
+    arrive = (rel - 1.6) / task.ped_speed  # seconds until the pedestrian reaches our path
+    # Seconds until we are past if we accelerate from now on: v t + a t^2 / 2 = distance.
+    accel = jnp.minimum(ACCEL[2], task.mu * G)
+    far = jnp.maximum(ds + CAR_LENGTH, 0.0)
+    passed = (jnp.sqrt(state.v**2 + 2.0 * accel * far) - state.v) / accel
+    threat = task.ped_mask & ~state.ped_hit & (rel > -1.6) & (arrive < passed + 1.5)
+    threat = threat & (state.ped_walking | (ds < task.ped_trigger + 5.0)) & (ds > -3.0)
+    room = jnp.maximum(ds - 6.0, 0.0)
+    return jnp.min(jnp.where(threat, jnp.sqrt(2.0 * brake * room), 1e3))
+
+
+def oracle_action(state: DrivingState, task: DrivingTask) -> jax.Array:
+    """Pure pursuit toward the chosen lane centre plus a speed controller."""
+    target_d = _choose_lane(state, task)
+    v = jnp.maximum(state.v, 1.0)
+    lookahead = jnp.maximum(6.0, 0.8 * v)
+    psi_goal = jnp.arctan((target_d - state.d) / lookahead)
+    kappa = road_curvature(task, state.s + 0.5 * v * 0.1)
+    steer = kappa + (psi_goal - state.psi) / (v * 0.4)
+    steer_idx = jnp.argmin(jnp.abs(STEER - steer))
+    brake = 0.8 * jnp.minimum(-ACCEL[0], task.mu * G)
+    bend = jnp.max(jnp.abs(road_curvature(task, state.s + LOOKAHEAD)))
+    v_curve = jnp.sqrt(0.6 * task.mu * G / jnp.maximum(bend, 1e-4))
+    ds = state.car_s - state.s
+    ahead = task.car_mask & (ds > -CAR_LENGTH) & (jnp.abs(task.car_d - state.d) < 2.6)
+    gap = jnp.where(ahead, ds, 1e3)
+    lead = jnp.argmin(gap)
+    room = jnp.maximum(gap[lead] - CAR_LENGTH - 4.0, 0.0)
+    v_follow = jnp.sqrt(traffic_speed(state, task)[lead] ** 2 + 2.0 * brake * room)
+    v_ped = _pedestrian_limit(state, task, brake)
+    target = jnp.minimum(jnp.minimum(CRUISE, v_curve), jnp.minimum(v_follow, v_ped))
+    throttle = jnp.where(state.v < target - 0.3, 2, jnp.where(state.v > target + 0.3, 0, 1))
+    return (3 * steer_idx + throttle).astype(jnp.int32)
