@@ -42,6 +42,10 @@ def test_above_threshold_answers_the_holdout_and_spends_budget():
     # With noise the answer is the holdout mean plus Laplace noise, reproducibly per key.
     noisy = [Thresholdout(0.1, 0.01, 2, key=7).answer([1.0], [0.3]) for _ in range(2)]
     assert noisy[0] == noisy[1] != 0.3 and abs(noisy[0] - 0.3) < 0.2
+    # The paper's simulation variant: no threshold noise, Gaussian comparison/answer noise.
+    assert Thresholdout(0.1, 0.0, 2, key=0, noise="gaussian").answer([1.0], [0.3]) == 0.3
+    with pytest.raises(ValueError, match="noise"):
+        Thresholdout(noise="uniform")
 
 
 def test_exhausted_budget_raises_a_readable_error():
