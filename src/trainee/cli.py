@@ -1,0 +1,245 @@
+"""The `trainee` command. Each subcommand is a frozen dataclass config parsed by tyro, so
+`trainee <command> --help` shows every field with its docstring.
+
+Bad input (unknown world, bad field, missing file, corrupt checkpoint, ...) ends with a
+one-line `trainee: error: ...` naming the problem and the fix, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import tyro
+
+COMMANDS = {
+    "run": "run the main job (train the default agent and print its summary)",
+    "train": "train a learner on a world (S seeds at once)",
+    "eval": "evaluate a trained run on a split",
+    "worlds": "list worlds, their splits and shift axes",
+    "show": "render an episode of a world (oracle or a trained run) to a GIF",
+}
+
+
+def enable_compilation_cache() -> None:
+    """Reuse compiled programs across processes (JAX persistent compilation cache)."""
+    import jax
+
+    cache = Path(os.environ.get("TRAINEE_CACHE", Path.home() / ".cache" / "trainee" / "jax"))
+    jax.config.update("jax_compilation_cache_dir", str(cache))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def _split_config_flag(args: list[str]) -> tuple[Path | None, list[str]]:
+    """Take `--config FILE` (or `--config=FILE`) out of the arguments."""
+    rest, path = [], None
+    it = iter(args)
+    for arg in it:
+        if arg == "--config":
+            path = next(it, None)
+            if path is None:
+                raise ValueError("--config needs a file path: --config run.yaml")
+            path = Path(path)
+        elif arg.startswith("--config="):
+            path = Path(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return path, rest
+
+
+def cmd_train(args: list[str]) -> None:
+    from trainee.train import TrainConfig, config_from_dict, load_config_file, train
+
+    path, args = _split_config_flag(args)
+    base = config_from_dict(load_config_file(path)) if path else TrainConfig()
+    config = tyro.cli(TrainConfig, args=args, default=base, prog="trainee train",
+                      description="Train a learner on a world. --config FILE (YAML/JSON) may "
+                      "set any field; flags override it.")
+    summary = train(config)
+    print_summary(summary, config.run_dir)
+
+
+def print_summary(summary: dict, run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['learner']} on {summary['world']}")
+    for column in ("seed", "final return", "final success", "env steps"):
+        table.add_column(column, justify="right")
+    for i, (ret, succ, steps) in enumerate(zip(summary["final_return"], summary["final_success"],
+                                               summary["env_steps"], strict=True)):
+        table.add_row(str(i), f"{ret:.2f}", f"{succ:.2%}", f"{steps:,.0f}")
+    console = Console()
+    console.print(table)
+    console.print(f"{summary['steps_per_second']:,.0f} env steps/s after "
+                  f"{summary['compile_seconds']:.1f} s of compilation; run in {run_dir}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The main job. Until the study suite lands it trains the default agent (ppo on the
+    corridor world, 2 seeds) and prints its summary."""
+
+    out: Path = Path("runs/main")
+    """Run directory."""
+    seeds: int = 2
+    """Seeds trained at once."""
+    total_steps: int = 100_000
+    """Environment steps per seed."""
+
+
+def cmd_run(args: list[str]) -> None:
+    import dataclasses
+
+    from trainee.learners import LearnerConfig
+    from trainee.train import TrainConfig, train
+
+    run = tyro.cli(RunConfig, args=args, prog="trainee run")
+    hp = LearnerConfig(total_steps=run.total_steps, num_envs=16, num_steps=64, lr=1e-3)
+    config = TrainConfig(world="corridor", seeds=run.seeds, out=run.out, hp=hp)
+    resume = (run.out / "checkpoint.msgpack").exists() and not (run.out / "summary.json").exists()
+    if (run.out / "summary.json").exists():
+        from trainee.store import read_json
+
+        print_summary(read_json(run.out / "summary.json"), run.out)
+        return
+    print_summary(train(dataclasses.replace(config, resume=resume)), run.out)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluate a trained run on a split of its world."""
+
+    run: Path
+    """Run directory written by `trainee train`."""
+    split: str = "train"
+    """Split to evaluate on (see `trainee worlds`)."""
+    num_tasks: int = 256
+    """Tasks sampled from the split."""
+    episodes: int = 4
+    """Episodes per task."""
+    seed: int = 1
+    """Key for sampling tasks and actions (use a seed different from training's)."""
+    greedy: bool = False
+    """Take the most likely action instead of sampling."""
+
+
+def cmd_eval(args: list[str]) -> None:
+    from trainee.evaluation_run import evaluate_run
+
+    config = tyro.cli(EvalConfig, args=args, prog="trainee eval")
+    evaluate_run(config.run, config.split, config.num_tasks, config.episodes, config.seed,
+                 config.greedy, show=True)
+
+
+def cmd_worlds(args: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainee.worlds import make, names
+
+    tyro.cli(_NoArgs, args=args, prog="trainee worlds")
+    table = Table(title="worlds")
+    for column in ("world", "splits (train + held-out shift axes)", "hidden counters",
+                   "max steps"):
+        table.add_column(column)
+    for name in names():
+        world = make(name)
+        table.add_row(name, ", ".join(world.splits), ", ".join(world.counters) or "-",
+                      str(world.max_steps))
+    Console().print(table)
+    print("External: gymnax:<EnvName> (pip install 'trainee[gymnax]'), e.g. gymnax:CartPole-v1")
+
+
+@dataclass(frozen=True)
+class _NoArgs:
+    """(no options)"""
+
+
+@dataclass(frozen=True)
+class ShowConfig:
+    """Render one episode of a world to an animated GIF (and print it as text)."""
+
+    world: tyro.conf.Positional[str]
+    """World name."""
+    split: str = "train"
+    """Split to draw the task from."""
+    out: Path = Path("episode.gif")
+    """Where to write the GIF."""
+    run: Path | None = None
+    """Play a trained run's agent (seed --agent-seed) instead of the world's oracle."""
+    agent_seed: int = 0
+    """Which seed of the run to play."""
+    seed: int = 0
+    """Key for the task and the episode."""
+    text: bool = False
+    """Also print every frame as text."""
+
+
+def cmd_show(args: list[str]) -> None:
+    import jax
+
+    from trainee.evaluate import oracle_policy
+    from trainee.worlds import make, task_at
+    from trainee.worlds.render import record_episode, save_gif
+
+    config = tyro.cli(ShowConfig, args=args, prog="trainee show")
+    if config.run is not None:
+        from trainee.agent import load_agent
+
+        agent = load_agent(config.run)
+        world, policy = agent.world, agent.policy(config.agent_seed)
+    else:
+        world = make(config.world)
+        policy = oracle_policy(world)
+    world.check_split(config.split)
+    key_task, key_episode = jax.random.split(jax.random.key(config.seed))
+    task = task_at(world.tasks(key_task, config.split, 1), 0)
+    states = record_episode(world, policy, key_episode, task)
+    if config.text:
+        for state in states:
+            print(world.render_text(state, task), end="\n\n")
+    save_gif([world.render_rgb(s, task) for s in states], config.out)
+    print(f"{len(states) - 1} steps written to {config.out}")
+
+
+HANDLERS = {"run": cmd_run, "train": cmd_train, "eval": cmd_eval, "worlds": cmd_worlds,
+            "show": cmd_show}
+
+
+def usage() -> str:
+    lines = ["usage: trainee COMMAND [--help] [options]", "", "commands:"]
+    lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    command, args = argv[0], argv[1:]
+    if command not in HANDLERS:
+        print(f"trainee: error: unknown command {command!r}\n{usage()}", file=sys.stderr)
+        return 2
+    from trainee.checkpoint import CheckpointError
+    from trainee.store import StoreError
+
+    enable_compilation_cache()
+    try:
+        HANDLERS[command](args)
+    except (ValueError, FileNotFoundError, FileExistsError, CheckpointError, StoreError,
+            ImportError, NotImplementedError) as err:
+        print(f"trainee: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("trainee: interrupted; rerun the same command with --resume to continue",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Progress bars for long work (rich), one look across the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class Bar:
+    """Advance with `bar.advance(n)`; shows done/total, the rate and the time left."""
+
+    def __init__(self, progress: Progress, task_id, unit: str):
+        self.progress, self.task_id, self.unit = progress, task_id, unit
+
+    def advance(self, n: float) -> None:
+        self.progress.advance(self.task_id, n)
+        speed = self.progress.tasks[0].speed
+        if speed:
+            self.progress.update(self.task_id, rate=f"{speed:,.0f} {self.unit}/s")
+
+
+@contextmanager
+def progress_bar(total: float, description: str, unit: str = "steps",
+                 disable: bool = False) -> Iterator[Bar]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=disable,
+    )
+    with progress:
+        yield Bar(progress, progress.add_task(description, total=total, rate=""), unit)

@@ -1,0 +1,267 @@
+"""`trainee train`: train S seeds of a learner on a world's task split, in one vmapped
+program, with a progress bar, atomic checkpoints, resume and a summary.
+
+The host loop runs the pure learner in chunks of updates (one compiled chunk function,
+the same for every chunk), so an interrupted run resumes from its last checkpoint and
+finishes with exactly the numbers an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import jax
+import numpy as np
+import tyro
+
+from trainee import checkpoint, store
+from trainee.learners import Learner, LearnerConfig, make_learner, run_updates
+from trainee.progress import progress_bar
+from trainee.worlds import make
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Train a learner on a world."""
+
+    world: str = "corridor"
+    """World name: see `trainee worlds`, or gymnax:<EnvName> (extra `gymnax`)."""
+    split: str = "train"
+    """Split whose tasks the learner trains on."""
+    num_tasks: int = 1024
+    """Size of the pool of tasks sampled from the split (a fresh one each episode)."""
+    seeds: int = 1
+    """Seeds trained at once (vmapped)."""
+    seed: int = 0
+    """Base seed; seed i uses key(seed) split S ways. The task pool uses key(seed) too."""
+    out: Path | None = None
+    """Run directory (default runs/<world>-<learner>-s<seed>)."""
+    resume: bool = False
+    """Continue the run in --out from its last checkpoint."""
+    chunks: int = 20
+    """About how many pieces to cut training into (a checkpoint and a progress tick each)."""
+    tensorboard: bool = False
+    """Also write metrics for TensorBoard (needs tensorboardX)."""
+    wandb: bool = False
+    """Also log metrics to Weights & Biases (needs wandb; offline unless you log in)."""
+    hp: Annotated[LearnerConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=LearnerConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        world = self.world.replace(":", "-").replace("/", "-")
+        return self.out or Path("runs") / f"{world}-{self.hp.learner}-s{self.seed}"
+
+    def identity(self) -> dict:
+        """What defines the numbers of a run (not where it is written or how it is shown)."""
+        d = dataclasses.asdict(self)
+        for name in ("out", "resume", "chunks", "tensorboard", "wandb"):
+            d.pop(name)
+        return d
+
+    def validate(self) -> None:
+        for name in ("num_tasks", "seeds", "chunks"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        self.hp.validate()
+
+
+def chunk_size(num_updates: int, chunks: int) -> int:
+    """The smallest divisor of `num_updates` that gives at most `chunks` chunks, so every
+    chunk has the same length and one compiled function serves them all."""
+    low = math.ceil(num_updates / chunks)
+    return next(d for d in range(low, num_updates + 1) if num_updates % d == 0)
+
+
+def final_return(metrics: dict[str, np.ndarray], fraction: float = 0.05) -> np.ndarray:
+    """(S,) mean episodic return over the last `fraction` of updates (episode-weighted)."""
+    n = metrics["episodes"].shape[1]
+    k = max(1, math.ceil(fraction * n))
+    episodes = metrics["episodes"][:, -k:].sum(1)
+    return metrics["return_sum"][:, -k:].sum(1) / np.maximum(episodes, 1.0)
+
+
+def final_success(metrics: dict[str, np.ndarray], fraction: float = 0.05) -> np.ndarray:
+    n = metrics["episodes"].shape[1]
+    k = max(1, math.ceil(fraction * n))
+    return metrics["success_sum"][:, -k:].sum(1) / np.maximum(metrics["episodes"][:, -k:].sum(1), 1)
+
+
+class Trainer:
+    """The compiled pieces of one training run."""
+
+    def __init__(self, config: TrainConfig):
+        config.validate()
+        self.config = config
+        self.world = make(config.world)
+        self.world.check_split(config.split)
+        self.learner: Learner = make_learner(config.hp, self.world)
+        key_tasks = jax.random.key(config.seed)
+        self.tasks = self.world.tasks(key_tasks, config.split, config.num_tasks)
+        self.seed_keys = jax.random.split(jax.random.key(config.seed), config.seeds)
+        self.chunk = chunk_size(self.learner.num_updates, config.chunks)
+        learner, chunk = self.learner, self.chunk
+        self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
+        self.run_chunk = jax.jit(
+            jax.vmap(lambda s, t: run_updates(learner, s, t, chunk), in_axes=(0, None)))
+
+    def compile(self, state) -> tuple[object, float]:
+        start = time.perf_counter()
+        compiled = self.run_chunk.lower(state, self.tasks).compile()
+        return compiled, time.perf_counter() - start
+
+
+def train(config: TrainConfig, quiet: bool = False) -> dict:
+    """Run (or resume) training; returns the summary also written to summary.json."""
+    trainer = Trainer(config)
+    run_dir = config.run_dir
+    identity = config.identity()
+    digest = checkpoint.config_hash(identity)
+    state = trainer.init(trainer.seed_keys, trainer.tasks)
+    history: list[dict[str, np.ndarray]] = []
+    if config.resume:
+        state, meta = checkpoint.load(run_dir, state, digest)
+        state = jax.tree.map(jax.numpy.asarray, state)
+        # metrics.json is written before the checkpoint, so it may run ahead of it
+        done_before = meta["updates_done"]
+        history = [{k: v[:, :done_before] for k, v in _load_metrics(run_dir).items()}]
+        history = history if done_before else []
+    elif (run_dir / checkpoint.STATE_FILE).exists() or (run_dir / "summary.json").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    store.atomic_write_json(run_dir / "config.json", identity)
+    store.record_run(run_dir, config.world, config.hp.learner, identity, None)
+    compiled, compile_seconds = trainer.compile(state)
+    done = int(np.asarray(state.update)[0])
+    total = trainer.learner.num_updates
+    sinks = _open_sinks(config, run_dir)
+    train_seconds = 0.0
+    with progress_bar(total * trainer.learner.steps_per_update * config.seeds,
+                      f"{config.hp.learner} on {config.world}", disable=quiet) as bar:
+        bar.advance(done * trainer.learner.steps_per_update * config.seeds)
+        while done < total:
+            start = time.perf_counter()
+            state, metrics = compiled(state, trainer.tasks)
+            metrics = jax.tree.map(np.asarray, jax.block_until_ready(metrics))
+            train_seconds += time.perf_counter() - start
+            history.append(metrics)
+            done += trainer.chunk
+            _checkpoint(run_dir, state, history, digest, done)
+            for sink in sinks:
+                sink(metrics, done - trainer.chunk)
+            bar.advance(trainer.chunk * trainer.learner.steps_per_update * config.seeds)
+    metrics = _concat(history)
+    summary = _summary(config, trainer, metrics, compile_seconds, train_seconds, done)
+    store.atomic_write_json(run_dir / "summary.json", summary)
+    store.record_run(run_dir, config.world, config.hp.learner, identity, summary)
+    return summary
+
+
+def _concat(history: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([h[k] for h in history], axis=1) for k in history[0]}
+
+
+def _checkpoint(run_dir: Path, state, history, digest: str, updates_done: int) -> None:
+    # Metrics first: a checkpoint must never claim updates whose metrics are missing.
+    store.atomic_write_json(run_dir / "metrics.json", _concat(history))
+    checkpoint.save(run_dir, state, {"config_hash": digest, "updates_done": updates_done})
+
+
+def _load_metrics(run_dir: Path) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v) for k, v in store.read_json(run_dir / "metrics.json").items()}
+
+
+def _summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: float,
+             train_seconds: float, updates: int) -> dict:
+    simulated = updates * trainer.learner.steps_per_update * config.seeds
+    return {
+        "world": config.world,
+        "learner": config.hp.learner,
+        "seeds": config.seeds,
+        "updates": updates,
+        "final_return": final_return(metrics).tolist(),
+        "final_success": final_success(metrics).tolist(),
+        "env_steps": metrics["env_steps"][:, -1].tolist(),
+        "steps_per_second": simulated / max(train_seconds, 1e-9),
+        "compile_seconds": compile_seconds,
+        "train_seconds": train_seconds,
+    }
+
+
+def _open_sinks(config: TrainConfig, run_dir: Path) -> list:
+    from trainee.sinks import tensorboard_sink, wandb_sink
+
+    sinks = []
+    if config.tensorboard:
+        sinks.append(tensorboard_sink(run_dir))
+    if config.wandb:
+        sinks.append(wandb_sink(run_dir, config.identity()))
+    return sinks
+
+
+def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConfig:
+    """A TrainConfig from a mapping (a config file or a stored config.json). Learner fields
+    may be flat (`lr: 0.001`) or under `hp:`. Unknown keys are refused by name."""
+    base = base or TrainConfig()
+    values = dict(values)
+    hp_values = dict(values.pop("hp", None) or {})
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"hp"}
+    hp_fields = {f.name for f in dataclasses.fields(LearnerConfig)}
+    top = {}
+    for name, value in values.items():
+        if name in train_fields:
+            top[name] = Path(value) if name == "out" and value is not None else value
+        elif name in hp_fields:
+            hp_values[name] = value
+        else:
+            known = ", ".join(sorted(train_fields | hp_fields))
+            raise ValueError(f"unknown config field {name!r}; known fields: {known}")
+    unknown = set(hp_values) - hp_fields
+    if unknown:
+        raise ValueError(f"unknown learner field(s) {sorted(unknown)} under 'hp'")
+    top = {k: _typed(base, k, v) for k, v in top.items()}
+    hp_values = {k: _typed(base.hp, k, v) for k, v in hp_values.items()}
+    try:
+        hp = dataclasses.replace(base.hp, **hp_values)
+        return dataclasses.replace(base, hp=hp, **top)
+    except TypeError as err:
+        raise ValueError(f"bad config: {err}") from err
+
+
+def _typed(config, name: str, value):
+    """Check a config value against the type of the field's default (ints pass as floats)."""
+    default = getattr(config, name)
+    if isinstance(default, bool) or default is None or isinstance(default, Path):
+        ok = default is None or isinstance(value, type(default)) or isinstance(default, Path)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(default)) and not isinstance(value, bool)
+    if not ok:
+        raise ValueError(f"config field {name!r} must be a {type(default).__name__} "
+                         f"(got {value!r})")
+    return value
+
+
+def load_config_file(path: Path) -> dict:
+    """Read a YAML or JSON config file into a mapping, with readable errors."""
+    import json
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} not found; check the path given to --config")
+    try:
+        text = path.read_text()
+        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ValueError(f"cannot read config file {path}: {err}") from err
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path} must hold a mapping of field: value")
+    return values

@@ -1,0 +1,71 @@
+"""The CLI: a tiny end-to-end run, and a one-line error for every bad input."""
+
+import json
+
+import pytest
+
+from trainee.cli import main
+
+TRAIN = ["--world", "corridor", "--total-steps", "2048", "--num-envs", "8", "--num-steps", "32",
+         "--seeds", "2", "--num-tasks", "16"]
+
+
+def test_train_eval_show_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TRAIN, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("final_return", "steps_per_second", "compile_seconds"):
+        assert key in summary
+    assert len(summary["final_return"]) == 2
+    assert main(["eval", "--run", str(out), "--split", "longer", "--num-tasks", "8"]) == 0
+    result = json.loads((out / "eval-longer.json").read_text())
+    assert len(result["success"]) == 2
+    assert main(["worlds"]) == 0
+    assert "corridor" in capsys.readouterr().out
+
+
+def test_config_file_sets_fields_and_flags_override(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("world: corridor\ntotal_steps: 2048\nnum_envs: 8\nnum_steps: 32\n"
+                      "seeds: 1\nnum_tasks: 8\nlr: 0.01\n")
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--seeds", "2", "--out", str(out)]) == 0
+    stored = json.loads((out / "config.json").read_text())
+    assert stored["seeds"] == 2 and stored["hp"]["lr"] == 0.01
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--world", "nowhere"], "unknown world 'nowhere'"),
+        (["train", "--learner", "ppo", "--total-steps", "-3"], "total_steps must be > 0"),
+        (["train", "--config", "/no/such.yaml"], "not found"),
+        (["eval", "--run", "/no/such/run"], "does not exist"),
+        (["show", "corridor", "--split", "nope"], "unknown split 'nope'"),
+        (["frobnicate"], "unknown command"),
+    ],
+)
+def test_bad_input_gives_one_line_error(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_file_fields(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lrr: 3\n")
+    assert main(["train", "--config", str(bad)]) == 2
+    assert "unknown config field 'lrr'" in capsys.readouterr().err
+    bad.write_text("lr: fast\n")
+    assert main(["train", "--config", str(bad)]) == 2
+    assert "must be a float" in capsys.readouterr().err
+    bad.write_text("[not: a: mapping")
+    assert main(["train", "--config", str(bad)]) == 2
+    assert "cannot read config file" in capsys.readouterr().err
+
+
+def test_unknown_learner_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--learner", "sarsa"])
+    assert exit_info.value.code == 2
