@@ -81,6 +81,7 @@ def test_agrees_with_rliable_on_the_same_data_and_seed():
         ours = iqm_ci(x, reps=reps, seed=3)
         np.testing.assert_allclose(ours, [point["x"][0], *interval["x"][:, 0]], atol=5e-4)
         np.random.seed(4)
+        reps = 500  # rliable's probability of improvement is slow (a U test per task)
         point, interval = library.get_interval_estimates(
             {"xy": [x, y]},
             lambda a, b: np.array([metrics.probability_of_improvement(a, b)]), reps=reps)
