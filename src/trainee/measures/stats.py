@@ -163,6 +163,6 @@ def probability_of_improvement_ci(
 
 def aggregate(per_seed: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0) -> ValueCI:
     """The summary of one measure across seeds: IQM of the per-seed values with a
-    bootstrap CI over seeds. Non-finite values (e.g. a competence never reached) are
-    kept as they are: the IQM trims them when they are fewer than a quarter."""
+    bootstrap CI over seeds. Infinite values (e.g. a competence never reached) are kept:
+    they sort last, so the IQM trims them while they are at most floor(n / 4) of n."""
     return iqm_ci(np.asarray(per_seed, dtype=np.float64).reshape(-1), reps=reps, seed=seed)
