@@ -58,7 +58,8 @@ def test_exhausted_budget_raises_a_readable_error():
 # --- the sealed exam ---
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRAINEE_DB", raising=False)  # never touch a real results database
     path = db_path_for(tmp_path / "runs" / "run-1")
     exam.reseal(path, SMALL)
     return path
