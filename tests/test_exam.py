@@ -160,3 +160,14 @@ def test_two_processes_querying_at_once_lose_nothing(tmp_path):
     state = exam.status(path)
     assert state["budget_left"] == budget and state["queries"] == 2 * count
     assert np.sum([over for _, over, _ in rows]) == 100 - budget
+
+
+def test_holdout_train_and_final_draw_from_independent_keys(db):
+    from trainee.exam.seal import derive_key
+
+    secret = bytes.fromhex(_secret(db))
+    keys = {tuple(derive_key(secret, purpose, "tasks", WORLD.name, "longer"))
+            for purpose in ("holdout", "final", "train-0")}
+    assert len(keys) == 3  # the final sample shares no task or episode key with queries
+    exam.reseal(db)
+    assert _secret(db) != secret.hex()  # a reseal is a fresh holdout
