@@ -69,3 +69,16 @@ def test_unknown_learner_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--learner", "sarsa"])
     assert exit_info.value.code == 2
+
+
+def test_exam_commands(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TRAIN, "--out", str(out)]) == 0
+    assert main(["exam", "query", "--run", str(out)]) == 0
+    assert '"budget_left"' in capsys.readouterr().out
+    assert main(["exam", "final", "--run", str(out)]) == 0
+    assert main(["exam", "final", "--run", str(out)]) == 2
+    assert "already taken" in capsys.readouterr().err
+    assert main(["exam", "status", "--db", str(tmp_path / "trainee.db")]) == 0
+    assert main(["exam", "query"]) == 2
+    assert "needs --run" in capsys.readouterr().err

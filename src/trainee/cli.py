@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import tyro
 
@@ -19,6 +20,7 @@ COMMANDS = {
     "train": "train a learner on a world (S seeds at once)",
     "eval": "evaluate a trained run on a split",
     "worlds": "list worlds, their splits and shift axes",
+    "exam": "the sealed exam: status | query --run DIR | reseal | final --run DIR",
     "show": "render an episode of a world (oracle or a trained run) to a GIF",
 }
 
@@ -54,9 +56,14 @@ def cmd_train(args: list[str]) -> None:
 
     path, args = _split_config_flag(args)
     base = config_from_dict(load_config_file(path)) if path else TrainConfig()
-    config = tyro.cli(TrainConfig, args=args, default=base, prog="trainee train",
-                      description="Train a learner on a world. --config FILE (YAML/JSON) may "
-                      "set any field; flags override it.")
+    config = tyro.cli(
+        TrainConfig,
+        args=args,
+        default=base,
+        prog="trainee train",
+        description="Train a learner on a world. --config FILE (YAML/JSON) may "
+        "set any field; flags override it.",
+    )
     summary = train(config)
     print_summary(summary, config.run_dir)
 
@@ -68,13 +75,16 @@ def print_summary(summary: dict, run_dir: Path) -> None:
     table = Table(title=f"{summary['learner']} on {summary['world']}")
     for column in ("seed", "final return", "final success", "env steps"):
         table.add_column(column, justify="right")
-    for i, (ret, succ, steps) in enumerate(zip(summary["final_return"], summary["final_success"],
-                                               summary["env_steps"], strict=True)):
+    for i, (ret, succ, steps) in enumerate(
+        zip(summary["final_return"], summary["final_success"], summary["env_steps"], strict=True)
+    ):
         table.add_row(str(i), f"{ret:.2f}", f"{succ:.2%}", f"{steps:,.0f}")
     console = Console()
     console.print(table)
-    console.print(f"{summary['steps_per_second']:,.0f} env steps/s after "
-                  f"{summary['compile_seconds']:.1f} s of compilation; run in {run_dir}")
+    console.print(
+        f"{summary['steps_per_second']:,.0f} env steps/s after "
+        f"{summary['compile_seconds']:.1f} s of compilation; run in {run_dir}"
+    )
 
 
 @dataclass(frozen=True)
@@ -130,8 +140,15 @@ def cmd_eval(args: list[str]) -> None:
     from trainee.evaluation_run import evaluate_run
 
     config = tyro.cli(EvalConfig, args=args, prog="trainee eval")
-    evaluate_run(config.run, config.split, config.num_tasks, config.episodes, config.seed,
-                 config.greedy, show=True)
+    evaluate_run(
+        config.run,
+        config.split,
+        config.num_tasks,
+        config.episodes,
+        config.seed,
+        config.greedy,
+        show=True,
+    )
 
 
 def cmd_worlds(args: list[str]) -> None:
@@ -142,13 +159,13 @@ def cmd_worlds(args: list[str]) -> None:
 
     tyro.cli(_NoArgs, args=args, prog="trainee worlds")
     table = Table(title="worlds")
-    for column in ("world", "splits (train + held-out shift axes)", "hidden counters",
-                   "max steps"):
+    for column in ("world", "splits (train + held-out shift axes)", "hidden counters", "max steps"):
         table.add_column(column)
     for name in names():
         world = make(name)
-        table.add_row(name, ", ".join(world.splits), ", ".join(world.counters) or "-",
-                      str(world.max_steps))
+        table.add_row(
+            name, ", ".join(world.splits), ", ".join(world.counters) or "-", str(world.max_steps)
+        )
     Console().print(table)
     print("External: gymnax:<EnvName> (pip install 'trainee[gymnax]'), e.g. gymnax:CartPole-v1")
 
@@ -205,8 +222,65 @@ def cmd_show(args: list[str]) -> None:
     print(f"{len(states) - 1} steps written to {config.out}")
 
 
-HANDLERS = {"run": cmd_run, "train": cmd_train, "eval": cmd_eval, "worlds": cmd_worlds,
-            "show": cmd_show}
+@dataclass(frozen=True)
+class ExamArgs:
+    """The sealed exam: `status`, `query --run DIR` (answered through Thresholdout, spends
+    budget when it must), `reseal` (a fresh holdout), `final --run DIR` (one shot)."""
+
+    action: tyro.conf.Positional[Literal["status", "query", "reseal", "final"]]
+    """What to do."""
+    run: Path | None = None
+    """Run directory whose agent sits the exam (query, final)."""
+    agent_seed: int = 0
+    """Which seed of the run sits the exam."""
+    split: str | None = None
+    """query: one held-out split instead of all of them pooled."""
+    force: bool = False
+    """final: take a second final on the same seal (flagged in the log and the report)."""
+    db: Path | None = None
+    """Results database (default: the run's, else $TRAINEE_DB, else runs/trainee.db)."""
+
+
+def cmd_exam(args: list[str]) -> None:
+    import json
+
+    from trainee import exam
+    from trainee.store import db_path_for
+
+    config = tyro.cli(ExamArgs, args=args, prog="trainee exam")
+    if config.action in ("query", "final") and config.run is None:
+        raise ValueError(f"exam {config.action} needs --run DIR (a trained run)")
+    if config.db is not None:
+        db = config.db
+    elif config.run is not None:
+        db = db_path_for(config.run)
+    else:
+        db = Path(os.environ.get("TRAINEE_DB", "runs/trainee.db"))
+    if config.action == "status":
+        result = exam.status(db)
+    elif config.action == "reseal":
+        result = exam.reseal(db)
+    else:
+        from trainee.agent import load_agent
+
+        agent = load_agent(config.run)
+        policy = agent.policy(config.agent_seed)
+        run_id = str(config.run.resolve())
+        if config.action == "query":
+            result = exam.query(db, agent.world, policy, run_id, agent.params_hash, config.split)
+        else:
+            result = exam.final(db, agent.world, policy, run_id, agent.params_hash, config.force)
+    print(json.dumps(result, indent=2, default=str))
+
+
+HANDLERS = {
+    "exam": cmd_exam,
+    "run": cmd_run,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "worlds": cmd_worlds,
+    "show": cmd_show,
+}
 
 
 def usage() -> str:
@@ -225,18 +299,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trainee: error: unknown command {command!r}\n{usage()}", file=sys.stderr)
         return 2
     from trainee.checkpoint import CheckpointError
+    from trainee.exam import BudgetExhausted, ExamError
     from trainee.store import StoreError
 
     enable_compilation_cache()
     try:
         HANDLERS[command](args)
-    except (ValueError, FileNotFoundError, FileExistsError, CheckpointError, StoreError,
-            ImportError, NotImplementedError) as err:
+    except (
+        ExamError,
+        BudgetExhausted,
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        CheckpointError,
+        StoreError,
+        ImportError,
+        NotImplementedError,
+    ) as err:
         print(f"trainee: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("trainee: interrupted; rerun the same command with --resume to continue",
-              file=sys.stderr)
+        print(
+            "trainee: interrupted; rerun the same command with --resume to continue",
+            file=sys.stderr,
+        )
         return 130
     return 0
 
