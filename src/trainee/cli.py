@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "train a learner on a world (S seeds at once)",
     "eval": "evaluate a trained run on a split",
     "worlds": "list worlds, their splits and shift axes",
+    "career": "run a career of jobs: forgetting, transfer, plasticity (--list: presets)",
     "exam": "the sealed exam: status | query --run DIR | reseal | final --run DIR",
     "show": "render an episode of a world (oracle or a trained run) to a GIF",
 }
@@ -273,7 +274,14 @@ def cmd_exam(args: list[str]) -> None:
     print(json.dumps(result, indent=2, default=str))
 
 
+def cmd_career(args: list[str]) -> None:
+    from trainee.careers.command import cmd_career as run
+
+    run(args)
+
+
 HANDLERS = {
+    "career": cmd_career,
     "exam": cmd_exam,
     "run": cmd_run,
     "train": cmd_train,

@@ -1,0 +1,140 @@
+"""Careers: a sequence of jobs that one learner does in turn (a continual-learning stream).
+
+A **job** is a world, a split, task-sampler options and an optional selection rule
+(`where`: keep only tasks whose field equals a value, e.g. errands tasks whose first
+sub-goal is `fetch`), plus a budget of env steps. Careers are presets or YAML/JSON files
+with the same fields:
+
+    name: my-career
+    jobs:
+      - {name: fetch, world: errands, split: train, tasks: {max_chain: 1},
+         where: "chain_verb[0]=0", steps: 200000}
+      - ...
+
+All jobs of a career share one world (one network reads them all). A mixed-world career
+would need a shared observation encoding and is not built yet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from trainee.worlds import World
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    """Short label (used in the R matrix and plots)."""
+    world: str
+    """World name."""
+    split: str = "train"
+    """Split the job's tasks come from."""
+    tasks: dict = field(default_factory=dict)
+    """Extra keyword arguments to `world.tasks` (e.g. `max_chain`, `level`)."""
+    where: str = ""
+    """Selection rule `field[index]=value` or `field=value`; empty keeps every task."""
+    steps: int = 100_000
+    """Env-step budget of the job."""
+
+
+@dataclass(frozen=True)
+class Career:
+    name: str
+    jobs: tuple[Job, ...]
+
+    def validate(self) -> None:
+        if not self.jobs:
+            raise ValueError(f"career {self.name!r} has no jobs")
+        worlds = {job.world for job in self.jobs}
+        if len(worlds) > 1:
+            raise ValueError(f"career {self.name!r} mixes worlds {sorted(worlds)}; "
+                             "a career's jobs must share one world")
+        for job in self.jobs:
+            if job.steps <= 0:
+                raise ValueError(f"job {job.name!r}: steps must be > 0")
+
+
+_WHERE = re.compile(r"^\s*(\w+)(?:\[(\d+)\])?\s*=\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def select(tasks, where: str) -> np.ndarray:
+    """(n,) bool: which tasks of a batch satisfy the job's `where` rule."""
+    n = jax.tree.leaves(tasks)[0].shape[0]
+    if not where:
+        return np.ones(n, bool)
+    match = _WHERE.match(where)
+    if match is None:
+        raise ValueError(f"bad selection rule {where!r}; write field[index]=value or field=value")
+    name, index, value = match.groups()
+    if not hasattr(tasks, name):
+        raise ValueError(f"selection rule {where!r}: tasks have no field {name!r}")
+    values = np.asarray(getattr(tasks, name))
+    if index is not None:
+        values = values[:, int(index)]
+    return values == float(value)
+
+
+def job_tasks(world: World, job: Job, key: jax.Array, n: int):
+    """`n` tasks of the job (sampling more and keeping those the rule selects)."""
+    world.check_split(job.split)
+    draws = n if not job.where else 8 * n
+    tasks = world.tasks(key, job.split, draws, **job.tasks)
+    keep = np.flatnonzero(select(tasks, job.where))
+    if keep.size < n:
+        raise ValueError(f"job {job.name!r}: rule {job.where!r} keeps {keep.size} of {draws} "
+                         f"sampled tasks, fewer than {n}; loosen the rule")
+    return jax.tree.map(lambda x: jnp.asarray(x)[keep[:n]], tasks)
+
+
+def _errands(steps: int) -> Career:
+    # FETCH, OPEN, DELIVER = 0, 1, 2 (trainee.worlds.errands_tasks.VERBS)
+    job = lambda name, verb: Job(name, "errands", "train", {"max_chain": 1},
+                                 f"chain_verb[0]={verb}", steps)
+    return Career("errands", (job("fetch", 0), job("open", 1), job("deliver", 2),
+                              job("fetch'", 0)))
+
+
+PRESETS = {
+    "errands": lambda: _errands(150_000),
+    "corridor": lambda: Career("corridor", (
+        Job("near", "corridor", "train", steps=20_000),
+        Job("far", "corridor", "longer", steps=20_000),
+    )),
+    "repair": lambda: Career("repair", (
+        Job("small", "repair", "train", steps=150_000),
+        Job("bigger", "repair", "bigger", steps=150_000),
+    )),
+    "driving": lambda: Career("driving", tuple(
+        Job(name, "driving", split, {"level": 0}, steps=150_000)
+        for name, split in (("dry", "train"), ("ice", "ice"), ("night", "night")))),
+    "driving-friction": lambda: Career("driving-friction", tuple(
+        Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
+            {"level": 0}, steps=50_000) for i in range(20))),
+}
+
+
+def load_career(name_or_file: str) -> Career:
+    """A preset by name, or a YAML/JSON career file."""
+    if name_or_file in PRESETS:
+        return PRESETS[name_or_file]()
+    path = Path(name_or_file)
+    if not path.is_file():
+        raise ValueError(f"unknown career {name_or_file!r}: not a preset "
+                         f"({', '.join(PRESETS)}) and no such file")
+    from trainee.train import load_config_file
+
+    values = load_config_file(path)
+    try:
+        jobs = tuple(Job(**job) for job in values["jobs"])
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"career file {path}: needs `jobs:` of world/split/steps ({err})") from err
+    career = Career(values.get("name", path.stem), jobs)
+    career.validate()
+    return career

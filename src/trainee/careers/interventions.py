@@ -1,0 +1,172 @@
+"""Continual-learning interventions, optax-style: each is a pair of pure functions
+`init(params) -> state` and `update(ctx, state) -> (ctx, state)` with a small NamedTuple
+state, composed with `chain`. The career calls `update` at two events:
+
+- `"job_start"`: a new job begins (`ctx.tasks` is its task pool; `ctx.past_tasks` the
+  pools of earlier jobs);
+- `"chunk_end"`: after each chunk of updates within a job.
+
+Every function works on seed-stacked parameters (leaves (S, ...)), so one call serves
+all seeds of a career.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from trainee.worlds.wrappers import pool_size
+
+
+class Context(NamedTuple):
+    event: str  # "job_start" | "chunk_end"
+    key: jax.Array
+    params: Any  # (S, ...) current parameters
+    init_params: Any  # (S, ...) parameters at the start of the career
+    tasks: Any  # the current job's task pool (what the learner trains on)
+    past_tasks: list  # task pools of the jobs before this one
+    obs: jax.Array  # (B, *obs_shape) observations of the current job (for unit statistics)
+    apply_hidden: Callable | None  # (params of one seed, obs) -> list of (B, units) activations
+
+
+class Intervention(NamedTuple):
+    init: Callable[[Any], Any]
+    update: Callable[[Context, Any], tuple[Context, Any]]
+
+
+class NoState(NamedTuple):
+    pass
+
+
+def chain(*interventions: Intervention) -> Intervention:
+    """Apply interventions in order, like `optax.chain`."""
+
+    def init(params):
+        return tuple(i.init(params) for i in interventions)
+
+    def update(ctx: Context, states):
+        new_states = []
+        for intervention, state in zip(interventions, states, strict=True):
+            ctx, state = intervention.update(ctx, state)
+            new_states.append(state)
+        return ctx, tuple(new_states)
+
+    return Intervention(init, update)
+
+
+def replay(fraction: float = 0.25) -> Intervention:
+    """At each job start, replace `fraction` of the task pool with tasks drawn uniformly
+    from earlier jobs' pools (experience replay at the level of tasks: the learner keeps
+    practising old jobs; cf. Rolnick et al. 2019, CLEAR)."""
+
+    def update(ctx: Context, state):
+        if ctx.event != "job_start" or not ctx.past_tasks:
+            return ctx, state
+        n = pool_size(ctx.tasks)
+        n_old = int(round(fraction * n))
+        past = jax.tree.map(lambda *x: jnp.concatenate(x), *ctx.past_tasks)
+        pick = jax.random.randint(ctx.key, (n_old,), 0, pool_size(past))
+        mixed = jax.tree.map(lambda new, old: jnp.concatenate([new[: n - n_old], old[pick]]),
+                             ctx.tasks, past)
+        return ctx._replace(tasks=mixed), state
+
+    return Intervention(lambda params: NoState(), update)
+
+
+def shrink_perturb(shrink: float = 0.8, noise: float = 0.01) -> Intervention:
+    """At each job start: params <- shrink * params + noise * N(0, 1) (Ash & Adams 2020,
+    "On warm-starting neural network training"), which restores trainability."""
+
+    def update(ctx: Context, state):
+        if ctx.event != "job_start" or not ctx.past_tasks:
+            return ctx, state
+        leaves, treedef = jax.tree.flatten(ctx.params)
+        keys = jax.random.split(ctx.key, len(leaves))
+        new = [shrink * x + noise * jax.random.normal(k, x.shape, x.dtype)
+               for x, k in zip(leaves, keys, strict=True)]
+        return ctx._replace(params=jax.tree.unflatten(treedef, new)), state
+
+    return Intervention(lambda params: NoState(), update)
+
+
+def l2_init(strength: float = 0.01) -> Intervention:
+    """After each chunk, pull parameters toward their initial values:
+    params <- params - strength * (params - init_params). A decoupled form of the "L2
+    Init" regulariser (Kumar et al. 2023, "Maintaining plasticity in continual learning
+    via regenerative regularization"), applied per chunk rather than per gradient step."""
+
+    def update(ctx: Context, state):
+        if ctx.event != "chunk_end":
+            return ctx, state
+        params = jax.tree.map(lambda p, p0: p - strength * (p - p0), ctx.params, ctx.init_params)
+        return ctx._replace(params=params), state
+
+    return Intervention(lambda params: NoState(), update)
+
+
+def reset_dormant(threshold: float = 0.1) -> Intervention:
+    """After each chunk, re-initialise dormant hidden units: a unit is dormant when its mean
+    |activation| on current observations is at most `threshold` times the layer's average
+    (ReDo, Sokar et al. 2023; in the spirit of continual backprop, Dohare et al. 2024).
+    Its incoming weights are set back to their initial values and its outgoing weights
+    to zero, so the network's output does not jump."""
+
+    def update(ctx: Context, state):
+        if ctx.event != "chunk_end" or ctx.apply_hidden is None:
+            return ctx, state
+        dormant = jax.vmap(lambda p: _dormant_masks(ctx.apply_hidden(p, ctx.obs), threshold))(
+            ctx.params)
+        params = _reset_units(ctx.params, ctx.init_params, dormant)
+        return ctx._replace(params=params), state._replace(
+            resets=state.resets + sum(int(m.sum()) for m in jax.tree.leaves(dormant)))
+
+    return Intervention(lambda params: ResetState(resets=0), update)
+
+
+class ResetState(NamedTuple):
+    resets: int  # units re-initialised so far (all seeds)
+
+
+def _dormant_masks(activations: dict, threshold: float) -> dict:
+    """{layer path: (units,) bool} from {layer path: (B, units) activations}."""
+    masks = {}
+    for path, h in activations.items():
+        score = jnp.mean(jnp.abs(h), axis=0)
+        masks[path] = score <= threshold * jnp.mean(score)
+    return masks
+
+
+def _reset_units(params, init_params, dormant: dict):
+    """For each hidden Dense layer `(tower, i)`: reset column units of its kernel and bias,
+    and zero the matching rows of the next layer's kernel. Params are seed-stacked."""
+    params = jax.tree.map(lambda x: x, params)  # a copy we may rebuild
+    tree = params["params"]
+    init_tree = init_params["params"]
+    for (tower, i), mask in dormant.items():
+        layer, nxt = f"Dense_{i}", f"Dense_{i + 1}"
+        m = mask[:, None, :]  # (S, 1, units)
+        tree[tower][layer]["kernel"] = jnp.where(m, init_tree[tower][layer]["kernel"],
+                                                 tree[tower][layer]["kernel"])
+        tree[tower][layer]["bias"] = jnp.where(mask, init_tree[tower][layer]["bias"],
+                                               tree[tower][layer]["bias"])
+        tree[tower][nxt]["kernel"] = jnp.where(mask[:, :, None], 0.0, tree[tower][nxt]["kernel"])
+    return params
+
+
+INTERVENTIONS: dict[str, Callable[[], Intervention]] = {
+    "replay": replay,
+    "shrink_perturb": shrink_perturb,
+    "reset_dormant": reset_dormant,
+    "l2_init": l2_init,
+}
+
+
+def make_interventions(names: tuple[str, ...]) -> Intervention:
+    unknown = [n for n in names if n not in INTERVENTIONS]
+    if unknown:
+        raise ValueError(f"unknown intervention(s) {unknown}; choose from "
+                         f"{', '.join(INTERVENTIONS)}")
+    return chain(*(INTERVENTIONS[n]() for n in names))
