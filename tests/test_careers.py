@@ -1,0 +1,115 @@
+"""Careers: interventions against hand-written equivalents, selection rules, and a
+two-job career end to end."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from trainee.careers import (
+    CareerSettings,
+    Context,
+    chain,
+    l2_init,
+    load_career,
+    replay,
+    reset_dormant,
+    run_career,
+    shrink_perturb,
+)
+from trainee.careers.career import select
+from trainee.careers.summary import summarize
+from trainee.learners import LearnerConfig
+from trainee.worlds import make
+
+
+def ctx(event, params, init_params=None, tasks=None, past=(), apply_hidden=None, obs=None):
+    return Context(event, jax.random.key(0), params, init_params, tasks, list(past), obs,
+                   apply_hidden)
+
+
+def test_shrink_perturb_matches_formula():
+    params = {"w": jnp.ones((2, 3))}
+    out, _ = shrink_perturb(0.5, 0.1).update(ctx("job_start", params, past=[None]), None)
+    noise = jax.random.normal(jax.random.split(jax.random.key(0), 1)[0], (2, 3))
+    np.testing.assert_allclose(out.params["w"], 0.5 * 1.0 + 0.1 * noise, rtol=1e-6)
+    # not at the first job (nothing to warm-start from), not at chunk ends
+    same, _ = shrink_perturb().update(ctx("job_start", params), None)
+    assert same.params is params
+    same, _ = shrink_perturb().update(ctx("chunk_end", params, past=[None]), None)
+    assert same.params is params
+
+
+def test_l2_init_pulls_toward_initial_weights():
+    params, init = {"w": jnp.array([2.0, -2.0])}, {"w": jnp.array([0.0, 1.0])}
+    out, _ = l2_init(0.25).update(ctx("chunk_end", params, init), None)
+    np.testing.assert_allclose(out.params["w"], [2.0 - 0.25 * 2.0, -2.0 - 0.25 * -3.0])
+
+
+def test_replay_mixes_earlier_tasks_into_the_pool():
+    new = {"id": jnp.zeros(8, jnp.int32)}
+    old = {"id": jnp.ones(4, jnp.int32)}
+    out, _ = replay(0.25).update(ctx("job_start", None, tasks=new, past=[old]), None)
+    assert out.tasks["id"].shape == (8,)
+    assert int(out.tasks["id"].sum()) == 2  # 25% of 8 drawn from the old pool
+    first, _ = replay(0.25).update(ctx("job_start", None, tasks=new), None)
+    assert first.tasks is new
+
+
+def test_reset_dormant_resets_exactly_the_dead_units():
+    # one seed, a tower "actor" with Dense_0 (2 -> 3 units) and Dense_1 (3 -> 1)
+    params = {"params": {"actor": {
+        "Dense_0": {"kernel": jnp.full((1, 2, 3), 5.0), "bias": jnp.full((1, 3), 5.0)},
+        "Dense_1": {"kernel": jnp.full((1, 3, 1), 7.0), "bias": jnp.zeros((1, 1))}}}}
+    init = jax.tree.map(jnp.zeros_like, params)
+    # unit 1 never activates; units 0 and 2 do
+    hidden = lambda p, obs: {("actor", 0): jnp.array([[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]])}
+    intervention = reset_dormant(0.1)
+    context = ctx("chunk_end", params, init, apply_hidden=hidden, obs=jnp.zeros((2, 2)))
+    out, state = intervention.update(context, intervention.init(params))
+    k0 = np.asarray(out.params["params"]["actor"]["Dense_0"]["kernel"][0])
+    k1 = np.asarray(out.params["params"]["actor"]["Dense_1"]["kernel"][0])
+    np.testing.assert_array_equal(k0[:, 1], [0.0, 0.0])  # incoming reset to init
+    np.testing.assert_array_equal(k0[:, [0, 2]], np.full((2, 2), 5.0))
+    np.testing.assert_array_equal(k1[:, 0], [7.0, 0.0, 7.0])  # outgoing zeroed
+    assert state.resets == 1
+
+
+def test_chain_applies_in_order():
+    params, init = {"w": jnp.array([4.0])}, {"w": jnp.array([0.0])}
+    both = chain(l2_init(0.5), l2_init(0.5))
+    out, _ = both.update(ctx("chunk_end", params, init), both.init(params))
+    np.testing.assert_allclose(out.params["w"], [1.0])
+
+
+def test_selection_rule():
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(0), "train", 64)
+    keep = select(tasks, "length=3")
+    assert np.array_equal(keep, np.asarray(tasks.length) == 3)
+    with pytest.raises(ValueError, match="no field"):
+        select(tasks, "colour=1")
+    with pytest.raises(ValueError, match="bad selection rule"):
+        select(tasks, "length>3")
+
+
+def test_two_job_career_end_to_end():
+    hp = LearnerConfig(num_envs=16, num_steps=32, lr=2e-3)
+    settings = CareerSettings(seeds=2, num_tasks=32, eval_tasks=8, episodes=1, chunks=3,
+                              interventions=("replay", "l2_init"))
+    results = run_career(load_career("corridor"), hp, settings, quiet=True)
+    assert results["R"].shape == (2, 2, 2)
+    assert results["flips_negative"].shape == (2, 1, 2)
+    summary = summarize(results)
+    for name in ("average_performance", "forgetting", "backward_transfer"):
+        assert set(summary[name]) == {"iqm", "ci_low", "ci_high"}
+    assert len(summary["samples_to_competence"]) == 2
+
+
+def test_unknown_career_and_intervention():
+    with pytest.raises(ValueError, match="unknown career"):
+        load_career("no-such-career")
+    from trainee.careers import make_interventions
+
+    with pytest.raises(ValueError, match="unknown intervention"):
+        make_interventions(("forget_nothing",))
