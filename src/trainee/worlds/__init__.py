@@ -55,9 +55,11 @@ def make(name: str) -> World:
 def _register_builtins() -> None:
     from trainee.worlds.corridor import Corridor
     from trainee.worlds.driving import Driving
+    from trainee.worlds.repair import Repair
 
     register("corridor", Corridor)
     register("driving", Driving)
+    register("repair", Repair)
 
 
 _register_builtins()
