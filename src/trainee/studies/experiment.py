@@ -1,0 +1,112 @@
+"""The experiment pieces studies share: train S seeds in chunks with evaluations along
+the way (a learning curve), and summarise per-seed numbers as JSON-ready CIs.
+
+Everything here runs the compiled programs of `programs.py`; nothing compiles per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from trainee.evaluate import Records
+from trainee.measures import aggregate
+from trainee.studies.programs import Program, seed_keys, stack_tasks, to_numpy
+from trainee.studies.scale import Scale
+
+BOOTSTRAP_REPS = 5_000  # enough for 95% CIs over 5-10 seeds; rliable's 50k is slower
+
+
+@dataclass
+class Context:
+    """What a study gets from the runner."""
+
+    scale: Scale
+    """The scale's budgets."""
+    seeds: int
+    """Seeds per configuration (>= 5 for a verdict)."""
+    seed: int = 0
+    """Base PRNG seed of the run."""
+    advance: Any = field(default=lambda n: None)
+    """Progress callback: `advance(env_steps_done)`."""
+
+
+class Curve(NamedTuple):
+    steps: np.ndarray  # (points,) env steps per seed at each checkpoint (0 = untrained)
+    records: dict[str, list[Records]]  # split -> one Records (S, tasks, episodes) per point
+    state: Any  # final TrainState (S...)
+
+    def success(self, split: str) -> np.ndarray:
+        """(S, points) success rate on `split` at each checkpoint."""
+        return np.stack([np.mean(r.success, axis=(-2, -1)) for r in self.records[split]], -1)
+
+
+def ci(per_seed) -> dict[str, float]:
+    """IQM with a 95% stratified-bootstrap CI across seeds, as JSON."""
+    return aggregate(np.asarray(per_seed, np.float64), reps=BOOTSTRAP_REPS).to_json()
+
+
+def train_curve(
+    program: Program,
+    ctx: Context,
+    tasks,
+    eval_sets: Mapping[str, Any],
+    chunks: int,
+    seed: int,
+    hp: Mapping[str, float] | None = None,
+    params=None,
+    curve: bool = True,
+) -> Curve:
+    """Train `ctx.seeds` seeds on the pool `tasks` for `chunks` chunks, evaluating every
+    split of `eval_sets` (a task batch each, shared by all seeds, same episode keys at
+    every checkpoint) before training and after each chunk. `params` (S...) starts
+    from given parameters (fine-tuning) with a fresh optimiser and environments. With
+    `curve` False only the final parameters are evaluated."""
+    hp_arrays = program.hp(ctx.seeds, **(hp or {}))
+    pool = stack_tasks(tasks, ctx.seeds)
+    state = program.init(seed_keys(seed, ctx.seeds), pool, hp_arrays)
+    if params is not None:
+        state = state._replace(params=params)
+    eval_key = jax.random.key(seed + 7919)  # one key for every checkpoint: paired flips
+    records = {name: [] for name in eval_sets}
+
+    def evaluate_all(params):
+        for name, batch in eval_sets.items():
+            records[name].append(to_numpy(program.evaluate(params, eval_key, batch)))
+
+    steps = []
+    if curve:
+        evaluate_all(state.params)
+        steps.append(0)
+    per_chunk = program.updates_per_chunk * program.steps_per_update
+    for i in range(chunks):
+        state, _ = program.chunk(state, pool, hp_arrays)
+        if curve or i == chunks - 1:
+            evaluate_all(state.params)
+            steps.append((i + 1) * per_chunk)
+        ctx.advance(per_chunk * ctx.seeds)
+    return Curve(np.asarray(steps, np.float64), records, state)
+
+
+def chunk_steps(program: Program) -> int:
+    return program.updates_per_chunk * program.steps_per_update
+
+
+def success_rate(records: Records) -> np.ndarray:
+    """(S,) success over tasks and episodes."""
+    return np.mean(np.asarray(records.success, np.float64), axis=(-2, -1))
+
+
+def repeat_pool(tasks, distinct: int, size: int):
+    """A pool of `size` tasks made of the first `distinct` tasks repeated: the same
+    experience budget spread over fewer distinct tasks."""
+    index = np.arange(size) % distinct
+    return jax.tree.map(lambda x: x[index], tasks)
+
+
+def take(tasks, index):
+    return jax.tree.map(lambda x: x[np.asarray(index)], tasks)

@@ -1,0 +1,106 @@
+"""Run studies into a run directory, resumably, and write the report.
+
+Layout of `RUN_DIR`: `run.json` (scale, seeds, studies, versions, machine),
+`studies/<name>.json` (one study's result, written atomically when it finishes) and
+`report.html`. Rerunning the same command skips every study whose JSON exists, so an
+interrupted run (Ctrl-C, kill) resumes and recomputes no finished study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from trainee.store import atomic_write_json, read_json
+from trainee.studies import study_module
+from trainee.studies.experiment import Context
+from trainee.studies.scale import get_scale
+
+
+def environment() -> dict:
+    """Versions and machine, for the report."""
+    import jax
+
+    return {
+        "python": sys.version.split()[0],
+        "jax": jax.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+    }
+
+
+def study_path(run_dir: Path, name: str) -> Path:
+    return Path(run_dir) / "studies" / f"{name}.json"
+
+
+def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool = False) -> dict:
+    """Run one study and return its stored form (result, verdict, timing)."""
+    from trainee.progress import progress_bar
+
+    module = study_module(name)
+    scale = get_scale(scale_name)
+    start = time.perf_counter()
+    with progress_bar(None, f"{name:<15}", unit="env steps", disable=quiet) as bar:
+        ctx = Context(scale=scale, seeds=seeds, seed=seed, advance=bar.advance)
+        result = module.run(ctx)
+    return {
+        "name": name,
+        "claim": module.CLAIM,
+        "method": module.METHOD,
+        "scale": scale_name,
+        "seeds": seeds,
+        "seconds": time.perf_counter() - start,
+        "result": result,
+        "verdict": module.verdict(result).to_json(),
+    }
+
+
+def check_run_config(run_dir: Path, scale: str, seeds: int) -> None:
+    """A run directory holds one scale and seed count; resuming with others is an error."""
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        return
+    stored = read_json(path)
+    if (stored["scale"], stored["seeds"]) != (scale, seeds):
+        raise ValueError(
+            f"{run_dir} holds a run at scale {stored['scale']} with {stored['seeds']} seeds; "
+            f"use another --out for scale {scale} with {seeds} seeds"
+        )
+
+
+def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: int | None = None,
+                executor: str = "local", quiet: bool = False, log=print) -> list[dict]:
+    """Run the studies not yet stored in `run_dir`; return every study's stored form."""
+    run_dir = Path(run_dir)
+    seeds = seeds or get_scale(scale).seeds
+    if seeds < 5:
+        log(f"note: {seeds} seeds (< 5): verdicts will rest on few seeds")
+    check_run_config(run_dir, scale, seeds)
+    stored = read_json(run_dir / "run.json") if (run_dir / "run.json").exists() else {}
+    studies = list(dict.fromkeys([*stored.get("studies", []), *names]))
+    atomic_write_json(run_dir / "run.json", {
+        "scale": scale, "seeds": seeds, "studies": studies,
+        "scale_config": dataclasses.asdict(get_scale(scale)),
+        "environment": environment(),
+        "started": stored.get("started", time.time()),
+    })
+    todo = [n for n in names if not study_path(run_dir, n).exists()]
+    for name in names:
+        if name not in todo:
+            log(f"{name}: already done, skipped (delete {study_path(run_dir, name)} to rerun)")
+    if executor == "ray":
+        from trainee.studies.ray_executor import run_with_ray
+
+        run_with_ray(todo, run_dir, scale, seeds, quiet)
+    elif executor == "local":
+        for name in todo:
+            atomic_write_json(study_path(run_dir, name), run_one(name, scale, seeds, quiet=quiet))
+    else:
+        raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    return [read_json(study_path(run_dir, n)) for n in names]

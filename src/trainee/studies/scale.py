@@ -1,0 +1,71 @@
+"""Scales: how big each study's experiment is. `tiny` exists for the tests, `quick` is
+what `trainee run` uses on a laptop CPU, `full` is sized for a GPU.
+
+Every field is a budget or a count; none changes what a study measures, only how
+precisely. Shapes that reach compiled programs (`num_envs`, `num_steps`, `chunk_updates`,
+`eval_tasks`, `episodes`, the network) are shared by every study at one scale, so one
+compiled program per (world, learner) serves them all (DESIGN.md, "compile once").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    """Scale name, stored with every result."""
+    seeds: int
+    """Seeds per configuration (vmapped: one compiled program trains them all)."""
+    train_steps: int
+    """Env steps per seed for a standard training run."""
+    chunks: int
+    """Evaluation points along a learning curve (checkpoints)."""
+    num_envs: int
+    """Parallel environments per seed (a multiple of 4 for pg's groups)."""
+    num_steps: int
+    """ppo rollout length per environment per update."""
+    hidden: int
+    """Width of the MLP's hidden layers (small networks compile and run fast)."""
+    layers: int
+    """Hidden layers of the actor and of the critic."""
+    pool: int
+    """Training tasks per run (a task pool; distinct tasks may repeat inside it)."""
+    eval_tasks: int
+    """Tasks per evaluation split."""
+    episodes: int
+    """Episodes per evaluated task."""
+    configs: int
+    """eval-hacking: hyperparameter configs the simulated researcher compares."""
+    worlds: tuple[str, ...]
+    """Worlds the gap study compares (cheap ones first)."""
+    errands_chains: tuple[int, ...]
+    """value-function: errands chain lengths trained (empty: repair sizes only)."""
+
+    @property
+    def steps_per_chunk(self) -> int:
+        return max(1, self.train_steps // self.chunks)
+
+
+SCALES = {
+    # Only for the test suite: seconds, not evidence.
+    "tiny": Scale("tiny", seeds=5, train_steps=4_096, chunks=2, num_envs=8, num_steps=16,
+                  hidden=16, layers=1, pool=32, eval_tasks=16, episodes=1, configs=3,
+                  worlds=("corridor",), errands_chains=()),
+    # `trainee run`: all studies in <= 10 minutes on a 2-core CPU (README, "The main job").
+    "quick": Scale("quick", seeds=5, train_steps=61_440, chunks=6, num_envs=16, num_steps=32,
+                   hidden=32, layers=2, pool=256, eval_tasks=64, episodes=2, configs=12,
+                   worlds=("corridor", "repair"), errands_chains=()),
+    # GPU-sized (not run on CPU): ~100x the experience, every world and chain length.
+    "full": Scale("full", seeds=10, train_steps=10_000_000, chunks=20, num_envs=256,
+                  num_steps=128, hidden=256, layers=2, pool=4096, eval_tasks=512, episodes=4,
+                  configs=64, worlds=("corridor", "repair", "errands", "driving"),
+                  errands_chains=(1, 2, 3, 4)),
+}
+
+
+def get_scale(name: str) -> Scale:
+    if name not in SCALES:
+        raise ValueError(f"unknown scale {name!r}; choose one of {', '.join(SCALES)}")
+    return SCALES[name]
