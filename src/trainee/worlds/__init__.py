@@ -55,10 +55,12 @@ def make(name: str) -> World:
 def _register_builtins() -> None:
     from trainee.worlds.corridor import Corridor
     from trainee.worlds.driving import Driving
+    from trainee.worlds.errands import Errands
     from trainee.worlds.repair import Repair
 
     register("corridor", Corridor)
     register("driving", Driving)
+    register("errands", Errands)
     register("repair", Repair)
 
 
