@@ -16,7 +16,9 @@ from typing import Literal
 import tyro
 
 COMMANDS = {
-    "run": "run the main job (train the default agent and print its summary)",
+    "run": "run the main job: every study at quick scale, one HTML report (resumable)",
+    "study": "run one study (trainee study NAME) into a run directory",
+    "report": "re-render RUN_DIR/report.html from stored results (no training)",
     "train": "train a learner on a world (S seeds at once)",
     "eval": "evaluate a trained run on a split",
     "worlds": "list worlds, their splits and shift axes",
@@ -90,33 +92,112 @@ def print_summary(summary: dict, run_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The main job. Until the study suite lands it trains the default agent (ppo on the
-    corridor world, 2 seeds) and prints its summary."""
+    """The main job: run every study (or --studies) and write one HTML report. Rerunning
+    the same command resumes: finished studies are read back, never recomputed."""
 
-    out: Path = Path("runs/main")
-    """Run directory."""
-    seeds: int = 2
-    """Seeds trained at once."""
-    total_steps: int = 100_000
-    """Environment steps per seed."""
+    scale: Literal["quick", "full", "tiny"] = "quick"
+    """quick: <= 10 min on a 2-core CPU; full: GPU-sized (hours on a GPU, see
+    docs/studies.md); tiny: seconds, for tests only (no evidence)."""
+    studies: str = "all"
+    """Comma-separated study names (see docs/studies.md), or all."""
+    seeds: int | None = None
+    """Seeds per configuration (default: the scale's, 5 at quick)."""
+    out: Path | None = None
+    """Run directory (default runs/<scale>; the same directory resumes)."""
+    executor: Literal["local", "ray"] = "local"
+    """local: studies one after another in this process; ray: each study a Ray task."""
+    quiet: bool = False
+    """No progress bars."""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Run one study into a run directory (resumable like `trainee run`) and re-render
+    that directory's report."""
+
+    name: tyro.conf.Positional[str]
+    """Study name: gap, two-students, value-function, jaggedness, eval-hacking, care,
+    on-the-job, fleet."""
+    scale: Literal["quick", "full", "tiny"] = "quick"
+    """Scale (as for `trainee run`)."""
+    seeds: int | None = None
+    """Seeds per configuration (default: the scale's)."""
+    out: Path | None = None
+    """Run directory (default runs/<scale>)."""
+    quiet: bool = False
+    """No progress bars."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Re-render RUN_DIR/report.html from the stored results (no training)."""
+
+    run_dir: tyro.conf.Positional[Path]
+    """Run directory written by `trainee run`."""
+
+
+def _run_studies(names: list[str], scale: str, seeds: int | None, out: Path | None,
+                 executor: str, quiet: bool) -> None:
+    import time
+
+    from trainee.report import render_report
+    from trainee.studies.runner import run_studies
+
+    out = out or Path("runs") / scale
+    start = time.perf_counter()
+    try:
+        stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
+                             quiet=quiet)
+    except KeyboardInterrupt:
+        print(f"trainee: interrupted; rerun the same command to resume (finished studies "
+              f"are kept in {out / 'studies'})", file=sys.stderr)
+        raise SystemExit(130) from None
+    path = render_report(out)
+    print_study_table(stored)
+    print(f"{time.perf_counter() - start:.0f} s; report: {path}")
+
+
+def print_study_table(stored: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainee.studies.verdict import fmt
+
+    table = Table(title="trainee studies")
+    for column in ("study", "claim", "verdict", "key number (IQM [95% CI])"):
+        table.add_column(column, overflow="fold")
+    for s in stored:
+        v = s["verdict"]
+        number = f"{v['key']}: {fmt(v['value'])}" if v["value"] else "-"
+        table.add_row(s["name"], s["claim"], v["status"], number)
+    Console().print(table)
 
 
 def cmd_run(args: list[str]) -> None:
-    import dataclasses
-
-    from trainee.learners import LearnerConfig
-    from trainee.train import TrainConfig, train
+    from trainee.studies import parse_names
 
     run = tyro.cli(RunConfig, args=args, prog="trainee run")
-    hp = LearnerConfig(total_steps=run.total_steps, num_envs=16, num_steps=64, lr=1e-3)
-    config = TrainConfig(world="corridor", seeds=run.seeds, out=run.out, hp=hp)
-    resume = (run.out / "checkpoint.msgpack").exists() and not (run.out / "summary.json").exists()
-    if (run.out / "summary.json").exists():
-        from trainee.store import read_json
+    _run_studies(parse_names(run.studies), run.scale, run.seeds, run.out, run.executor,
+                 run.quiet)
 
-        print_summary(read_json(run.out / "summary.json"), run.out)
-        return
-    print_summary(train(dataclasses.replace(config, resume=resume)), run.out)
+
+def cmd_study(args: list[str]) -> None:
+    from trainee.studies import parse_names
+
+    config = tyro.cli(StudyConfig, args=args, prog="trainee study")
+    _run_studies(parse_names(config.name), config.scale, config.seeds, config.out, "local",
+                 config.quiet)
+
+
+def cmd_report(args: list[str]) -> None:
+    from trainee.report import render_report
+    from trainee.store import read_json
+
+    config = tyro.cli(ReportConfig, args=args, prog="trainee report")
+    path = render_report(config.run_dir)
+    studies = sorted((config.run_dir / "studies").glob("*.json"))
+    print_study_table([read_json(p) for p in studies])
+    print(f"report: {path}")
 
 
 @dataclass(frozen=True)
@@ -284,6 +365,8 @@ HANDLERS = {
     "career": cmd_career,
     "exam": cmd_exam,
     "run": cmd_run,
+    "study": cmd_study,
+    "report": cmd_report,
     "train": cmd_train,
     "eval": cmd_eval,
     "worlds": cmd_worlds,

@@ -46,8 +46,10 @@ class Curve(NamedTuple):
 
 
 def ci(per_seed) -> dict[str, float]:
-    """IQM with a 95% stratified-bootstrap CI across seeds, as JSON."""
-    return aggregate(np.asarray(per_seed, np.float64), reps=BOOTSTRAP_REPS).to_json()
+    """IQM with a 95% stratified-bootstrap CI across seeds, as JSON. Infinite values
+    (e.g. competence never reached) are kept; their intervals may be infinite."""
+    with np.errstate(invalid="ignore"):  # inf - inf inside percentile interpolation
+        return aggregate(np.asarray(per_seed, np.float64), reps=BOOTSTRAP_REPS).to_json()
 
 
 def train_curve(
