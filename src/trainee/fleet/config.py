@@ -1,0 +1,111 @@
+"""The fleet config: one frozen dataclass, a docstring per field, and named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from trainee.learners import LearnerConfig
+
+__all__ = ["PRESETS", "FleetConfig", "load_fleet_config"]
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    world: str = "corridor"
+    """World the jobs come from (jobs: see trainee.fleet.jobs)."""
+    instances: int = 4
+    """N: instances, instance i on job i (jobs repeat when N exceeds the job family)."""
+    merge: Literal["mean", "ties", "diloco", "none"] = "mean"
+    """Merge rule; `none` trains independent specialists only."""
+    merge_every: int = 4
+    """K: updates of every instance between merges."""
+    hp: LearnerConfig = field(default_factory=LearnerConfig)
+    """Learner of every instance; `hp.total_steps` is the budget of *one* instance (the
+    generalist gets N times as much: the same total experience)."""
+    pool_size: int = 64
+    """Tasks in each instance's training pool (all of one job)."""
+    eval_tasks: int = 32
+    """Tasks per job and split at evaluation (fresh train-split and held-out tasks)."""
+    eval_episodes: int = 4
+    """Episodes per evaluation task."""
+    seeds: int = 5
+    """Independent repetitions (looped; each one compiled program per agent kind)."""
+    seed: int = 0
+    """Base seed: repetition s uses seed + s."""
+    ties_density: float = 0.2
+    """TIES: fraction of each task vector kept (k = 20%, Yadav et al. 2023's default)."""
+    ties_scale: float = 1.0
+    """TIES: lambda, the scale of the merged task vector (1 = plain disjoint mean)."""
+    outer_lr: float = 0.7
+    """DiLoCo outer learning rate (Douillard et al. 2023 use 0.7)."""
+    outer_momentum: float = 0.9
+    """DiLoCo outer Nesterov momentum (0.9 in the paper)."""
+    end_scale: float | None = None
+    """Merge-at-the-end baseline (task arithmetic) lambda; None = 1 / N (the mean)."""
+
+    @property
+    def num_updates(self) -> int:
+        """Updates per instance (from hp.total_steps; set by the learner)."""
+        from trainee.fleet.jobs import make_world
+        from trainee.learners import make_learner
+
+        return make_learner(self.hp, make_world(self.world)).num_updates
+
+    def rounds(self, num_updates: int) -> int:
+        """Merge rounds; a remainder of num_updates % merge_every updates is dropped."""
+        return max(1, num_updates // self.merge_every)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the bad field and the fix."""
+        for name in ("instances", "merge_every", "pool_size", "eval_tasks", "eval_episodes",
+                     "seeds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not 0.0 < self.ties_density <= 1.0:
+            raise ValueError(f"ties_density must lie in (0, 1] (got {self.ties_density})")
+        self.hp.validate()
+
+
+# Presets. corridor: seconds, for tests and a first look. errands: the acceptance
+# fleet (4 one-sub-goal errands, each a different (verb, object kind) combination).
+PRESETS = {
+    "corridor": FleetConfig(
+        world="corridor",
+        hp=LearnerConfig(total_steps=16 * 32 * 16, num_envs=16, num_steps=32, lr=1e-3),
+        pool_size=16,
+        eval_tasks=8,
+    ),
+    "errands": FleetConfig(
+        world="errands",
+        merge_every=8,
+        hp=LearnerConfig(total_steps=64 * 64 * 48, num_envs=64, num_steps=64, lr=5e-4,
+                         hidden=128),
+        pool_size=256,
+        eval_tasks=64,
+    ),
+}
+
+
+def load_fleet_config(preset_or_file: str) -> FleetConfig:
+    """A preset name or a YAML/JSON file of FleetConfig fields (`hp:` a mapping of
+    LearnerConfig fields); a file may name a base preset with `preset: NAME`."""
+    if preset_or_file in PRESETS:
+        return PRESETS[preset_or_file]
+    path = Path(preset_or_file)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{preset_or_file!r} is neither a preset ({', '.join(PRESETS)}) nor a file"
+        )
+    import yaml
+
+    fields = yaml.safe_load(path.read_text()) or {}
+    base = PRESETS[fields.pop("preset", "corridor")]
+    hp = dataclasses.replace(base.hp, **fields.pop("hp", {}))
+    known = {f.name for f in dataclasses.fields(FleetConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValueError(f"unknown fleet field(s) {unknown} in {path}; known: {sorted(known)}")
+    return dataclasses.replace(base, hp=hp, **fields)

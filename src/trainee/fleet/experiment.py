@@ -1,0 +1,202 @@
+"""A fleet experiment: the merged fleet against its baselines, scored on every job.
+
+Per repetition (seed), with the same jobs, the same initial parameters and the same
+total experience (N instances x U updates):
+- `merged`: the fleet, merged every K updates by the chosen rule;
+- `specialists`: the same N instances never merged (instance i scored on job i);
+- `end_merge`: the specialists merged once at the end by task arithmetic (Ilharco et
+  al. 2023; lambda = 1 / N by default, i.e. their mean);
+- `generalist`: one learner on a pool mixing all N jobs for N x U updates.
+Each agent is scored on every instance's job: success on fresh train-split tasks of
+the job and on held-out tasks of the job. Seeds are looped (not vmapped): each agent
+kind is one compiled program reused by every seed, and a loop keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from trainee.agent import policy_from_params
+from trainee.evaluate import evaluate
+from trainee.fleet.config import FleetConfig
+from trainee.fleet.jobs import job_family, job_pools, make_world
+from trainee.fleet.local import make_fleet_run, make_generalist_run
+from trainee.fleet.merge import make_rule, param_count, task_arithmetic
+from trainee.learners import make_learner
+
+__all__ = ["communication", "make_score", "merge_rule", "run_fleet_experiment", "run_seed",
+           "summarize"]
+
+AGENTS = ("merged", "specialists", "end_merge", "generalist")
+
+
+def merge_rule(config: FleetConfig):
+    """The config's merge rule as an init/merge pair (None for `none`)."""
+    if config.merge == "none":
+        return None
+    kwargs = {
+        "mean": {},
+        "ties": {"density": config.ties_density, "scale": config.ties_scale},
+        "diloco": {"lr": config.outer_lr, "momentum": config.outer_momentum},
+    }[config.merge]
+    return make_rule(config.merge, **kwargs)
+
+
+def make_score(world, network, episodes: int):
+    """`score(params, key, tasks) -> ()` mean success of the agent `params` on `tasks`."""
+
+    def score(params, key, tasks):
+        policy = policy_from_params(network, params)
+        return jnp.mean(evaluate(world, policy, key, tasks, episodes).success)
+
+    return score
+
+
+def communication(config: FleetConfig, params, rounds: int) -> dict:
+    """Merges and bytes: at a merge every instance sends its parameters up and receives
+    the merged ones down (2 x N x parameter bytes); optimiser states are never sent."""
+    merges = 0 if config.merge == "none" else rounds
+    nbytes = sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(params))
+    per_merge = 2 * config.instances * nbytes
+    return {"merges": merges, "bytes_per_merge": per_merge,
+            "bytes_communicated": merges * per_merge, "parameters": param_count(params)}
+
+
+class _Programs:
+    """The compiled programs of one config (built once, reused by every seed)."""
+
+    def __init__(self, config: FleetConfig):
+        self.world = make_world(config.world)
+        self.learner = make_learner(config.hp, self.world)
+        self.rounds = config.rounds(self.learner.num_updates)
+        updates = self.rounds * config.merge_every
+        rule = merge_rule(config)
+        self.fleet = jax.jit(make_fleet_run(self.learner, rule, config.merge_every, self.rounds))
+        self.specialists = jax.jit(
+            make_fleet_run(self.learner, None, config.merge_every, self.rounds)
+        )
+        wide = dataclasses.replace(config.hp, total_steps=config.hp.total_steps * config.instances)
+        general = make_learner(wide, self.world)
+        self.generalist = jax.jit(make_generalist_run(general, updates * config.instances))
+        score = make_score(self.world, self.learner.network, config.eval_episodes)
+        self.score_one = jax.jit(jax.vmap(score, in_axes=(None, 0, 0)))  # one agent, N jobs
+        self.score_own = jax.jit(jax.vmap(score, in_axes=(0, 0, 0)))  # agent i on job i
+
+
+def _pools(config: FleetConfig, world, key):
+    jobs = [i % len(job_family(world).names) for i in range(config.instances)]
+    held_out = job_family(world).held_out
+    keys = jax.random.split(key, 3)
+    return (job_pools(world, keys[0], "train", jobs, config.pool_size),
+            job_pools(world, keys[1], "train", jobs, config.eval_tasks),
+            job_pools(world, keys[2], held_out, jobs, config.eval_tasks))
+
+
+def run_seed(config: FleetConfig, seed: int, programs: _Programs | None = None,
+             executor: str = "local") -> dict:
+    """One repetition: train every agent kind, score each on every job. Returns numpy
+    arrays (N,) per agent and split, plus timings."""
+    p = programs or _Programs(config)
+    key_pools, key_train, key_general, key_eval = jax.random.split(jax.random.PRNGKey(seed), 4)
+    pools, eval_train, eval_held = _pools(config, p.world, key_pools)
+    start = time.perf_counter()
+    if executor == "ray":
+        from trainee.fleet.ray_backend import ray_fleet
+
+        out = ray_fleet(p.learner, merge_rule(config), config.merge_every, p.rounds,
+                        key_train, pools)
+        spec = ray_fleet(p.learner, None, config.merge_every, p.rounds, key_train, pools)
+    else:
+        out = p.fleet(key_train, pools)
+        spec = p.specialists(key_train, pools)
+    mixed = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), pools)
+    general = p.generalist(key_general, mixed)
+    jax.block_until_ready(general)
+    train_seconds = time.perf_counter() - start
+    anchor = spec.initial
+    scale = config.end_scale if config.end_scale is not None else 1.0 / config.instances
+    end = task_arithmetic(spec.states.params, anchor, scale)
+    merged = out.merged if out.merged is not None else end
+    result = {"train_seconds": train_seconds}
+    for split, tasks in (("train", eval_train), ("held_out", eval_held)):
+        keys = jax.random.split(jax.random.fold_in(key_eval, split == "train"), config.instances)
+        result[f"merged/{split}"] = np.asarray(p.score_one(merged, keys, tasks))
+        result[f"specialists/{split}"] = np.asarray(p.score_own(spec.states.params, keys, tasks))
+        result[f"end_merge/{split}"] = np.asarray(p.score_one(end, keys, tasks))
+        result[f"generalist/{split}"] = np.asarray(p.score_one(general, keys, tasks))
+    result.update(communication(config, anchor, p.rounds))
+    result["env_steps_per_instance"] = p.rounds * config.merge_every * p.learner.steps_per_update
+    return result
+
+
+def summarize(config: FleetConfig, per_seed: list[dict], executor: str) -> dict:
+    """summary.json: per agent kind the IQM and 95% CI over seeds of the mean success
+    over the instances' jobs (held-out split; `train_split` holds the same on fresh
+    train-split tasks), the merged agent relative to the specialists, communication."""
+    from trainee.measures import iqm_ci
+
+    def over_jobs(name: str) -> np.ndarray:
+        return np.array([r[name].mean() for r in per_seed])
+
+    summary: dict = {
+        agent: iqm_ci(over_jobs(f"{agent}/held_out")).to_json() for agent in AGENTS
+    }
+    summary["train_split"] = {
+        agent: iqm_ci(over_jobs(f"{agent}/train")).to_json() for agent in AGENTS
+    }
+    # Per job, merged / specialist (a job where the specialist scores 0 is left out).
+    summary["relative_to_specialists"] = {}
+    for split in ("train", "held_out"):
+        ratios = []
+        for r in per_seed:
+            spec, merged = r[f"specialists/{split}"], r[f"merged/{split}"]
+            ok = spec > 0
+            ratios.append(np.mean(merged[ok] / spec[ok]) if ok.any() else np.nan)
+        ratios = np.array(ratios)
+        ratios = ratios[np.isfinite(ratios)]
+        summary["relative_to_specialists"][split] = (
+            iqm_ci(ratios).to_json() if ratios.size else None
+        )
+    first = per_seed[0]
+    for name in ("merges", "bytes_per_merge", "bytes_communicated", "parameters",
+                 "env_steps_per_instance"):
+        summary[name] = first[name]
+    summary["per_seed"] = {
+        name: [np.asarray(r[name]).tolist() for r in per_seed]
+        for name in first if "/" in name
+    }
+    summary["train_seconds"] = [r["train_seconds"] for r in per_seed]
+    summary["config"] = dataclasses.asdict(config)
+    summary["executor"] = executor
+    return summary
+
+
+def run_fleet_experiment(config: FleetConfig, out, executor: str = "local",
+                         show_progress: bool = True) -> dict:
+    """Every seed of `config`, then `out/summary.json` (written atomically)."""
+    from pathlib import Path
+
+    from trainee.progress import progress_bar
+    from trainee.store import atomic_write_json
+
+    config.validate()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    programs = _Programs(config)
+    per_seed = []
+    with progress_bar(config.seeds, f"fleet {config.merge}", "seeds",
+                      disable=not show_progress) as bar:
+        for s in range(config.seeds):
+            per_seed.append(run_seed(config, config.seed + s, programs, executor))
+            bar.advance(1)
+    summary = summarize(config, per_seed, executor)
+    family = job_family(programs.world)
+    summary["jobs"] = [family.names[i % len(family.names)] for i in range(config.instances)]
+    summary["held_out_split"] = family.held_out
+    atomic_write_json(out / "summary.json", summary)
+    return summary

@@ -1,0 +1,140 @@
+"""Merge rules: pure functions from the instances' stacked parameters to one set.
+
+`stacked` is a parameter pytree whose every leaf has a leading instance axis N. Each
+rule is an optax-style pair: `init(params) -> state` (the shared anchor, plus the outer
+optimiser's state for DiLoCo) and `merge(stacked, state) -> (merged, state)`. The anchor
+is the parameters every instance started the round from (the last merge), so "task
+vectors" and "deltas" are always relative to it.
+
+- `mean`: FedAvg (McMahan et al. 2017, "Communication-Efficient Learning of Deep
+  Networks from Decentralized Data"): the plain average. With equal data per instance
+  the paper's weights n_k / n are all 1 / N.
+- `ties`: TIES-Merging (Yadav et al. 2023, "TIES-Merging: Resolving Interference When
+  Merging Models"): task vectors tau_i = theta_i - anchor; trim each to its top-k% by
+  magnitude (k = 20% is the paper's default); elect a sign per coordinate as the sign
+  of the summed trimmed values (the direction with more total mass); average only the
+  trimmed values that agree with it (a disjoint mean); add `scale` (lambda) times the
+  result to the anchor.
+- `diloco`: DiLoCo (Douillard et al. 2023, "DiLoCo: Distributed Low-Communication
+  Training of Language Models"): the outer gradient is anchor - mean_i theta_i (the
+  averaged delta, negated), applied with SGD + Nesterov momentum, outer lr 0.7 and
+  momentum 0.9 as in the paper. Nesterov in the PyTorch form the paper uses:
+  v <- mu v + g; theta <- theta - lr (g + mu v).
+- `task_arithmetic`: Ilharco et al. 2023, "Editing Models with Task Arithmetic":
+  anchor + scale * sum_i tau_i; with scale = 1 / N it is the mean. Used once, at the end
+  (the merge-only-at-the-end baseline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Params = Any
+
+__all__ = [
+    "DilocoState",
+    "MergeRule",
+    "RULES",
+    "diloco",
+    "make_rule",
+    "mean",
+    "param_count",
+    "task_arithmetic",
+    "ties",
+]
+
+
+class DilocoState(NamedTuple):
+    anchor: Params  # the global parameters every instance starts the round from
+    momentum: Params  # Nesterov buffer, same shapes as the parameters
+
+
+class MergeRule(NamedTuple):
+    """An optax-style pair. `state` is at least the anchor (the last merged params)."""
+
+    init: Callable[[Params], Any]  # params -> state
+    merge: Callable[[Params, Any], tuple[Params, Any]]  # (stacked, state) -> (merged, state)
+
+
+def param_count(params: Params) -> int:
+    """Scalars in one instance's parameters (no instance axis)."""
+    return sum(int(x.size) for x in jax.tree.leaves(params))
+
+
+def mean(stacked: Params) -> Params:
+    """FedAvg with equal weights: the average over the instance axis."""
+    return jax.tree.map(lambda x: jnp.mean(x, axis=0), stacked)
+
+
+def task_arithmetic(stacked: Params, anchor: Params, scale: float) -> Params:
+    """anchor + scale * sum_i (theta_i - anchor)."""
+    return jax.tree.map(lambda x, a: a + scale * jnp.sum(x - a, axis=0), stacked, anchor)
+
+
+def _trim_mask(flat: jax.Array, density: float) -> jax.Array:
+    """(N, P) bool: each row's top `density` fraction of entries by magnitude.
+
+    Ties at the threshold are all kept (a magnitude equal to the k-th largest)."""
+    k = max(1, int(round(density * flat.shape[1])))
+    threshold = jax.lax.top_k(jnp.abs(flat), k)[0][:, -1:]  # (N, 1) the k-th largest
+    return jnp.abs(flat) >= threshold
+
+
+def ties(stacked: Params, anchor: Params, density: float = 0.2, scale: float = 1.0) -> Params:
+    """TIES-Merging of the instances' task vectors (relative to `anchor`).
+
+    Trimming ranks the whole task vector of an instance (all leaves together), as the
+    paper ranks a model's full task vector, not each tensor apart."""
+    leaves, treedef = jax.tree.flatten(jax.tree.map(lambda x, a: x - a, stacked, anchor))
+    num = leaves[0].shape[0]
+    flat = jnp.concatenate([leaf.reshape(num, -1) for leaf in leaves], axis=1)  # (N, P)
+    trimmed = jnp.where(_trim_mask(flat, density), flat, 0.0)
+    elected = jnp.sign(jnp.sum(trimmed, axis=0))  # (P,) the sign with more total mass
+    agree = (jnp.sign(trimmed) == elected) & (trimmed != 0.0)
+    count = jnp.sum(agree, axis=0)
+    merged = jnp.sum(jnp.where(agree, trimmed, 0.0), axis=0) / jnp.maximum(count, 1)
+    out, start = [], 0
+    for leaf, base in zip(leaves, jax.tree.leaves(anchor), strict=True):
+        size = base.size
+        out.append(base + scale * merged[start:start + size].reshape(base.shape))
+        start += size
+    return jax.tree.unflatten(treedef, out)
+
+
+def diloco(
+    stacked: Params, state: DilocoState, lr: float = 0.7, momentum: float = 0.9
+) -> tuple[Params, DilocoState]:
+    """One outer Nesterov-SGD step on the averaged deltas; returns the new anchor."""
+    grad = jax.tree.map(lambda a, x: a - jnp.mean(x, axis=0), state.anchor, stacked)
+    buf = jax.tree.map(lambda v, g: momentum * v + g, state.momentum, grad)
+    anchor = jax.tree.map(
+        lambda a, g, v: a - lr * (g + momentum * v), state.anchor, grad, buf
+    )
+    return anchor, DilocoState(anchor, buf)
+
+
+def make_rule(name: str, **kwargs) -> MergeRule:
+    """The merge rule called `name` (`mean`, `ties`, `diloco`) as an init/merge pair;
+    `kwargs` are the rule's hyperparameters (ties: density, scale; diloco: lr, momentum)."""
+    if name == "mean":
+        return MergeRule(lambda params: params, lambda stacked, _: (m := mean(stacked), m))
+    if name == "ties":
+
+        def merge_ties(stacked, anchor):
+            merged = ties(stacked, anchor, **kwargs)
+            return merged, merged
+
+        return MergeRule(lambda params: params, merge_ties)
+    if name == "diloco":
+        return MergeRule(
+            lambda params: DilocoState(params, jax.tree.map(jnp.zeros_like, params)),
+            lambda stacked, state: diloco(stacked, state, **kwargs),
+        )
+    raise ValueError(f"unknown merge rule {name!r}; choose one of {', '.join(RULES)} (or none)")
+
+
+RULES = ("mean", "ties", "diloco")

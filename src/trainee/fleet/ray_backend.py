@@ -1,0 +1,107 @@
+"""The Ray fleet: each instance a Ray actor, merges through the object store.
+
+Same arithmetic as the local fleet (`trainee.fleet.local`): the driver builds the N
+initial states exactly as `init_fleet` does, gives actor i state i and pool i; each
+round every actor runs K updates (`run_updates`, one jitted program per actor process)
+and returns its parameters; the driver stacks them, applies the same merge rule, puts
+the merged parameters in the object store once, and every actor reads them from there.
+Only parameters travel (up and down); optimiser and env states stay in the actors.
+
+Cluster: `ray.init()` is called here only if Ray is not initialised yet, with
+`address=$RAY_ADDRESS` when set (an existing cluster, e.g. one started by
+`ray start --head`), else a local one. Ray is an optional extra: `pip install
+"trainee[ray]"`; it is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+
+from trainee.fleet.local import FleetOutput, broadcast, init_fleet
+from trainee.fleet.merge import MergeRule
+from trainee.learners import Learner
+from trainee.learners import run_updates as _run_updates
+
+__all__ = ["ensure_ray", "ray_fleet"]
+
+
+def ensure_ray():
+    """Import Ray and connect (RAY_ADDRESS if set, else a local cluster); return it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError('the Ray executor needs Ray: pip install "trainee[ray]"') from err
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        address = os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    return ray
+
+
+class _Instance:
+    """One fleet instance (wrapped as a Ray actor by `_actor_class`)."""
+
+    def __init__(self, learner: Learner, state, pool, merge_every: int):
+        self.state = jax.tree.map(jax.numpy.asarray, state)
+        self.pool = jax.tree.map(jax.numpy.asarray, pool)
+        self.train = jax.jit(lambda s, t: _run_updates(learner, s, t, merge_every)[0])
+
+    def run_round(self, params):
+        """Take `params` (None: keep mine), run K updates, return my parameters."""
+        if params is not None:
+            self.state = self.state._replace(params=jax.tree.map(jax.numpy.asarray, params))
+        self.state = self.train(self.state, self.pool)
+        return jax.tree.map(np.asarray, self.state.params)
+
+    def get_state(self):
+        return jax.tree.map(np.asarray, self.state)
+
+
+def _actor_class(ray, cpus: float):
+    return ray.remote(num_cpus=cpus)(_Instance)
+
+
+def _stack(trees):
+    return jax.tree.map(lambda *xs: np.stack(xs), *trees)
+
+
+def ray_fleet(learner: Learner, rule: MergeRule | None, merge_every: int, rounds: int,
+              key: jax.Array, pools, cpus_per_instance: float | None = None) -> FleetOutput:
+    """The fleet of `make_fleet_run(learner, rule, merge_every, rounds)(key, pools)` with
+    each instance a Ray actor; returns the same FleetOutput (metrics empty).
+
+    `cpus_per_instance`: Ray CPUs reserved per actor; default min(1, cluster CPUs / N),
+    so a fleet larger than the cluster still fits (its actors share the CPUs)."""
+    ray = ensure_ray()
+    n = jax.tree.leaves(pools)[0].shape[0]
+    if cpus_per_instance is None:
+        cpus_per_instance = min(1.0, ray.cluster_resources().get("CPU", 1.0) / n)
+    states = jax.tree.map(np.asarray, init_fleet(learner, key, pools))
+    shared = jax.tree.map(lambda x: x[0], states.params)
+    merge_state = rule.init(shared) if rule is not None else None
+    merge = jax.jit(rule.merge) if rule is not None else None
+    Actor = _actor_class(ray, cpus_per_instance)
+    take = lambda tree, i: jax.tree.map(lambda x: x[i], tree)
+    actors = [Actor.remote(learner, take(states, i), take(pools, i), merge_every)
+              for i in range(n)]
+    merged_ref, merged = None, None
+    try:
+        for _ in range(rounds):
+            params = ray.get([a.run_round.remote(merged_ref) for a in actors])
+            if rule is None:
+                continue
+            merged, merge_state = merge(_stack(params), merge_state)
+            merged = jax.tree.map(np.asarray, merged)
+            merged_ref = ray.put(merged)  # one copy in the object store, read by all
+        final = _stack(ray.get([a.get_state.remote() for a in actors]))
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+    if rule is not None:
+        # The actors hold merged params only after their next round; the fleet's state
+        # after the last merge has the merged params in every instance (as locally).
+        final = final._replace(params=broadcast(merged, n))
+    return FleetOutput(final, merged, shared, {})
