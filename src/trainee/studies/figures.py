@@ -10,7 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100})
+# A fixed hash salt makes SVG element ids (and so the report) deterministic.
+plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "trainee", "font.size": 9,
+                     "figure.dpi": 100})
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 

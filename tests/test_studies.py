@@ -1,0 +1,181 @@
+"""Studies: every verdict rule on hand-made numbers, the eval-hacking researcher on
+synthetic scores, and a tiny end-to-end `trainee run` that resumes after an interrupt."""
+
+import json
+
+import numpy as np
+import pytest
+
+from trainee.cli import main
+from trainee.studies import STUDIES, parse_names, study_module
+from trainee.studies.verdict import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    UNAVAILABLE,
+    combine,
+    positive_effect,
+)
+
+
+def ci(iqm, low, high):
+    return {"iqm": iqm, "ci_low": low, "ci_high": high}
+
+
+POSITIVE, NULL, UNSURE = ci(0.2, 0.1, 0.3), ci(0.0, -0.004, 0.004), ci(0.05, -0.05, 0.15)
+
+
+def test_positive_effect_reads_the_interval_against_zero_and_the_margin():
+    assert positive_effect(POSITIVE, 0.05, "x")[0] == SUPPORTED
+    assert positive_effect(NULL, 0.05, "x")[0] == NOT_SUPPORTED
+    assert positive_effect(UNSURE, 0.05, "x")[0] == INCONCLUSIVE
+    assert "0.200 [0.100, 0.300]" in positive_effect(POSITIVE, 0.05, "x")[1]
+    assert combine((SUPPORTED, "a"), (INCONCLUSIVE, "b"))[0] == INCONCLUSIVE
+    assert combine((SUPPORTED, "a"), (NOT_SUPPORTED, "b"))[0] == NOT_SUPPORTED
+
+
+def gap_result(mean_gap, train_success=0.9):
+    numbers = {"success": {}, "gap": {}, "mean_gap": mean_gap, "train_success": train_success}
+    return {"worlds": {"repair": numbers}, "main_world": "repair", "distinct": {}}
+
+
+@pytest.mark.parametrize(("mean_gap", "train", "status"), [
+    (POSITIVE, 0.9, SUPPORTED), (NULL, 0.9, NOT_SUPPORTED), (UNSURE, 0.9, INCONCLUSIVE),
+    (POSITIVE, 0.05, INCONCLUSIVE),  # nothing learned: a gap means nothing
+])
+def test_gap_verdict(mean_gap, train, status):
+    verdict = study_module("gap").verdict(gap_result(mean_gap, train))
+    assert verdict.status == status and verdict.value == mean_gap
+
+
+def test_two_students_verdict():
+    student = {"finetune_auc": ci(0.5, 0.4, 0.6)}
+    result = {"broad_minus_narrow": POSITIVE, "new_job": "bigger", "narrow": student,
+              "broad": student}
+    assert study_module("two-students").verdict(result).status == SUPPORTED
+    result["broad_minus_narrow"] = ci(-0.2, -0.3, -0.1)
+    assert study_module("two-students").verdict(result).status == NOT_SUPPORTED
+
+
+def test_value_function_verdict_names_every_horizon():
+    result = {"auc_advantage": POSITIVE, "world": "repair",
+              "advantage_per_horizon": {"0": NULL, "4": POSITIVE}}
+    verdict = study_module("value-function").verdict(result)
+    assert verdict.status == SUPPORTED and "program bits 8: +0.200" in verdict.reason
+
+
+def jagged_agent(nfr, jag, success=0.8):
+    return {"success_mean": success, "negative_flips": nfr, "jaggedness": jag,
+            "jaggedness_minus_null": ci(-0.1, -0.2, 0.0)}
+
+
+def test_jaggedness_verdict_needs_both_regressions_and_inversions():
+    module = study_module("jaggedness")
+    verdict = lambda agent: module.verdict({"agents": {"ppo": agent}}).status
+    assert verdict(jagged_agent(POSITIVE, POSITIVE)) == SUPPORTED
+    assert verdict(jagged_agent(POSITIVE, NULL)) == NOT_SUPPORTED
+    assert verdict(jagged_agent(POSITIVE, POSITIVE, success=0.0)) == INCONCLUSIVE
+
+
+def test_eval_hacking_verdict():
+    module = study_module("eval-hacking")
+    assert module.verdict({"optimism_reused": POSITIVE,
+                           "optimism_reduction": POSITIVE}).status == SUPPORTED
+    assert module.verdict({"optimism_reused": NULL,
+                           "optimism_reduction": UNSURE}).status == NOT_SUPPORTED
+
+
+def test_care_verdict():
+    agent = {"new_success": ci(0.5, 0.4, 0.6)}
+    result = {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
+              "harm_reduction": POSITIVE}
+    assert study_module("care").verdict(result).status == SUPPORTED
+    result["baseline"]["new_harm"] = NULL  # no harm to begin with: not supported
+    assert study_module("care").verdict(result).status == NOT_SUPPORTED
+
+
+def test_pending_studies_are_marked_unavailable_and_give_no_number():
+    for name in ("on-the-job", "fleet"):
+        module = study_module(name)
+        verdict = module.verdict(module.run(None))
+        assert verdict.status == UNAVAILABLE and verdict.value is None
+        assert "issue" in verdict.reason
+
+
+def test_reused_holdout_is_optimistic_on_equal_configs():
+    """Many configs of identical true quality: the best holdout score is selection noise,
+    so the reused holdout reports more than the fresh final gives."""
+    from trainee.studies.eval_hacking import researchers
+
+    rng = np.random.default_rng(0)
+    draw = lambda items: (rng.random((40, 8, items)) < 0.5).astype(float)
+    r = researchers({"dev": draw(512), "holdout": draw(64), "final": draw(512)}, seed=0)
+    optimism = r["reused_reported"] - r["reused_fresh"]
+    assert np.all(optimism > 0.05)
+    guarded = r["thresholdout_reported"] - r["thresholdout_fresh"]
+    assert np.mean(guarded) < np.mean(optimism)
+
+
+def test_study_names_are_checked():
+    assert parse_names(None) == list(STUDIES)
+    assert parse_names("gap, fleet") == ["gap", "fleet"]
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        parse_names("gap,nope")
+
+
+def test_run_resumes_after_an_interrupt_without_recomputing(tmp_path, monkeypatch, capsys):
+    import trainee.studies.pending as pending
+
+    out = tmp_path / "run"
+    args = ["run", "--scale", "tiny", "--studies", "gap,fleet", "--out", str(out), "--quiet"]
+    real = pending.pending
+
+    def interrupted(name):
+        module = real(name)
+        module.run = lambda ctx: (_ for _ in ()).throw(KeyboardInterrupt())
+        return module
+
+    monkeypatch.setattr(pending, "pending", interrupted)
+    with pytest.raises(SystemExit) as stop:  # Ctrl-C during the second study
+        main(args)
+    assert stop.value.code == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    gap_json = out / "studies" / "gap.json"
+    stored = gap_json.read_text()
+    assert not (out / "studies" / "fleet.json").exists()
+
+    monkeypatch.setattr(pending, "pending", real)
+    import trainee.studies.gap as gap
+
+    monkeypatch.setattr(gap, "run", lambda ctx: pytest.fail("gap was recomputed"))
+    assert main(args) == 0
+    assert gap_json.read_text() == stored
+    assert json.loads((out / "studies" / "fleet.json").read_text())["verdict"]["status"] == (
+        UNAVAILABLE)
+    report = (out / "report.html").read_text()
+    assert "supported" in report and "not yet available" in report
+    assert "gap: already done, skipped" in capsys.readouterr().out
+
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0  # re-render without training
+    assert (out / "report.html").exists()
+
+
+def test_resuming_with_another_scale_is_an_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--scale", "tiny", "--studies", "fleet", "--out", str(out),
+                 "--quiet"]) == 0
+    assert main(["run", "--scale", "quick", "--studies", "fleet", "--out", str(out)]) == 2
+    assert "use another --out" in capsys.readouterr().err
+
+
+def test_ray_executor_without_ray_is_one_line(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed: the missing-ray message cannot be checked")
+    code = main(["run", "--scale", "tiny", "--studies", "gap", "--out", str(tmp_path / "r"),
+                 "--executor", "ray"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["trainee: error: --executor ray needs Ray: pip install 'trainee[ray]'"]
