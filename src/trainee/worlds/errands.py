@@ -280,19 +280,24 @@ class Errands(World):
             info=info,
         )
 
-    def tasks(self, key, split, n, *, max_chain=None, harm_penalty=0.0, subgoal_bonus=0.0):
-        """`n` tasks of `split`. `max_chain` (1-3) caps train-like chains: `max_chain=1`
-        gives the easiest tasks. `harm_penalty` / `subgoal_bonus` set the reward terms."""
+    def tasks(
+        self, key, split, n, *, max_chain=None, p_locked=0.5, harm_penalty=0.0, subgoal_bonus=0.0
+    ):
+        """`n` tasks of `split`. Knobs that keep tasks inside the split: `max_chain`
+        (1-3, default 3) caps train-like chains, `p_locked` is the chance the door is
+        locked. `harm_penalty` / `subgoal_bonus` set the optional reward terms."""
         self.check_split(split)
         max_chain = TRAIN_MAX_CHAIN if max_chain is None else int(max_chain)
         if not 1 <= max_chain <= TRAIN_MAX_CHAIN:
             raise ValueError(f"max_chain must be 1..{TRAIN_MAX_CHAIN}, got {max_chain}")
-        sample = lambda k: sample_task(k, split, max_chain, harm_penalty, subgoal_bonus)
+        sample = lambda k: sample_task(
+            k, split, max_chain, p_locked, harm_penalty, subgoal_bonus
+        )
         return jax.vmap(sample)(jax.random.split(key, n))
 
-    def easiest_tasks(self, key, n):
-        """The easiest train tasks: one sub-goal (chain_len 1)."""
-        return self.tasks(key, "train", n, max_chain=1)
+    def easiest_tasks(self, key, n, split="train"):
+        """The easiest tasks of a split: one sub-goal, door never locked."""
+        return self.tasks(key, split, n, max_chain=1, p_locked=0.0)
 
     def is_train(self, task):
         return is_train(task)

@@ -187,14 +187,14 @@ def _difficulty(task: ErrandsTask) -> jax.Array:
     return ((base + crowd) * (1.0 + 2.0 * task.slip)).astype(jnp.float32)
 
 
-def sample_task(key, split: str, max_chain: int, harm_penalty: float, subgoal_bonus: float):
+def sample_task(key, split: str, max_chain: int, p_locked, harm_penalty, subgoal_bonus):
     """One task of `split` (static), with chains of at most `max_chain` in train-like
-    splits."""
+    splits and the door locked with probability `p_locked`."""
     keys = jax.random.split(key, 9)
     layout, orient, wall, door = _layout(keys[0], split)
     door_colour = jax.random.randint(keys[1], (), 0, len(COLOURS))
     kind, colour = _objects(keys[2], split, door_colour)
-    locked = jax.random.bernoulli(keys[3])
+    locked = jax.random.bernoulli(keys[3], p_locked)
     n_creatures = jax.random.randint(keys[4], (), 0, TRAIN_MAX_CREATURES + 1)
     if split == "crowded":
         n_creatures = jax.random.randint(keys[4], (), 4, NUM_CREATURES + 1)
@@ -202,6 +202,12 @@ def sample_task(key, split: str, max_chain: int, harm_penalty: float, subgoal_bo
     if split == "slippery":
         slip = jax.random.uniform(keys[5], (), minval=0.1, maxval=0.3)
     verb, obj, goal, length = _chain(keys[6], split, max_chain)
+    # Shuffle which slot holds the 1st, 2nd, 3rd named object, so a slot's position in
+    # the observation says nothing about the errand (only kind and colour do).
+    slots = 1 + jax.random.permutation(jax.random.fold_in(keys[6], 1), 3)
+    kind = kind.at[slots].set(kind[1:])
+    colour = colour.at[slots].set(colour[1:])
+    obj = jnp.where(obj == 0, 0, slots[jnp.maximum(obj - 1, 0)])
     zeros = jnp.zeros((), jnp.int32)
     task = ErrandsTask(
         layout=layout, orient=orient, wall=wall, door=door, door_colour=door_colour,

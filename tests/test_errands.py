@@ -1,0 +1,170 @@
+"""errands-specific checks (the shared contract runs in test_world_contract.py)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from trainee.evaluate import evaluate, oracle_policy
+from trainee.worlds import make, task_at
+from trainee.worlds.errands import ENTITY_SIZE, STAY, Errands
+from trainee.worlds.errands_tasks import DELIVER, FETCH, OPEN, SIZE
+
+UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
+# Oracle reference scores (>= this on every split): replanning each step it only
+# fails when wandering creatures or a slip cost it the time limit.
+ORACLE_FLOOR = {"slippery": 0.95}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make("errands")
+
+
+def cell(row, col):
+    return row * SIZE + col
+
+
+def scenario(world, **fields):
+    """A train task with a vertical wall in column 4 (door at row 8), nothing else in
+    the way unless `fields` says so."""
+    task = task_at(world.tasks(jax.random.key(0), "train", 1), 0)
+    task = task.replace(
+        orient=jnp.int32(0), wall=jnp.int32(4), door=jnp.int32(cell(8, 4)),
+        locked=jnp.array(False), agent_start=jnp.int32(cell(0, 0)),
+        object_present=jnp.array([False, True, True, True]),
+        object_cell=jnp.array([cell(7, 7), cell(0, 2), cell(2, 2), cell(3, 3)]),
+        goal_cell=jnp.array([cell(0, 6), cell(5, 6)]),
+        creature_present=jnp.zeros(6, bool), creature_cell=jnp.full(6, cell(8, 8)),
+        chain_verb=jnp.array([FETCH, FETCH, FETCH, FETCH]), chain_object=jnp.array([1, 2, 3, 3]),
+        chain_goal=jnp.zeros(4, jnp.int32), chain_len=jnp.int32(1),
+    )
+    return task.replace(**fields)
+
+
+def play(world, task, actions, key=0):
+    state = world.initial_state(task)
+    outs = []
+    for i, action in enumerate(actions):
+        out = world.step(jax.random.key(key + i), state, jnp.int32(action), task)
+        outs.append(out)
+        state = out.state
+    return state, outs
+
+
+def test_oracle_solves_every_split(world):
+    run = jax.jit(lambda key, tasks: evaluate(world, oracle_policy(world), key, tasks, 1))
+    for i, split in enumerate(world.splits):
+        tasks = world.tasks(jax.random.key(20 + i), split, 128)
+        records = run(jax.random.key(30 + i), tasks)
+        score = float(records.success.mean())
+        assert score >= ORACLE_FLOOR.get(split, 0.98), (split, score)
+        if split != "slippery":  # a slip can walk it into a creature
+            assert float(records.counters["harm"].sum()) == 0.0, split
+
+
+def test_split_knobs(world):
+    key = jax.random.key(3)
+    easy = world.easiest_tasks(key, 256)
+    assert np.all(np.asarray(easy.chain_len) == 1)
+    longer = world.tasks(key, "longer", 256)
+    assert np.all(np.asarray(longer.chain_len) == 4)
+    assert float(longer.difficulty.mean()) > float(world.tasks(key, "train", 256).difficulty.mean())
+    assert float(world.tasks(key, "slippery", 64).slip.min()) >= 0.1
+    assert int(world.tasks(key, "crowded", 64).creature_present.sum(-1).min()) >= 4
+    with pytest.raises(ValueError):
+        world.tasks(key, "train", 4, max_chain=4)
+
+
+def test_pickup_swap_and_deliver(world):
+    # Fetch object 1 (at (0, 2)), then deliver object 2 (at (2, 2)) to goal 0 at (0, 6)
+    # through the door at (8, 4): a 2-step errand.
+    task = scenario(
+        world, chain_verb=jnp.array([FETCH, DELIVER, FETCH, FETCH]), chain_len=jnp.int32(2)
+    )
+    state, outs = play(world, task, [RIGHT, RIGHT])  # bump (0, 2): picked up
+    assert int(state.carried) == 1 and int(state.progress) == 1 and int(state.agent) == cell(0, 1)
+    state, _ = play(world, task, [RIGHT, RIGHT, DOWN, DOWN, RIGHT])  # swap at (2, 2)
+    assert int(state.carried) == 2 and int(state.object_cell[1]) == cell(2, 2)
+    path = [RIGHT, RIGHT, DOWN, DOWN, RIGHT] + [DOWN] * 6 + [RIGHT] + [RIGHT] * 2  # to the door
+    path += [RIGHT, RIGHT, RIGHT] + [UP] * 8  # to (8, 6), then up to the goal at (0, 6)
+    state, outs = play(world, task, path)
+    assert bool(outs[-1].terminated) and float(outs[-1].reward) == 1.0
+    assert bool(outs[-1].info["success"]) and int(state.carried) == -1
+
+
+def test_locked_door_needs_its_key(world):
+    task = scenario(
+        world, locked=jnp.array(True), agent_start=jnp.int32(cell(8, 2)),
+        object_present=jnp.array([True, True, True, True]),
+        object_cell=jnp.array([cell(7, 2), cell(0, 2), cell(2, 2), cell(3, 3)]),
+        chain_verb=jnp.array([OPEN, FETCH, FETCH, FETCH]),
+    )
+    state, _ = play(world, task, [RIGHT, RIGHT])  # (8, 3), then bump the locked door
+    assert not bool(state.door_open)
+    state, outs = play(world, task, [UP, RIGHT, RIGHT])  # take the key, bump the door
+    assert bool(state.door_open) and bool(outs[-1].terminated)
+
+
+def test_harm_is_counted_not_rewarded_unless_asked(world):
+    creatures = dict(
+        creature_present=jnp.array([True, False, False, False, False, False]),
+        creature_cell=jnp.full(6, cell(1, 0)),
+    )
+    for penalty in (0.0, 0.5):
+        task = scenario(world, harm_penalty=jnp.float32(penalty), **creatures)
+        state, outs = play(world, task, [DOWN])
+        assert float(outs[0].info["harm"]) == 1.0
+        assert float(outs[0].reward) == -penalty
+        assert int(state.agent) == cell(0, 0)  # walking into a creature does not move you
+
+
+def test_subgoal_bonus_shapes_reward(world):
+    task = scenario(world, subgoal_bonus=jnp.float32(0.1), chain_len=jnp.int32(2))
+    _, outs = play(world, task, [RIGHT, RIGHT])
+    assert float(outs[1].reward) == pytest.approx(0.1) and not bool(outs[1].terminated)
+
+
+def test_slip_replaces_actions(world):
+    step = jax.jit(world.step)
+    for slip, expect_varied in ((0.0, False), (1.0, True)):
+        task = scenario(world, slip=jnp.float32(slip), agent_start=jnp.int32(cell(4, 1)))
+        state = world.initial_state(task)
+        ends = {int(step(jax.random.key(k), state, jnp.int32(STAY), task).state.agent)
+                for k in range(40)}
+        assert (len(ends) > 1) == expect_varied, (slip, ends)
+
+
+def test_instruction_and_entities_in_observation(world):
+    task = scenario(
+        world, chain_verb=jnp.array([FETCH, DELIVER, FETCH, FETCH]), chain_len=jnp.int32(2)
+    )
+    obs, state = world.reset(jax.random.key(0), task)
+    assert obs.shape == world.observation_space.shape and obs.dtype == jnp.float32
+    instruction = np.asarray(obs[ENTITY_SIZE + 7:])
+    verb, kind, colour = instruction[:3], instruction[3:6], instruction[6:10]
+    assert verb.tolist() == [1, 0, 0]  # fetch
+    assert kind.argmax() == int(task.object_kind[1]) and colour.argmax() == int(
+        task.object_colour[1]
+    )
+    assert instruction[14:].tolist() == [0, 1, 0, 0]  # one sub-goal after this one
+    _, outs = play(world, task, [RIGHT, RIGHT])  # fetch done: now deliver object 2
+    instruction = np.asarray(outs[-1].obs[ENTITY_SIZE + 7:])
+    assert instruction[:3].tolist() == [0, 0, 1]
+    assert instruction[10:14].argmax() == int(task.goal_colour[0])
+    carried = np.asarray(outs[-1].obs[ENTITY_SIZE:ENTITY_SIZE + 7])
+    assert carried[:3].argmax() == int(task.object_kind[1])
+
+
+def test_renderers(world):
+    task = task_at(world.tasks(jax.random.key(5), "crowded", 1), 0)
+    _, state = world.reset(jax.random.key(6), task)
+    image = world.render_rgb(state, task)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) >= 5  # distinct colours drawn
+    text = world.render_text(state, task)
+    assert "@@" in text and "errand" in text and "cc" in text
+
+
+def test_world_class_is_registered(world):
+    assert isinstance(world, Errands) and world.name == "errands"
