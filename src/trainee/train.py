@@ -38,7 +38,7 @@ class TrainConfig:
     seeds: int = 1
     """Seeds trained at once (vmapped)."""
     seed: int = 0
-    """Base seed; seed i uses key(seed) split S ways. The task pool uses key(seed) too."""
+    """Base seed: key(seed) splits into the task-pool key and the S seeds' keys."""
     out: Path | None = None
     """Run directory (default runs/<world>-<learner>-s<seed>)."""
     resume: bool = False
@@ -100,9 +100,9 @@ class Trainer:
         self.world = make(config.world)
         self.world.check_split(config.split)
         self.learner: Learner = make_learner(config.hp, self.world)
-        key_tasks = jax.random.key(config.seed)
+        key_tasks, key_seeds = jax.random.split(jax.random.key(config.seed))
         self.tasks = self.world.tasks(key_tasks, config.split, config.num_tasks)
-        self.seed_keys = jax.random.split(jax.random.key(config.seed), config.seeds)
+        self.seed_keys = jax.random.split(key_seeds, config.seeds)
         self.chunk = chunk_size(self.learner.num_updates, config.chunks)
         learner, chunk = self.learner, self.chunk
         self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
