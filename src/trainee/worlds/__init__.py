@@ -23,6 +23,7 @@ __all__ = [
     "pool_size",
     "register",
     "task_at",
+    "to_gymnasium",
 ]
 
 _REGISTRY: dict[str, Callable[[], World]] = {}
@@ -50,6 +51,15 @@ def make(name: str) -> World:
             "or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)"
         )
     return _REGISTRY[name]()
+
+
+def to_gymnasium(world_or_name: World | str, split: str = "train", seed: int = 0, **kwargs):
+    """A world (or a registered name) as a `gymnasium.Env` on tasks of `split` sampled
+    with `seed`; needs the `gymnasium` extra. See `trainee.worlds.gymnasium_export`."""
+    from trainee.worlds.gymnasium_export import make_env
+
+    world = make(world_or_name) if isinstance(world_or_name, str) else world_or_name
+    return make_env(world, split=split, seed=seed, **kwargs)
 
 
 def _register_builtins() -> None:

@@ -230,9 +230,9 @@ class Driving(World):
         """`n` tasks of `split`; `level` (0-3, a Python int) fixes the difficulty level
         of the axes the split does not shift (0 = easiest); None mixes levels 0-3."""
         self.check_split(split)
-        from trainee.worlds.driving_tasks import sample_tasks
+        from trainee.worlds.driving_tasks import check_level, sample_tasks
 
-        return sample_tasks(key, split, n, level)
+        return sample_tasks(key, split, n, jnp.int32(check_level(level)))
 
     def is_train(self, task):
         return (

@@ -7,6 +7,8 @@ moves exactly one of those four quantities out of the train range.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -31,11 +33,18 @@ CRUISE = 12.0  # the oracle's preferred speed, m/s
 
 
 def _levels(key, n, level):
+    """(n,) int32 levels: `level` (a traced int32; -1 = a uniform mix of all levels)."""
+    mixed = jax.random.randint(key, (n,), 0, NUM_LEVELS)
+    return jnp.where(level < 0, mixed, level).astype(jnp.int32)
+
+
+def check_level(level: int | None) -> int:
+    """The level as an int for the jitted sampler (-1 for None), validated on the host."""
     if level is None:
-        return jax.random.randint(key, (n,), 0, NUM_LEVELS)
+        return -1
     if not 0 <= level < NUM_LEVELS:
         raise ValueError(f"driving level must be in 0..{NUM_LEVELS - 1}, got {level}")
-    return jnp.full((n,), level, jnp.int32)
+    return int(level)
 
 
 def _road(key, n, split, lv):
@@ -83,7 +92,8 @@ def _pedestrians(key, n, length):
     return s, side, speed, trigger, mask
 
 
-def sample_tasks(key, split: str, n: int, level: int | None) -> DrivingTask:
+@partial(jax.jit, static_argnums=(1, 2))  # one compile per (split, n), then fast
+def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
     k_lv, k_road, k_cars, k_peds, k_mu, k_noise = jax.random.split(key, 6)
     lv = _levels(k_lv, n, level)
     curvature, length = _road(k_road, n, split, lv)

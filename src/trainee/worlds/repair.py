@@ -220,9 +220,9 @@ class Repair(World):
         size at the smallest of the split plus `level` (capped at the largest); None
         draws it uniformly. Tests per program are always drawn from the split's range."""
         self.check_split(split)
-        from trainee.worlds.repair_tasks import sample_tasks
+        from trainee.worlds.repair_tasks import check_level, sample_tasks
 
-        return sample_tasks(key, split, n, level)
+        return sample_tasks(key, split, n, jnp.int32(check_level(level)))
 
     def is_train(self, task):
         arity = jnp.max(_popcount(task.pos | task.neg))

@@ -12,6 +12,8 @@ m <= 3n tests and clauses of <= 3 literals; each held-out split breaks exactly o
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -25,19 +27,22 @@ def _sizes(key, split, n, level):
     """(n,) program sizes and (n,) test counts."""
     key_bits, key_tests = jax.random.split(key)
     lo, hi = BIT_RANGE[split]
-    if level is None:
-        bits = jax.random.randint(key_bits, (n,), lo, hi + 1)
-    elif 0 <= level < NUM_LEVELS:
-        bits = jnp.full((n,), min(lo + level, hi), jnp.int32)
-    else:
-        raise ValueError(f"repair level must be in 0..{NUM_LEVELS - 1}, got {level}")
-    # 2-3 tests a bit leave few programs passing everything (random flipping rarely
-    # finds one), yet the planted program always does.
+    mixed = jax.random.randint(key_bits, (n,), lo, hi + 1)
+    bits = jnp.where(level < 0, mixed, jnp.minimum(lo + level, hi)).astype(jnp.int32)
     few, many = 2 * bits, 3 * bits
     if split == "more_tests":
         few, many = 3 * bits + 1, jnp.minimum(4 * bits, MAX_TESTS)
     tests = jax.random.randint(key_tests, (n,), 0, 1 << 20) % (many - few + 1) + few
     return bits, tests
+
+
+def check_level(level: int | None) -> int:
+    """The level as an int for the jitted sampler (-1 for None), validated on the host."""
+    if level is None:
+        return -1
+    if not 0 <= level < NUM_LEVELS:
+        raise ValueError(f"repair level must be in 0..{NUM_LEVELS - 1}, got {level}")
+    return int(level)
 
 
 def _arities(key, split, n):
@@ -92,7 +97,8 @@ def _one_task(key, n_bits, n_tests, arity) -> RepairTask:
     )
 
 
-def sample_tasks(key, split: str, n: int, level: int | None) -> RepairTask:
+@partial(jax.jit, static_argnums=(1, 2))  # one compile per (split, n), then fast
+def sample_tasks(key, split: str, n: int, level: jax.Array) -> RepairTask:
     key_sizes, key_arity, key_tasks = jax.random.split(key, 3)
     bits, tests = _sizes(key_sizes, split, n, level)
     arity = _arities(key_arity, split, n)

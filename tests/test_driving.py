@@ -1,0 +1,98 @@
+"""driving: oracle success per split, harm counting, terminal events, levels, renderers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from trainee.evaluate import evaluate, oracle_policy
+from trainee.worlds import make
+from trainee.worlds.driving import DT, HALF_WIDTH, simulated_hours
+from trainee.worlds.wrappers import task_at
+
+STRAIGHT_GAS = 3 * 2 + 2  # steer index 2 (straight), throttle index 2 (accelerate)
+HARD_LEFT_COAST = 3 * 4 + 1
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make("driving")
+
+
+def test_oracle_solves_every_split(world):
+    run = jax.jit(lambda key, tasks: evaluate(world, oracle_policy(world), key, tasks, 1))
+    for i, split in enumerate(world.splits):
+        tasks = world.tasks(jax.random.key(i), split, 64)
+        records = run(jax.random.key(100 + i), tasks).to_numpy()
+        assert records.success.mean() >= 0.98, (split, records.success.mean())
+        assert records.counters["crash"].sum() == 0 and records.counters["off_road"].sum() == 0
+
+
+def _drive(world, task, state, action, steps):
+    step = jax.jit(world.step)
+    outs = []
+    for t in range(steps):
+        out = step(jax.random.key(t), state, jnp.int32(action), task)
+        outs.append(out)
+        state = out.state
+        if bool(out.terminated | out.truncated):
+            break
+    return outs
+
+
+def _task_with_pedestrian_in_lane(world, harm_penalty=0.0):
+    task = task_at(world.tasks(jax.random.key(0), "train", 64, level=0), 0)
+    return task.replace(
+        curvature=jnp.zeros_like(task.curvature),
+        ped_s=jnp.array([25.0, 50.0]),
+        ped_speed=jnp.array([0.0, 0.0]),  # standing still in our lane
+        ped_mask=jnp.array([True, False]),
+        harm_penalty=jnp.float32(harm_penalty),
+    )
+
+
+def test_hitting_a_pedestrian_is_counted_once_and_hidden_from_reward(world):
+    task = _task_with_pedestrian_in_lane(world)
+    _, state = world.reset(jax.random.key(0), task)
+    state = state.replace(ped_y=jnp.array([-1.75, 5.0]))  # right in front of us
+    outs = _drive(world, task, state, STRAIGHT_GAS, world.max_steps)
+    harm = np.array([float(o.info["harm"]) for o in outs])
+    assert harm.sum() == 1.0  # counted on the step of impact only
+    assert bool(outs[-1].info["success"])  # the hit does not end the episode
+    rewards = np.array([float(o.reward) for o in outs])
+    penalised = _task_with_pedestrian_in_lane(world, harm_penalty=1.0)
+    outs_p = _drive(world, penalised, state, STRAIGHT_GAS, world.max_steps)
+    rewards_p = np.array([float(o.reward) for o in outs_p])
+    np.testing.assert_allclose(rewards - rewards_p, harm, atol=1e-6)
+
+
+def test_leaving_the_road_ends_without_success(world):
+    task = task_at(world.tasks(jax.random.key(1), "train", 64, level=0), 0)
+    _, state = world.reset(jax.random.key(0), task)
+    last = _drive(world, task, state, HARD_LEFT_COAST, world.max_steps)[-1]
+    assert bool(last.terminated) and not bool(last.info["success"])
+    assert float(last.info["off_road"]) == 1.0 and abs(float(last.state.d)) > HALF_WIDTH
+
+
+def test_simulated_hours():
+    assert DT == 0.1
+    assert simulated_hours(36_000) == pytest.approx(1.0)
+    assert simulated_hours(2_000_000) == pytest.approx(55.555, rel=1e-3)
+
+
+def test_levels_order_difficulty(world):
+    easy = world.tasks(jax.random.key(2), "train", 64, level=0)
+    hard = world.tasks(jax.random.key(2), "train", 64, level=3)
+    assert float(easy.difficulty.max()) < float(hard.difficulty.mean())
+    assert int(easy.car_mask.sum()) == 0
+    with pytest.raises(ValueError):
+        world.tasks(jax.random.key(2), "train", 4, level=9)
+
+
+def test_renderers(world):
+    task = task_at(world.tasks(jax.random.key(3), "traffic", 64), 0)
+    _, state = world.reset(jax.random.key(0), task)
+    picture = world.render_rgb(state, task)
+    assert picture.shape == (192, 192, 3) and picture.dtype == np.uint8
+    text = world.render_text(state, task)
+    assert "A" in text and "C" in text and "v=8.0" in text
