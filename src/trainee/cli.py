@@ -23,6 +23,7 @@ COMMANDS = {
     "eval": "evaluate a trained run on a split",
     "worlds": "list worlds, their splits and shift axes",
     "career": "run a career of jobs: forgetting, transfer, plasticity (--list: presets)",
+    "fleet": "train a fleet of instances on different jobs, merged (mean/ties/diloco)",
     "exam": "the sealed exam: status | query --run DIR | reseal | final --run DIR",
     "show": "render an episode of a world (oracle or a trained run) to a GIF",
 }
@@ -361,8 +362,15 @@ def cmd_career(args: list[str]) -> None:
     run(args)
 
 
+def cmd_fleet(args: list[str]) -> None:
+    from trainee.fleet.command import cmd_fleet as run
+
+    run(args)
+
+
 HANDLERS = {
     "career": cmd_career,
+    "fleet": cmd_fleet,
     "exam": cmd_exam,
     "run": cmd_run,
     "study": cmd_study,

@@ -108,9 +108,9 @@ def run_seed(config: FleetConfig, seed: int, programs: _Programs | None = None,
     if executor == "ray":
         from trainee.fleet.ray_backend import ray_fleet
 
-        out = ray_fleet(p.learner, merge_rule(config), config.merge_every, p.rounds,
-                        key_train, pools)
-        spec = ray_fleet(p.learner, None, config.merge_every, p.rounds, key_train, pools)
+        args = (config.hp, config.world)
+        out = ray_fleet(*args, merge_rule(config), config.merge_every, p.rounds, key_train, pools)
+        spec = ray_fleet(*args, None, config.merge_every, p.rounds, key_train, pools)
     else:
         out = p.fleet(key_train, pools)
         spec = p.specialists(key_train, pools)

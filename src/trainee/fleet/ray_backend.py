@@ -20,9 +20,10 @@ import os
 import jax
 import numpy as np
 
+from trainee.fleet.jobs import make_world
 from trainee.fleet.local import FleetOutput, broadcast, init_fleet
 from trainee.fleet.merge import MergeRule
-from trainee.learners import Learner
+from trainee.learners import LearnerConfig, make_learner
 from trainee.learners import run_updates as _run_updates
 
 __all__ = ["ensure_ray", "ray_fleet"]
@@ -44,7 +45,10 @@ def ensure_ray():
 class _Instance:
     """One fleet instance (wrapped as a Ray actor by `_actor_class`)."""
 
-    def __init__(self, learner: Learner, state, pool, merge_every: int):
+    def __init__(self, hp: LearnerConfig, world: str, state, pool, merge_every: int):
+        # The learner is rebuilt here from its config: worlds (wrapper objects with
+        # __getattr__ delegation) do not survive pickling, configs do.
+        learner = make_learner(hp, make_world(world))
         self.state = jax.tree.map(jax.numpy.asarray, state)
         self.pool = jax.tree.map(jax.numpy.asarray, pool)
         self.train = jax.jit(lambda s, t: _run_updates(learner, s, t, merge_every)[0])
@@ -68,10 +72,12 @@ def _stack(trees):
     return jax.tree.map(lambda *xs: np.stack(xs), *trees)
 
 
-def ray_fleet(learner: Learner, rule: MergeRule | None, merge_every: int, rounds: int,
-              key: jax.Array, pools, cpus_per_instance: float | None = None) -> FleetOutput:
-    """The fleet of `make_fleet_run(learner, rule, merge_every, rounds)(key, pools)` with
-    each instance a Ray actor; returns the same FleetOutput (metrics empty).
+def ray_fleet(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every: int,
+              rounds: int, key: jax.Array, pools,
+              cpus_per_instance: float | None = None) -> FleetOutput:
+    """The fleet of `make_fleet_run(make_learner(hp, world), rule, merge_every,
+    rounds)(key, pools)` with each instance a Ray actor; returns the same FleetOutput
+    (metrics empty).
 
     `cpus_per_instance`: Ray CPUs reserved per actor; default min(1, cluster CPUs / N),
     so a fleet larger than the cluster still fits (its actors share the CPUs)."""
@@ -79,13 +85,14 @@ def ray_fleet(learner: Learner, rule: MergeRule | None, merge_every: int, rounds
     n = jax.tree.leaves(pools)[0].shape[0]
     if cpus_per_instance is None:
         cpus_per_instance = min(1.0, ray.cluster_resources().get("CPU", 1.0) / n)
+    learner = make_learner(hp, make_world(world))
     states = jax.tree.map(np.asarray, init_fleet(learner, key, pools))
     shared = jax.tree.map(lambda x: x[0], states.params)
     merge_state = rule.init(shared) if rule is not None else None
     merge = jax.jit(rule.merge) if rule is not None else None
     Actor = _actor_class(ray, cpus_per_instance)
     take = lambda tree, i: jax.tree.map(lambda x: x[i], tree)
-    actors = [Actor.remote(learner, take(states, i), take(pools, i), merge_every)
+    actors = [Actor.remote(hp, world, take(states, i), take(pools, i), merge_every)
               for i in range(n)]
     merged_ref, merged = None, None
     try:

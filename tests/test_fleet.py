@@ -1,0 +1,88 @@
+"""A tiny local fleet end to end on corridor, and the `trainee fleet` CLI."""
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from trainee.cli import main
+from trainee.fleet import FleetConfig, LearnerConfig, job_pools, make_fleet_run, make_world
+from trainee.fleet.experiment import run_fleet_experiment
+from trainee.fleet.merge import make_rule, mean
+from trainee.learners import make_learner
+
+HP = LearnerConfig(total_steps=8 * 16 * 8, num_envs=8, num_steps=16, update_epochs=1,
+                   num_minibatches=1, lr=1e-3, hidden=16)
+TINY = FleetConfig(world="corridor", instances=2, merge="mean", merge_every=4, hp=HP,
+                   pool_size=4, eval_tasks=4, eval_episodes=2, seeds=2)
+
+
+@pytest.fixture(scope="module")
+def fleet_parts():
+    world = make_world("corridor")
+    learner = make_learner(HP, world)
+    pools = job_pools(world, jax.random.PRNGKey(0), "train", [0, 3], 4)
+    return world, learner, pools
+
+
+def test_jobs_are_pure_and_stacked(fleet_parts):
+    _, _, pools = fleet_parts
+    assert pools.length.shape == (2, 4)
+    np.testing.assert_array_equal(pools.length, [[1] * 4, [4] * 4])
+    held = job_pools(make_world("corridor"), jax.random.PRNGKey(1), "slippery", [0, 3], 4)
+    assert (held.slip > 0).all() and (held.length[1] == 4).all()
+
+
+def test_local_fleet_merges_every_round(fleet_parts):
+    _, learner, pools = fleet_parts
+    run = jax.jit(make_fleet_run(learner, make_rule("mean"), 4, 2))
+    out = run(jax.random.PRNGKey(1), pools)
+    # after the last merge every instance holds the merged parameters
+    for leaf, merged in zip(jax.tree.leaves(out.states.params), jax.tree.leaves(out.merged),
+                            strict=True):
+        np.testing.assert_array_equal(leaf[0], merged)
+        np.testing.assert_array_equal(leaf[1], merged)
+    assert out.metrics["success"].shape == (2, 2, 4)  # (rounds, N, K)
+    # specialists share the initial parameters but drift apart
+    spec = jax.jit(make_fleet_run(learner, None, 4, 2))(jax.random.PRNGKey(1), pools)
+    w0, w1 = (jax.tree.leaves(spec.states.params)[-1][i] for i in (0, 1))
+    assert not np.allclose(w0, w1)
+    # one round of the fleet == specialists for K updates, then their mean
+    one = jax.jit(make_fleet_run(learner, make_rule("mean"), 4, 1))(jax.random.PRNGKey(1), pools)
+    first = jax.jit(make_fleet_run(learner, None, 4, 1))(jax.random.PRNGKey(1), pools)
+    for a, b in zip(jax.tree.leaves(one.merged), jax.tree.leaves(mean(first.states.params)),
+                    strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_experiment_summary(tmp_path):
+    summary = run_fleet_experiment(TINY, tmp_path, show_progress=False)
+    for agent in ("merged", "specialists", "generalist", "end_merge"):
+        assert set(summary[agent]) == {"iqm", "ci_low", "ci_high"}
+        assert 0.0 <= summary[agent]["iqm"] <= 1.0
+    assert summary["merges"] == 2
+    assert summary["bytes_communicated"] == 2 * summary["bytes_per_merge"]
+    assert summary["bytes_per_merge"] == 2 * 2 * 4 * summary["parameters"]
+    assert len(summary["per_seed"]["merged/held_out"]) == 2
+    none = run_fleet_experiment(dataclasses.replace(TINY, merge="none", seeds=1), tmp_path / "n",
+                                show_progress=False)
+    assert none["merges"] == 0 and none["bytes_communicated"] == 0
+
+
+def test_cli_fleet_writes_summary(tmp_path):
+    config = tmp_path / "fleet.yaml"
+    config.write_text("preset: corridor\nmerge_every: 4\npool_size: 4\neval_tasks: 4\n"
+                      "eval_episodes: 2\nhp:\n  total_steps: 1024\n  num_envs: 8\n"
+                      "  num_steps: 16\n  update_epochs: 1\n  num_minibatches: 1\n"
+                      "  hidden: 16\n")
+    out = tmp_path / "fleet"
+    args = ["fleet", str(config), "--merge", "ties", "--instances", "2", "--seeds", "2",
+            "--out", str(out)]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("merged", "specialists", "generalist"):
+        assert set(summary[key]) == {"iqm", "ci_low", "ci_high"}
+    assert summary["merges"] == 2 and summary["bytes_communicated"] > 0
+    assert main(["fleet", "nowhere", "--out", str(out)]) == 2
