@@ -30,8 +30,8 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.mark.parametrize("rule", ["diloco", "ties"])
-def test_ray_fleet_matches_local(local_ray, rule):
+def test_ray_fleet_matches_local(local_ray):
+    rule = "diloco"  # the rule with the most state (anchor and momentum)
     from trainee.fleet.ray_backend import ray_fleet
 
     world = make_world("corridor")

@@ -98,7 +98,7 @@ def ties(stacked: Params, anchor: Params, density: float = 0.2, scale: float = 1
     count = jnp.sum(agree, axis=0)
     merged = jnp.sum(jnp.where(agree, trimmed, 0.0), axis=0) / jnp.maximum(count, 1)
     out, start = [], 0
-    for leaf, base in zip(leaves, jax.tree.leaves(anchor), strict=True):
+    for base in jax.tree.leaves(anchor):
         size = base.size
         out.append(base + scale * merged[start:start + size].reshape(base.shape))
         start += size

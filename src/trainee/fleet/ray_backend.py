@@ -48,6 +48,9 @@ class _Instance:
     def __init__(self, hp: LearnerConfig, world: str, state, pool, merge_every: int):
         # The learner is rebuilt here from its config: worlds (wrapper objects with
         # __getattr__ delegation) do not survive pickling, configs do.
+        from trainee.cli import enable_compilation_cache
+
+        enable_compilation_cache()  # actor processes share the driver's compiled programs
         learner = make_learner(hp, make_world(world))
         self.state = jax.tree.map(jax.numpy.asarray, state)
         self.pool = jax.tree.map(jax.numpy.asarray, pool)
