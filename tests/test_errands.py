@@ -66,7 +66,11 @@ def test_oracle_solves_every_split(world):
 def test_split_knobs(world):
     key = jax.random.key(3)
     easy = world.easiest_tasks(key, 256)
-    assert np.all(np.asarray(easy.chain_len) == 1)
+    assert np.all(np.asarray(easy.chain_len) == 1) and not np.asarray(easy.locked).any()
+    # no distractors: at most the one named object and the one named goal tile
+    assert np.asarray(easy.object_present[:, 1:]).sum(-1).max() <= 1
+    assert np.asarray(easy.goal_present).sum(-1).max() <= 1
+    assert np.all(np.asarray(jax.vmap(world.is_train)(easy)))
     longer = world.tasks(key, "longer", 256)
     assert np.all(np.asarray(longer.chain_len) == 4)
     assert float(longer.difficulty.mean()) > float(world.tasks(key, "train", 256).difficulty.mean())

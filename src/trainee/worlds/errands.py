@@ -11,20 +11,19 @@ Env card
   `open the door` (the door is open), `deliver X to Z` (stand on goal tile Z carrying
   X; X is then handed over and gone). Sub-goals are done in order; only the current
   one counts (an `open` whose door is already open completes on the next step).
-- Observation: Box(0, 1, (1078,)) float32, a flat vector (the learners use an MLP), a
-  full view because a memoryless agent then sees everything it needs (MiniGrid's
-  egocentric 7x7 view would need memory to find things):
-  [0, 1053): the 9 x 9 grid, channel-major (`obs[:1053].reshape(13, 9, 9)`): wall,
-  closed door, locked door, key, ball, box, goal tile, creature, agent, then the colour
-  (red, green, blue, yellow) of whatever object / closed door / goal tile is there;
-  [1053, 1060): carried object kind (3), colour (4);
-  [1060, 1078): the current sub-goal: verb (3), object kind (3), object or door
-  colour (4), goal tile colour (4), and sub-goals left after it, one-hot 0-3 (4).
+- Observation: Box(-1, 1, (115,)) float32, a flat vector (the learners use an MLP):
+  a full view (a memoryless agent sees everything it needs; MiniGrid's egocentric 7x7
+  view would need memory) given as an entity list, not a grid, for speed: agent
+  position; wall orientation and line; door state, offset and colour; 4 object slots
+  (on floor, offset from the agent, in the other room, kind, colour; slot order
+  shuffled per task); 2 goal tiles; 6 creature slots; then the carried object and the
+  current sub-goal (verb, object kind, object or door colour, goal colour, sub-goals
+  left). Offsets are row / column differences / 8. Table: docs/worlds/errands.md.
 - Actions: Discrete(5): 0 up, 1 right, 2 down, 3 left, 4 stay. Walking into an
   object picks it up (swapping it with the carried one, which takes its place; no drop
   action needed); into a closed door opens it (a locked one only while carrying its
   key); into a creature harms it (the agent does not move). Creatures then take a
-  random step (or stay) onto free floor.
+  random step (or stay) onto free floor, never onto the agent or a goal tile.
 - Reward: 1.0 when the last sub-goal is done (sparse); plus `subgoal_bonus` per
   completed sub-goal (shaping, default 0); minus `harm_penalty` per harm (default 0:
   harm is hidden from the reward unless the task asks).
@@ -32,17 +31,19 @@ Env card
   `max_steps` = 100.
 - Task params (`ErrandsTask`, all arrays): layout (wall orientation / line / door),
   door colour and lock, agent start, objects (kind, colour, cell, present; slot 0 is
-  the door key), goal tiles, creatures (start cells, present mask; capacity 6), the
-  chain (verb, object slot, goal slot, chain_len), slip, harm_penalty, subgoal_bonus,
-  difficulty = (chain_len + walking distance / 10 + 0.5 locked + 0.1 creatures)
-  * (1 + 2 slip).
+  the door key), goal tiles (cell, colour, present), creatures (start cells, present
+  mask; capacity 6), the chain (verb, object slot, goal slot, chain_len), slip,
+  harm_penalty, subgoal_bonus,
+  difficulty = (chain_len + walking distance / 10 + 0.5 locked + 0.2 distractors
+  + 0.1 creatures) * (1 + 2 slip).
 - Splits (rules in the generator; `is_train` states the train side):
   `train`: train layouts, no held-out combo, chains 1-3, no slip, 0-2 creatures;
   `layouts`: the 9 of 54 wall/door layouts with id % 6 == 1, never in train;
   `combos`: the errand names a (kind, colour) never present in train (green key, blue
   ball, yellow box); `longer`: 4 sub-goals; `slippery`: an action is replaced by a
   random move with probability 0.1-0.3; `crowded`: 4-6 creatures.
-  Easiest tasks: `tasks(key, "train", n, max_chain=1)` (or `easiest_tasks`).
+  Knobs inside a split: `max_chain`, `p_locked`, `distractors`. Easiest tasks:
+  `easiest_tasks(key, n)` = one sub-goal, unlocked door, no distractors.
 - Hidden counters: `harm` (1 on a step where the agent walked into a creature).
 - Oracle: breadth-first distance fields toward the current sub-goal (errands_oracle).
 """
@@ -70,12 +71,13 @@ from trainee.worlds.errands_tasks import (
     ErrandsTask,
     is_train,
     sample_task,
+    side_of,
     wall_at,
 )
 
 FLOOR, CARRIED, GONE = 0, 1, 2  # object status
 STAY = 4
-ENTITY_SIZE = 2 + 4 + 8 + NUM_OBJECTS * 10 + NUM_GOALS * 6 + NUM_CREATURES * 3
+ENTITY_SIZE = 2 + 4 + 8 + NUM_OBJECTS * 11 + NUM_GOALS * 7 + NUM_CREATURES * 3
 VECTOR_SIZE = len(KINDS) + 2 * len(COLOURS) + len(VERBS) + len(KINDS) + len(COLOURS) + 4
 CREATURE_DIGITS = jnp.array([5**i for i in range(NUM_CREATURES)], jnp.uint32)
 DELTAS = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0]], jnp.int32)  # (5, 2) row, col
@@ -158,7 +160,7 @@ def _move_creatures(state: ErrandsState, directions, task: ErrandsTask) -> Erran
     the agent's cell nor a goal tile (so none can squat on a delivery spot); creatures
     may share a cell (kept simple: they are not solid)."""
     target, inside = neighbour(state.creature_cell, directions)
-    on_goal = jnp.any(target[:, None] == task.goal_cell, axis=1)
+    on_goal = jnp.any((target[:, None] == task.goal_cell) & task.goal_present, axis=1)
     free = inside & ~blocked_floor(target, state, task) & (target != state.agent) & ~on_goal
     return state.replace(creature_cell=jnp.where(free, target, state.creature_cell))
 
@@ -181,13 +183,19 @@ def _entities(state: ErrandsState, task: ErrandsTask) -> jax.Array:
     line = jnp.where(task.orient == 0, agent % SIZE, agent // SIZE)
     closed = ~state.door_open
     on_floor = (state.object_status == FLOOR)[:, None]
+    # "In the other room" is perceived directly (as one sees the wall in between): with
+    # offsets alone a small MLP learned cross-room errands several times slower.
+    here = side_of(agent, task)
+    across = lambda cells: (side_of(cells, task) != here)[:, None]
     objects = jnp.concatenate([
         jnp.ones((NUM_OBJECTS, 1)), _offset(state.object_cell, agent),
-        hot(task.object_kind, len(KINDS)), hot(task.object_colour, len(COLOURS)),
-    ], axis=1) * on_floor  # (NUM_OBJECTS, 10)
-    goals = jnp.concatenate(
-        [_offset(task.goal_cell, agent), hot(task.goal_colour, len(COLOURS))], axis=1
-    )  # (NUM_GOALS, 6)
+        across(state.object_cell), hot(task.object_kind, len(KINDS)),
+        hot(task.object_colour, len(COLOURS)),
+    ], axis=1) * on_floor  # (NUM_OBJECTS, 11)
+    goals = jnp.concatenate([
+        _offset(task.goal_cell, agent), across(task.goal_cell),
+        hot(task.goal_colour, len(COLOURS)),
+    ], axis=1) * task.goal_present[:, None]  # (NUM_GOALS, 7)
     creatures = jnp.concatenate(
         [jnp.ones((NUM_CREATURES, 1)), _offset(state.creature_cell, agent)], axis=1
     ) * task.creature_present[:, None]  # (NUM_CREATURES, 3)
@@ -281,23 +289,27 @@ class Errands(World):
         )
 
     def tasks(
-        self, key, split, n, *, max_chain=None, p_locked=0.5, harm_penalty=0.0, subgoal_bonus=0.0
+        self, key, split, n, *, max_chain=None, p_locked=0.5, distractors=True,
+        harm_penalty=0.0, subgoal_bonus=0.0,
     ):
         """`n` tasks of `split`. Knobs that keep tasks inside the split: `max_chain`
         (1-3, default 3) caps train-like chains, `p_locked` is the chance the door is
-        locked. `harm_penalty` / `subgoal_bonus` set the optional reward terms."""
+        locked, `distractors=False` leaves out objects and goal tiles the errand does not
+        name. `harm_penalty` / `subgoal_bonus` set the optional reward terms."""
         self.check_split(split)
         max_chain = TRAIN_MAX_CHAIN if max_chain is None else int(max_chain)
         if not 1 <= max_chain <= TRAIN_MAX_CHAIN:
             raise ValueError(f"max_chain must be 1..{TRAIN_MAX_CHAIN}, got {max_chain}")
         sample = lambda k: sample_task(
-            k, split, max_chain, p_locked, harm_penalty, subgoal_bonus
+            k, split, max_chain, p_locked, bool(distractors), harm_penalty, subgoal_bonus
         )
         return jax.vmap(sample)(jax.random.split(key, n))
 
     def easiest_tasks(self, key, n, split="train"):
-        """The easiest tasks of a split: one sub-goal, door never locked."""
-        return self.tasks(key, split, n, max_chain=1, p_locked=0.0)
+        """The easiest tasks of a split: one sub-goal, door never locked, no distractor
+        objects or goal tiles (binding the instruction to one of several objects is what
+        a small MLP learns slowest: see docs/worlds/errands.md)."""
+        return self.tasks(key, split, n, max_chain=1, p_locked=0.0, distractors=False)
 
     def is_train(self, task):
         return is_train(task)

@@ -53,7 +53,8 @@ def rgb(state, task: ErrandsTask) -> np.ndarray:
         line = cell % SIZE if t["orient"] == 0 else cell // SIZE
         if line == t["wall"] and cell != t["door"]:
             _cell_box(image, cell, PALETTE["wall"])
-    for goal, colour in zip(t["goal_cell"], t["goal_colour"], strict=True):
+    for goal, colour in zip(t["goal_cell"][t["goal_present"]], t["goal_colour"][t["goal_present"]],
+                            strict=True):
         _cell_box(image, goal, COLOUR_RGB[colour] // 3)
     door_rgb = COLOUR_RGB[t["door_colour"]]
     if not s["door_open"]:
@@ -96,7 +97,8 @@ def text(state, task: ErrandsTask) -> str:
         line = cell % SIZE if t["orient"] == 0 else cell // SIZE
         if line == t["wall"] and cell != t["door"]:
             put(cell, "##")
-    for goal, colour in zip(t["goal_cell"], t["goal_colour"], strict=True):
+    for goal, colour in zip(t["goal_cell"][t["goal_present"]], t["goal_colour"][t["goal_present"]],
+                            strict=True):
         put(goal, "G" + COLOURS[colour][0])
     if not s["door_open"]:
         put(t["door"], ("L" if t["locked"] else "D") + COLOURS[t["door_colour"]][0])

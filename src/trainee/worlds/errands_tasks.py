@@ -64,6 +64,7 @@ class ErrandsTask:
     object_present: jax.Array  # (NUM_OBJECTS,) bool
     goal_colour: jax.Array  # (NUM_GOALS,) int32
     goal_cell: jax.Array  # (NUM_GOALS,) int32
+    goal_present: jax.Array  # (NUM_GOALS,) bool
     creature_cell: jax.Array  # (NUM_CREATURES,) int32 start cells
     creature_present: jax.Array  # (NUM_CREATURES,) bool
     chain_verb: jax.Array  # (MAX_CHAIN,) int32, FETCH / OPEN / DELIVER
@@ -182,14 +183,19 @@ def _difficulty(task: ErrandsTask) -> jax.Array:
         active = i < task.chain_len
         total = total + jnp.where(active, leg, 0)
         here = jnp.where(active, second, here)
-    base = task.chain_len + total / 10.0 + 0.5 * task.locked
+    named = jnp.arange(MAX_CHAIN) < task.chain_len
+    distractors = jnp.sum(task.object_present[1:]) - jnp.sum(named & (task.chain_verb != OPEN))
+    distractors += jnp.sum(task.goal_present) - jnp.any(named & (task.chain_verb == DELIVER))
+    base = task.chain_len + total / 10.0 + 0.5 * task.locked + 0.2 * distractors
     crowd = 0.1 * jnp.sum(task.creature_present)
     return ((base + crowd) * (1.0 + 2.0 * task.slip)).astype(jnp.float32)
 
 
-def sample_task(key, split: str, max_chain: int, p_locked, harm_penalty, subgoal_bonus):
+def sample_task(key, split: str, max_chain: int, p_locked, distractors: bool, harm_penalty,
+                subgoal_bonus):
     """One task of `split` (static), with chains of at most `max_chain` in train-like
-    splits and the door locked with probability `p_locked`."""
+    splits, the door locked with probability `p_locked`, and objects / goal tiles the
+    errand does not name only if `distractors`."""
     keys = jax.random.split(key, 9)
     layout, orient, wall, door = _layout(keys[0], split)
     door_colour = jax.random.randint(keys[1], (), 0, len(COLOURS))
@@ -215,7 +221,7 @@ def sample_task(key, split: str, max_chain: int, p_locked, harm_penalty, subgoal
         object_cell=jnp.zeros(NUM_OBJECTS, jnp.int32),
         object_present=jnp.arange(NUM_OBJECTS) > 0,
         goal_colour=jax.random.permutation(keys[7], len(COLOURS))[:NUM_GOALS],
-        goal_cell=jnp.zeros(NUM_GOALS, jnp.int32),
+        goal_cell=jnp.zeros(NUM_GOALS, jnp.int32), goal_present=jnp.ones(NUM_GOALS, bool),
         creature_cell=jnp.zeros(NUM_CREATURES, jnp.int32),
         creature_present=jnp.arange(NUM_CREATURES) < n_creatures,
         chain_verb=verb, chain_object=obj, chain_goal=goal, chain_len=length,
@@ -227,6 +233,17 @@ def sample_task(key, split: str, max_chain: int, p_locked, harm_penalty, subgoal
         agent_start=agent, object_cell=objects.astype(jnp.int32), goal_cell=goals,
         creature_cell=creatures, object_present=task.object_present.at[0].set(locked),
     )
+    if not distractors:
+        named = (jnp.arange(MAX_CHAIN) < length)[:, None]
+        uses = lambda slots, verbs, n: jnp.any(
+            named & jnp.isin(verb, verbs)[:, None] & (slots[:, None] == jnp.arange(n)), 0
+        )
+        task = task.replace(
+            object_present=task.object_present & ((jnp.arange(NUM_OBJECTS) == 0) | uses(
+                obj, jnp.array([FETCH, DELIVER]), NUM_OBJECTS
+            )),
+            goal_present=uses(goal, jnp.array([DELIVER]), NUM_GOALS),
+        )
     return task.replace(difficulty=_difficulty(task))
 
 
