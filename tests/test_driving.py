@@ -78,6 +78,7 @@ def test_simulated_hours():
     assert DT == 0.1
     assert simulated_hours(36_000) == pytest.approx(1.0)
     assert simulated_hours(2_000_000) == pytest.approx(55.555, rel=1e-3)
+    np.testing.assert_allclose(simulated_hours(np.array([0, 72_000])), [0.0, 2.0])
 
 
 def test_levels_order_difficulty(world):

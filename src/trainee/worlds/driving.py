@@ -72,10 +72,11 @@ TRAIN_MAX_CARS = 2
 OBS_SIZE = 25
 
 
-def simulated_hours(env_steps) -> float:
-    """Hours of simulated driving in `env_steps` steps of 0.1 s (a learner driving 2M
-    steps has driven ~55.6 h; a teenager needs ~10 h of lessons to learn)."""
-    return float(env_steps) * DT / 3600.0
+def simulated_hours(env_steps):
+    """Hours of simulated driving in `env_steps` steps of 0.1 s (an int, or an array of
+    step counts, e.g. a learning curve's x axis). 2M steps are ~55.6 h; a teenager needs
+    ~10 h of lessons to learn."""
+    return env_steps * (DT / 3600.0)
 
 
 @struct.dataclass
