@@ -14,10 +14,13 @@ Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the same episode.
 
 One env is one episode at a time on the host: a jitted `step` per call (tens of
 microseconds), fine for SB3-style loops; for speed, use the vmapped worlds directly.
+Envs made from the same world object share compiled code: for a vector env, make the
+world once and pass it, `to_gymnasium(world)`.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -25,6 +28,14 @@ import numpy as np
 
 from trainee.worlds.base import World
 from trainee.worlds.wrappers import pool_size, task_at
+
+# Jitted with the world as a static argument, so envs made from the same world object
+# (e.g. the 8 copies of an SB3 vector env) share one compiled reset and step.
+_jit_reset = jax.jit(lambda world, key, task: world.reset(key, task), static_argnums=0)
+_jit_step = jax.jit(
+    lambda world, key, state, action, task: world.step(key, state, action, task),
+    static_argnums=0,
+)
 
 
 def _gymnasium():
@@ -48,8 +59,7 @@ def make_env(
     gymnasium = _gymnasium()
     if tasks is None:
         world.check_split(split)
-        # Jitted: the generators are many small ops, slow to dispatch one by one.
-        tasks = jax.jit(world.tasks, static_argnums=(1, 2))(jax.random.key(seed), split, num_tasks)
+        tasks = world.tasks(jax.random.key(seed), split, num_tasks)
 
     class WorldEnv(gymnasium.Env):
         metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 10}
@@ -63,7 +73,8 @@ def make_env(
             self.action_space = gymnasium.spaces.Discrete(world.action_space.n)
             self.render_mode = render_mode
             self.world, self.tasks = world, tasks
-            self._reset, self._step = jax.jit(world.reset), jax.jit(world.step)
+            self._reset = partial(_jit_reset, world)
+            self._step = partial(_jit_step, world)
             self._state = self._task = None
             self._task_index = 0
 
