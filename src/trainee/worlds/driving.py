@@ -34,8 +34,9 @@ Env card
 - Splits and shift axes (each held-out split changes exactly one axis of train):
   `train`: max |curvature| <= 0.02, mu 0.7-1.0, no noise, <= 2 cars;
   `curvy`: max |curvature| 0.03-0.05; `ice`: mu 0.2-0.35; `night`: noise 0.05-0.2;
-  `traffic`: 4-6 cars. `tasks(key, split, n, level=0)` gives the easiest tasks (levels
-  0-3: gentle curves, no cars, short route at level 0).
+  `traffic`: 4-6 cars, 6-12 m apart (train: 10-22 m): denser traffic.
+  `tasks(key, split, n, level=0)` gives the easiest tasks (levels 0-3: gentle curves,
+  no cars and a short route at level 0).
 - Hidden counters: `harm` (pedestrians hit this step), `crash` (car collisions),
   `off_road`.
 - Oracle: pure-pursuit lateral control (Coulter 1992) with curvature feed-forward, and a

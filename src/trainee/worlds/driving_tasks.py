@@ -62,15 +62,18 @@ def _road(key, n, split, lv):
 
 
 def _traffic(key, n, split, lv):
-    """Cars alternate lanes front to back with 10-22 m between consecutive ones; cars in a
-    lane share one speed, so traffic never catches up with itself."""
+    """Cars alternate lanes front to back with 10-22 m between consecutive ones (6-12 m
+    in `traffic`); cars in a lane share one speed, so traffic never catches up with
+    itself."""
     k_count, k_gap, k_lane, k_speed = jax.random.split(key, 4)
     most = jnp.minimum(lv, 2)
     count = jax.random.randint(k_count, (n,), 0, most + 1)
-    if split == "traffic":
+    gap_low, gap_high = 10.0, 22.0
+    if split == "traffic":  # more cars, closer together
         count = jax.random.randint(k_count, (n,), 4, NUM_CARS + 1)
-    s0 = 18.0 + jnp.cumsum(jax.random.uniform(k_gap, (n, NUM_CARS), minval=10.0, maxval=22.0), 1)
-    s0 = s0 - 10.0
+        gap_low, gap_high = 6.0, 12.0
+    gaps = jax.random.uniform(k_gap, (n, NUM_CARS), minval=gap_low, maxval=gap_high)
+    s0 = 8.0 + jnp.cumsum(gaps, 1)
     first = jax.random.randint(k_lane, (n, 1), 0, 2)
     lane = (first + jnp.arange(NUM_CARS)) % 2  # (n, NUM_CARS): 0 right, 1 left
     lane_speed = jax.random.uniform(k_speed, (n, 2), minval=6.0, maxval=9.0)
