@@ -172,3 +172,19 @@ def test_renderers(world):
 
 def test_world_class_is_registered(world):
     assert isinstance(world, Errands) and world.name == "errands"
+
+
+@pytest.mark.slow
+def test_ppo_learns_the_easiest_tasks(world):
+    """Acceptance (run with -m slow, ~2-3 min here): PPO on the easiest train tasks
+    within 2M env steps. The config is the best found; see docs/worlds/errands.md."""
+    from trainee.learners import LearnerConfig, make_train
+
+    config = LearnerConfig(
+        learner="ppo", total_steps=2_000_000, num_envs=128, num_steps=16, hidden=256,
+        lr=1e-3, activation="relu",
+    )
+    tasks = world.easiest_tasks(jax.random.key(123), 4096)
+    out = jax.jit(make_train(config, world))(jax.random.key(0), tasks)
+    success = np.asarray(out.metrics["success"])
+    assert success[-len(success) // 20:].mean() >= 0.9, success[-10:]
