@@ -97,11 +97,11 @@ def check_no_recompilation(world: World, n: int) -> None:
 def check_episode_semantics(world: World, n: int) -> None:
     """Under a random policy: never both terminated and truncated; truncation only at
     the time limit; every episode ends by `max_steps`; success ends the episode."""
-    for split in world.splits:
+    play = jax.jit(jax.vmap(lambda key, task: play_episode(world, random_policy(world), key, task)))
+    for split in world.splits:  # one compiled episode serves every split
         tasks = world.tasks(jax.random.key(4), split, n)
         keys = jax.random.split(jax.random.key(5), n)
-        play = lambda key, task: play_episode(world, random_policy(world), key, task)
-        trace = jax.jit(jax.vmap(play))(keys, tasks)
+        trace = play(keys, tasks)
         term, trunc = np.asarray(trace.terminated), np.asarray(trace.truncated)
         where = f"split {split}"
         assert not np.any(term & trunc), _fail(world, f"{where}: terminated and truncated")
