@@ -95,14 +95,16 @@ def job_tasks(world: World, job: Job, key: jax.Array, n: int):
 
 def _errands(steps: int) -> Career:
     # FETCH, OPEN, DELIVER = 0, 1, 2 (trainee.worlds.errands_tasks.VERBS)
-    job = lambda name, verb: Job(name, "errands", "train", {"max_chain": 1},
-                                 f"chain_verb[0]={verb}", steps)
+    # The easiest errands (one sub-goal, unlocked door, no distractors), split by verb.
+    easiest = {"max_chain": 1, "p_locked": 0.0, "distractors": False}
+    job = lambda name, verb: Job(name, "errands", "train", easiest, f"chain_verb[0]={verb}",
+                                 steps)
     return Career("errands", (job("fetch", 0), job("open", 1), job("deliver", 2),
                               job("fetch'", 0)))
 
 
 PRESETS = {
-    "errands": lambda: _errands(150_000),
+    "errands": lambda: _errands(300_000),
     "corridor": lambda: Career("corridor", (
         Job("near", "corridor", "train", steps=20_000),
         Job("far", "corridor", "longer", steps=20_000),
@@ -116,7 +118,7 @@ PRESETS = {
         for name, split in (("dry", "train"), ("ice", "ice"), ("night", "night")))),
     "driving-friction": lambda: Career("driving-friction", tuple(
         Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
-            {"level": 0}, steps=50_000) for i in range(20))),
+            {"level": 0}, steps=40_000) for i in range(20))),
 }
 
 
