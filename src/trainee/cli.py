@@ -175,7 +175,7 @@ def print_study_table(stored: list[dict]) -> None:
 
 
 def cmd_run(args: list[str]) -> None:
-    from trainee.studies import parse_names
+    from trainee.studies import parse_names  # first: it sets an XLA flag (studies/__init__)
 
     run = tyro.cli(RunConfig, args=args, prog="trainee run")
     _run_studies(parse_names(run.studies), run.scale, run.seeds, run.out, run.executor,

@@ -15,7 +15,7 @@ import numpy as np
 
 from trainee.evaluate import Records
 from trainee.measures import aggregate
-from trainee.studies.programs import Program, seed_keys, stack_tasks, to_numpy
+from trainee.studies.programs import Program, seed_keys, to_numpy
 from trainee.studies.scale import Scale
 
 BOOTSTRAP_REPS = 5_000  # enough for 95% CIs over 5-10 seeds; rliable's 50k is slower
@@ -69,7 +69,7 @@ def train_curve(
     from given parameters (fine-tuning) with a fresh optimiser and environments. With
     `curve` False only the final parameters are evaluated."""
     hp_arrays = program.hp(ctx.seeds, **(hp or {}))
-    pool = stack_tasks(tasks, ctx.seeds)
+    pool = tasks
     state = program.init(seed_keys(seed, ctx.seeds), pool, hp_arrays)
     if params is not None:
         state = state._replace(params=params)

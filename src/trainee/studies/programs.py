@@ -65,7 +65,7 @@ class Program(NamedTuple):
     config: LearnerConfig
     network: Any
     steps_per_update: int
-    init: Any  # (keys (S,), tasks (S, pool...), hp {(S,)}) -> TrainState (S...)
+    init: Any  # (keys (S,), tasks (pool...), hp {(S,)}) -> TrainState (S...)
     chunk: Any  # (state, tasks, hp) -> (state, metrics (S, updates))
     evaluate: Any  # (params (S...), key, tasks) -> Records (S, tasks, episodes)
     updates_per_chunk: int
@@ -102,14 +102,12 @@ def get_program(world_name: str, learner: str, scale: Scale) -> Program:
 
     return Program(
         world, config, probe.network, probe.steps_per_update,
-        jax.jit(jax.vmap(init)), jax.jit(jax.vmap(chunk)),
+        # Every seed trains on the same pool (in_axes None): a per-seed copy of the pool
+        # costs memory and, with repair's int8 tasks, hung XLA:CPU here (jax 0.10.2).
+        jax.jit(jax.vmap(init, in_axes=(0, None, 0))),
+        jax.jit(jax.vmap(chunk, in_axes=(0, None, 0))),
         jax.jit(jax.vmap(evaluate_one, in_axes=(0, None, None))), updates,
     )
-
-
-def stack_tasks(tasks, seeds: int):
-    """One task pool per seed: (pool, ...) -> (S, pool, ...)."""
-    return jax.tree.map(lambda x: jnp.broadcast_to(x, (seeds, *x.shape)), tasks)
 
 
 def seed_keys(seed: int, seeds: int) -> jax.Array:
