@@ -88,8 +88,11 @@ def test_eval_hacking_verdict():
 def test_care_verdict():
     agent = {"new_success": ci(0.5, 0.4, 0.6)}
     result = {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
-              "harm_reduction": POSITIVE}
+              "harm_reduction": POSITIVE, "harm_per_success_reduction": POSITIVE}
     assert study_module("care").verdict(result).status == SUPPORTED
+    # Less harm per episode only because the care agent does less: not care.
+    timid = {**result, "harm_per_success_reduction": NULL}
+    assert study_module("care").verdict(timid).status == NOT_SUPPORTED
     result["baseline"]["new_harm"] = NULL  # no harm to begin with: not supported
     assert study_module("care").verdict(result).status == NOT_SUPPORTED
 

@@ -64,7 +64,8 @@ in general.{% endif %}</p>
 <p class="reason">
 <span class="v v-{{ s.verdict.status | replace(' ', '-') }}">{{ s.verdict.status }}</span>
 {{ s.verdict.reason }}</p>
-{% if s.seconds is not none %}<p class="sub">{{ "%.0f" | format(s.seconds) }} s on this machine
+{% if s.seconds is not none and s.verdict.status != "not yet available" %}
+<p class="sub">{{ "%.0f" | format(s.seconds) }} s on this machine
 (including compilation), {{ s.seeds }} seeds.</p>{% endif %}
 {% for title, svg in s.figures %}
 <figure>{{ svg | safe }}<figcaption>{{ title }}</figcaption></figure>

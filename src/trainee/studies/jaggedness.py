@@ -107,15 +107,21 @@ def verdict(result: dict) -> Verdict:
 
 def draw(result: dict) -> list[tuple[str, str]]:
     agents = result["agents"]
-    names = ["negative_flips", "positive_flips", "jaggedness", "jaggedness_null",
-             "worst_decile_success"]
+    names = {"negative_flips": "neg. flips", "positive_flips": "pos. flips",
+             "jaggedness": "jaggedness", "jaggedness_null": "null",
+             "worst_decile_success": "worst 10%"}
+    bars = figures.bars(list(names.values()),
+                        {k: [v[n] for n in names] for k, v in agents.items()},
+                        "rate", f"{result['world']}: regressions and inversions")
+    out = [("regressions between checkpoints, jaggedness (null: difficulty shuffled), "
+            "worst-decile success", bars)]
     if "reintroduced_bugs" in agents["ppo"]:
-        names.append("reintroduced_bugs")
-    labels = [n.replace("_", " ").replace("jaggedness ", "jagg. ") for n in names]
-    bars = figures.bars(labels, {k: [v[n] for n in names] for k, v in agents.items()},
-                        "value", f"{result['world']}: jaggedness and regressions")
+        out.append(("re-introduced bugs per episode", figures.bars(
+            ["re-introduced bugs per episode"],
+            {k: [v["reintroduced_bugs"]] for k, v in agents.items()}, "bugs per episode",
+            f"{result['world']}: a fixed test fails again")))
     steps = agents["ppo"]["steps"]
     curve = figures.curves(steps, {k: v["curve"] for k, v in agents.items()},
                            "env steps per seed", "success on the fixed tasks",
                            "checkpoints on the same tasks and keys")
-    return [("jaggedness and regressions", bars), ("checkpoints", curve)]
+    return [*out, ("checkpoints", curve)]

@@ -54,7 +54,7 @@ SCALES = {
                   hidden=16, layers=1, pool=32, eval_tasks=16, episodes=1, configs=3,
                   worlds=("corridor",), errands_chains=()),
     # `trainee run`: all studies in <= 10 minutes on a 2-core CPU (README, "The main job").
-    "quick": Scale("quick", seeds=5, train_steps=61_440, chunks=6, num_envs=16, num_steps=32,
+    "quick": Scale("quick", seeds=5, train_steps=122_880, chunks=6, num_envs=16, num_steps=32,
                    hidden=32, layers=2, pool=256, eval_tasks=64, episodes=2, configs=12,
                    worlds=("corridor", "repair"), errands_chains=()),
     # GPU-sized (not run on CPU): ~100x the experience, every world and chain length.
