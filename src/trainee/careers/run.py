@@ -63,6 +63,7 @@ class _Compiled:
         self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
         self.run = jax.jit(jax.vmap(lambda s, t: run_updates(learner, s, t, chunk), (0, None)))
         self.success = _evaluator(world, learner.network, episodes)
+        self.reset = jax.jit(jax.vmap(world.reset))
 
 
 def _evaluator(world, network, episodes: int):
@@ -147,7 +148,7 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
 def _context(event, key, params, init_params, pool, past, world, c: _Compiled, hp) -> Context:
     n = min(256, jax.tree.leaves(pool)[0].shape[0])
     keys = jax.random.split(key, n)
-    obs, _ = jax.vmap(world.reset)(keys, jax.tree.map(lambda x: x[:n], pool))
+    obs, _ = c.reset(keys, jax.tree.map(lambda x: x[:n], pool))
     return Context(event, key, params, init_params, pool, list(past), obs,
                    hidden_activations(c.learner.network, hp.activation))
 
