@@ -135,3 +135,16 @@ def test_report_renders_in_chromium_without_errors_or_requests(chromium, run_dir
     assert console == []
     assert shot.exists() and shot.stat().st_size > 10_000
     assert log.page_requests() == []
+
+
+@pytest.mark.slow
+def test_every_study_runs_and_draws_at_tiny_scale(tmp_path):
+    """All studies end to end (care compiles driving: about a minute more)."""
+    out = tmp_path / "all"
+    assert main(["run", "--scale", "tiny", "--out", str(out), "--quiet"]) == 0
+    html = (out / "report.html").read_text()
+    assert not RESOURCE.search(html)
+    for name in ("gap", "two-students", "value-function", "jaggedness", "eval-hacking",
+                 "care", "on-the-job", "fleet"):
+        assert f'id="{name}"' in html
+    assert html.count("<svg") >= 10 and "data:image/png;base64," in html
