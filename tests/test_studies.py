@@ -182,3 +182,15 @@ def test_ray_executor_without_ray_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["trainee: error: --executor ray needs Ray: pip install 'trainee[ray]'"]
+
+
+@pytest.mark.slow
+def test_ray_executor_matches_local(tmp_path, monkeypatch):
+    """Each study a Ray task on a local cluster: the same numbers as the local executor."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'trainee[ray]')")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    args = ["run", "--scale", "tiny", "--studies", "gap", "--quiet", "--out"]
+    assert main([*args, str(tmp_path / "local")]) == 0
+    assert main([*args, str(tmp_path / "ray"), "--executor", "ray"]) == 0
+    read = lambda d: json.loads((tmp_path / d / "studies" / "gap.json").read_text())["result"]
+    assert read("ray") == read("local")
