@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--pool", type=int, default=16)
     args = parser.parse_args()
+    from trainee.cli import enable_compilation_cache
+
+    enable_compilation_cache()
     world = make_world(args.world)
     updates = args.merge_every * args.rounds
     hp = LearnerConfig(total_steps=updates * args.num_envs * args.num_steps,
