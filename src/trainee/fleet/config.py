@@ -46,14 +46,6 @@ class FleetConfig:
     end_scale: float | None = None
     """Merge-at-the-end baseline (task arithmetic) lambda; None = 1 / N (the mean)."""
 
-    @property
-    def num_updates(self) -> int:
-        """Updates per instance (from hp.total_steps; set by the learner)."""
-        from trainee.fleet.jobs import make_world
-        from trainee.learners import make_learner
-
-        return make_learner(self.hp, make_world(self.world)).num_updates
-
     def rounds(self, num_updates: int) -> int:
         """Merge rounds; a remainder of num_updates % merge_every updates is dropped."""
         return max(1, num_updates // self.merge_every)

@@ -10,9 +10,8 @@ on the host keeps the worlds untouched (they have no "only this combination" opt
 - errands: one-sub-goal errands (`max_chain=1`) of one (verb, object kind)
   combination, e.g. "fetch ball", "deliver box"; held-out split `layouts` (the same
   errand in unseen wall/door layouts).
-- repair: job = number of failing tests at the start is not a task field, so repair
-  jobs are its task index modulo the job count (a split of the task space, no meaning
-  beyond "different tasks"); held-out split `larger` if the world has it.
+- any other world: job = task index modulo the job count (a split of the task space,
+  no meaning beyond "different tasks"); held-out split = its first non-train split.
 """
 
 from __future__ import annotations
