@@ -15,13 +15,6 @@ from typing import Literal
 
 import tyro
 
-# XLA:CPU's concurrency-optimised scheduler deadlocks vmapped learner programs here (jax
-# 0.10.2; see trainee/studies/__init__.py). XLA reads XLA_FLAGS once, when the backend
-# starts, and importing the worlds already starts it, so the flag is set at CLI import.
-_XLA_FIX = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
-if _XLA_FIX not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_XLA_FIX}".strip()
-
 COMMANDS = {
     "run": "run the main job: every study at quick scale, one HTML report (resumable)",
     "study": "run one study (trainee study NAME) into a run directory",

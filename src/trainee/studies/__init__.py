@@ -12,16 +12,7 @@ run` runs them all (`runner.run_studies`) and writes one HTML report.
 from __future__ import annotations
 
 import importlib
-import os
 from types import ModuleType
-
-# XLA:CPU's concurrency-optimised scheduler deadlocked here (jax/jaxlib 0.10.2, 2 cores):
-# vmapped learner programs over >= 5 seeds on repair never finished, every thread idle
-# on a futex. Turning it off fixed it. XLA reads XLA_FLAGS when the backend starts, so
-# this must run before the first computation (the CLI and the tests import us first).
-_XLA_FIX = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
-if _XLA_FIX not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_XLA_FIX}".strip()
 
 # name -> module; the order is the report's order.
 STUDIES = {
