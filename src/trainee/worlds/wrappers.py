@@ -117,8 +117,11 @@ class TaskPool(Wrapper):
     """
 
     def reset(self, key: jax.Array, tasks: Task) -> tuple[jax.Array, PoolState]:
-        key_index, key_reset = jax.random.split(key)
-        index = jax.random.randint(key_index, (), 0, pool_size(tasks))
+        if pool_size(tasks) == 1:  # a single task (e.g. an external env): no draw needed
+            index, key_reset = jnp.int32(0), key
+        else:
+            key_index, key_reset = jax.random.split(key)
+            index = jax.random.randint(key_index, (), 0, pool_size(tasks))
         obs, inner = self.world.reset(key_reset, task_at(tasks, index))
         return obs, PoolState(inner=inner, task_index=index)
 
