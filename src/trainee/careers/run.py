@@ -51,6 +51,9 @@ class CareerSettings:
     """Evaluation episodes per task."""
     chunks: int = 10
     """Points of each job's learning curve (and chunk_end intervention calls)."""
+    only_seeds: tuple[int, ...] = ()
+    """Run only these of the `seeds` seeds, each with its key in the full run (empty: all);
+    the Ray executor runs one seed per task this way."""
 
 
 class _Compiled:
@@ -106,6 +109,8 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
     interventions = make_interventions(settings.interventions)
     compiled: dict[int, _Compiled] = {}
     seed_keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
+    if settings.only_seeds:
+        seed_keys = seed_keys[np.asarray(settings.only_seeds)]
     eval_key = jax.random.key(settings.seed + 2)
     results = {"jobs": [j.name for j in career.jobs], "R": [], "curves": [], "curve_steps": [],
                "stage_success": []}
