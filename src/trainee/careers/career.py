@@ -11,12 +11,17 @@ with the same fields:
          where: "chain_verb[0]=0", steps: 200000}
       - ...
 
-All jobs of a career share one world (one network reads them all). A mixed-world career
-would need a shared observation encoding and is not built yet.
+A career may also carry the learner settings it needs (`hp:`, `LearnerConfig` fields);
+`trainee career` uses them as defaults that command-line flags override.
+
+Jobs may use different worlds (a mixed career): each world is then embedded in one
+shared interface so one network reads them all (`career_worlds`,
+`trainee.worlds.embedding`); a single-world career uses its world as it is.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.worlds import World
+from trainee.learners import LearnerConfig
+from trainee.worlds import World, make
+from trainee.worlds.embedding import embed
 
 
 @dataclass(frozen=True)
@@ -48,17 +55,41 @@ class Job:
 class Career:
     name: str
     jobs: tuple[Job, ...]
+    hp: dict = field(default_factory=dict)
+    """Learner settings the career needs (`LearnerConfig` field: value), e.g. a wider
+    network for errands; the defaults of `trainee career`, which flags override. The
+    budget is each job's `steps`, so `total_steps` is not allowed here."""
 
     def validate(self) -> None:
         if not self.jobs:
             raise ValueError(f"career {self.name!r} has no jobs")
-        worlds = {job.world for job in self.jobs}
-        if len(worlds) > 1:
-            raise ValueError(f"career {self.name!r} mixes worlds {sorted(worlds)}; "
-                             "a career's jobs must share one world")
         for job in self.jobs:
             if job.steps <= 0:
                 raise ValueError(f"job {job.name!r}: steps must be > 0")
+        fields = {f.name for f in dataclasses.fields(LearnerConfig)} - {"total_steps"}
+        unknown = sorted(set(self.hp) - fields)
+        if unknown:
+            raise ValueError(f"career {self.name!r}: hp sets {unknown}; it may set "
+                             f"{', '.join(sorted(fields))} (each job's `steps` is its budget)")
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the jobs use more than one world."""
+        return len({job.world for job in self.jobs}) > 1
+
+    def learner_config(self, base: LearnerConfig) -> LearnerConfig:
+        """`base` with the career's learner settings applied."""
+        return dataclasses.replace(base, **self.hp)
+
+
+def career_worlds(career: Career) -> dict[str, World]:
+    """{world name: world} of a career's jobs. A single-world career gets its world as it
+    is; a mixed career gets every world embedded in one shared interface (padded
+    observation + one-hot of the world, the largest action count): see
+    `trainee.worlds.embedding`."""
+    names = list(dict.fromkeys(job.world for job in career.jobs))
+    worlds = [make(name) for name in names]
+    return dict(zip(names, embed(worlds) if career.mixed else worlds, strict=True))
 
 
 _WHERE = re.compile(r"^\s*(\w+)(?:\[(\d+)\])?\s*=\s*(-?\d+(?:\.\d+)?)\s*$")
@@ -93,14 +124,30 @@ def job_tasks(world: World, job: Job, key: jax.Array, n: int):
     return jax.tree.map(lambda x: jnp.asarray(x)[keep[:n]], tasks)
 
 
+# The PPO settings errands needs to learn at all (docs/worlds/errands.md, "PPO on the
+# easiest tasks"): many short rollouts, a wide relu network, a large learning rate.
+ERRANDS_HP = {"num_envs": 128, "num_steps": 16, "hidden": 256, "activation": "relu", "lr": 1e-3}
+# FETCH, OPEN, DELIVER = 0, 1, 2 (trainee.worlds.errands_tasks.VERBS)
+# The easiest errands: one sub-goal, unlocked door, no distractors.
+EASIEST_ERRANDS = {"max_chain": 1, "p_locked": 0.0, "distractors": False}
+
+
 def _errands(steps: int) -> Career:
-    # FETCH, OPEN, DELIVER = 0, 1, 2 (trainee.worlds.errands_tasks.VERBS)
-    # The easiest errands (one sub-goal, unlocked door, no distractors), split by verb.
-    easiest = {"max_chain": 1, "p_locked": 0.0, "distractors": False}
-    job = lambda name, verb: Job(name, "errands", "train", easiest, f"chain_verb[0]={verb}",
-                                 steps)
+    # The easiest errands, split by verb.
+    job = lambda name, verb: Job(name, "errands", "train", EASIEST_ERRANDS,
+                                 f"chain_verb[0]={verb}", steps)
     return Career("errands", (job("fetch", 0), job("open", 1), job("deliver", 2),
-                              job("fetch'", 0)))
+                              job("fetch'", 0)), ERRANDS_HP)
+
+
+def _mixed() -> Career:
+    """One agent, three worlds: easiest driving, then the smallest repairs, then fetching
+    in errands (the hardest to learn of the three, hence errands' learner settings)."""
+    return Career("mixed", (
+        Job("drive", "driving", "train", {"level": 0}, steps=100_000),
+        Job("repair", "repair", "train", {"level": 0}, steps=100_000),
+        Job("fetch", "errands", "train", EASIEST_ERRANDS, "chain_verb[0]=0", steps=200_000),
+    ), ERRANDS_HP)
 
 
 PRESETS = {
@@ -116,6 +163,7 @@ PRESETS = {
     "driving": lambda: Career("driving", tuple(
         Job(name, "driving", split, {"level": 0}, steps=150_000)
         for name, split in (("dry", "train"), ("ice", "ice"), ("night", "night")))),
+    "mixed": _mixed,
     "driving-friction": lambda: Career("driving-friction", tuple(
         Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
             {"level": 0}, steps=40_000) for i in range(20))),
@@ -137,6 +185,6 @@ def load_career(name_or_file: str) -> Career:
         jobs = tuple(Job(**job) for job in values["jobs"])
     except (KeyError, TypeError) as err:
         raise ValueError(f"career file {path}: needs `jobs:` of world/split/steps ({err})") from err
-    career = Career(values.get("name", path.stem), jobs)
+    career = Career(values.get("name", path.stem), jobs, dict(values.get("hp") or {}))
     career.validate()
     return career

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import tyro
 
+from trainee.careers.career import Career, load_career
 from trainee.learners import LearnerConfig
 
 
@@ -27,6 +28,9 @@ class CareerArgs:
     """Also run the from-scratch baseline (needed for forward transfer)."""
     seeds: int = 5
     """Seeds (vmapped)."""
+    executor: Literal["local", "ray"] = "local"
+    """local: the seeds vmapped in this process; ray: each seed a Ray task (on the cluster
+    at $RAY_ADDRESS, else a local one), gathered into the same summary and plot."""
     seed: int = 0
     """Base seed."""
     num_tasks: int = 256
@@ -41,33 +45,51 @@ class CareerArgs:
     """List the presets and exit."""
     hp: Annotated[LearnerConfig, tyro.conf.OmitArgPrefixes] = field(
         default_factory=lambda: LearnerConfig(num_envs=16, num_steps=64, lr=1e-3))
+    """Learner settings; a career's own (`hp:` in its file or preset) replace these
+    defaults, and flags given here replace both."""
+
+
+def parse_career_args(args: list[str]) -> tuple[CareerArgs, Career | None]:
+    """Parse twice: once to find the career, then with the career's learner settings as
+    the defaults, so flags on the command line still win. No career with `--list`."""
+    config = tyro.cli(CareerArgs, args=args, prog="trainee career")
+    if config.list:
+        return config, None
+    career = load_career(config.career)
+    if not career.hp:
+        return config, career
+    default = CareerArgs(hp=career.learner_config(CareerArgs().hp))
+    return tyro.cli(CareerArgs, args=args, prog="trainee career", default=default), career
 
 
 def cmd_career(args: list[str]) -> None:
-    from trainee.careers import PRESETS, CareerSettings, load_career, run_career
+    from trainee.careers import PRESETS, CareerSettings, run_career
     from trainee.careers.summary import plot_learning_speed, summarize
     from trainee.store import atomic_write_json
 
-    config = tyro.cli(CareerArgs, args=args, prog="trainee career")
-    if config.list:
+    config, career = parse_career_args(args)
+    if career is None:
         for name, make in PRESETS.items():
-            career = make()
-            print(f"{name:<18} " + " -> ".join(job.name for job in career.jobs))
+            print(f"{name:<18} " + " -> ".join(job.name for job in make().jobs))
         return
-    career = load_career(config.career)
     names = tuple(n for n in config.intervention.split(",") if n)
     settings = CareerSettings(baseline=config.baseline, interventions=names, seeds=config.seeds,
                               seed=config.seed, num_tasks=config.num_tasks,
                               eval_tasks=config.eval_tasks)
-    results = run_career(career, config.hp, settings)
+    run = run_career
+    if config.executor == "ray":
+        from trainee.careers.ray_executor import run_career_on_ray as run
+    results = run(career, config.hp, settings)
     reference = None
     if config.reference and config.baseline == "finetune":
         scratch = dataclasses.replace(settings, baseline="scratch", interventions=())
-        reference = run_career(career, config.hp, scratch)
-    seconds = 0.1 if career.jobs[0].world == "driving" else None  # a driving step is 0.1 s
+        reference = run(career, config.hp, scratch)
+    driving = all(job.world == "driving" for job in career.jobs)
+    seconds = 0.1 if driving else None  # a driving step is 0.1 s
     summary = summarize(results, reference, config.competence, seconds)
     summary.update(career=career.name, learner=config.hp.learner, baseline=config.baseline,
-                   interventions=list(names), seeds=config.seeds)
+                   interventions=list(names), seeds=config.seeds,
+                   hp=dataclasses.asdict(config.hp))
     atomic_write_json(config.out / "summary.json", summary)
     plot_learning_speed(results, config.out / "learning_speed.png", reference)
     _print(summary, config.out)

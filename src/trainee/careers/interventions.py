@@ -60,14 +60,18 @@ def chain(*interventions: Intervention) -> Intervention:
 def replay(fraction: float = 0.25) -> Intervention:
     """At each job start, replace `fraction` of the task pool with tasks drawn uniformly
     from earlier jobs' pools (experience replay at the level of tasks: the learner keeps
-    practising old jobs; cf. Rolnick et al. 2019, CLEAR)."""
+    practising old jobs; cf. Rolnick et al. 2019, CLEAR). A pool holds one world's tasks,
+    so in a mixed-world career only earlier jobs of the current job's world are replayed
+    (those whose task pytrees have the same structure)."""
 
     def update(ctx: Context, state):
-        if ctx.event != "job_start" or not ctx.past_tasks:
+        same_world = [p for p in ctx.past_tasks
+                      if jax.tree.structure(p) == jax.tree.structure(ctx.tasks)]
+        if ctx.event != "job_start" or not same_world:
             return ctx, state
         n = pool_size(ctx.tasks)
         n_old = int(round(fraction * n))
-        past = jax.tree.map(lambda *x: jnp.concatenate(x), *ctx.past_tasks)
+        past = jax.tree.map(lambda *x: jnp.concatenate(x), *same_world)
         pick = jax.random.randint(ctx.key, (n_old,), 0, pool_size(past))
         mixed = jax.tree.map(lambda new, old: jnp.concatenate([new[: n - n_old], old[pick]]),
                              ctx.tasks, past)

@@ -5,6 +5,11 @@ Documented choice: parameters carry from job to job; the optimiser state is fres
 each job start, so every job gets the whole learning-rate schedule (and Adam's moments
 from the last job do not steer the first steps of the next one).
 
+A mixed-world career trains one network across worlds: each world is embedded in one
+shared interface (`career_worlds`), one program is compiled per (world, budget), the
+parameters carry across jobs of different worlds, and the R matrix evaluates each job in
+its own embedded world. A single-world career runs its world unchanged.
+
 Baselines run by the same code: `finetune` (carry parameters, the naive continual
 learner), `scratch` (fresh parameters for each job) and `multitask` (one learner trained
 on all jobs' tasks at once for the career's whole budget).
@@ -21,14 +26,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee.agent import policy_from_params
-from trainee.careers.career import Career, Job, job_tasks
+from trainee.careers.career import Career, Job, career_worlds, job_tasks
 from trainee.careers.interventions import Context, make_interventions
 from trainee.evaluate import evaluate
 from trainee.learners import LearnerConfig, make_learner, run_updates
+from trainee.learners.networks import make_network
 from trainee.measures import flips
 from trainee.progress import progress_bar
 from trainee.train import chunk_size
-from trainee.worlds import make
+from trainee.worlds import World
 
 
 @dataclass(frozen=True)
@@ -59,17 +65,19 @@ class CareerSettings:
 class _Compiled:
     """Compiled pieces shared by every job of one world and budget (tasks are data)."""
 
-    def __init__(self, world, hp: LearnerConfig, chunks: int, episodes: int):
+    def __init__(self, world: World, hp: LearnerConfig, chunks: int):
         self.learner = make_learner(hp, world)
         self.chunk = chunk_size(self.learner.num_updates, chunks)
         learner, chunk = self.learner, self.chunk
         self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
         self.run = jax.jit(jax.vmap(lambda s, t: run_updates(learner, s, t, chunk), (0, None)))
-        self.success = _evaluator(world, learner.network, episodes)
         self.reset = jax.jit(jax.vmap(world.reset))
 
 
-def _evaluator(world, network, episodes: int):
+def _evaluator(world: World, hp: LearnerConfig, episodes: int):
+    """(seed-stacked params, key, tasks) -> (S, tasks, episodes) success in `world`."""
+    network = make_network(hp, world.observation_space.shape, world.action_space.n)
+
     def success(params, key, tasks):
         records = evaluate(world, policy_from_params(network, params), key, tasks, episodes)
         return records.success  # (tasks, episodes)
@@ -98,16 +106,21 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
     """Returns per-seed arrays: `R` (S, T, T), `curves` (T, S, points), `curve_steps`
     (T, points), `flips_negative` / `flips_positive` (S, T-1, T) and the job names."""
     career.validate()
-    world = make(career.jobs[0].world)
+    if settings.baseline == "multitask" and career.mixed:
+        raise ValueError(f"career {career.name!r} mixes worlds; the multitask baseline needs "
+                         "one world (a task pool holds one world's tasks)")
+    worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
-    pools = [job_tasks(world, job, jax.random.fold_in(key, 2 * i), settings.num_tasks)
-             for i, job in enumerate(career.jobs)]
-    eval_sets = [job_tasks(world, job, jax.random.fold_in(key, 2 * i + 1), settings.eval_tasks)
-                 for i, job in enumerate(career.jobs)]
+    jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
+    pools = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i), settings.num_tasks)
+             for i, job in enumerate(jobs)]
+    eval_sets = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i + 1),
+                           settings.eval_tasks) for i, job in enumerate(jobs)]
     if settings.baseline == "multitask":
         career, pools = _multitask(career, pools, key)
+    evaluators = {name: _evaluator(world, hp, settings.episodes) for name, world in worlds.items()}
     interventions = make_interventions(settings.interventions)
-    compiled: dict[int, _Compiled] = {}
+    compiled: dict[tuple[str, int], _Compiled] = {}
     seed_keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
     if settings.only_seeds:
         seed_keys = seed_keys[np.asarray(settings.only_seeds)]
@@ -119,38 +132,49 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
     total = sum(j.steps for j in career.jobs) * settings.seeds
     with progress_bar(total, f"career {career.name}", disable=quiet) as bar:
         for i, (job, pool) in enumerate(zip(career.jobs, pools, strict=True)):
-            c = compiled.setdefault(job.steps, _Compiled(
-                world, dataclasses.replace(hp, total_steps=job.steps), settings.chunks,
-                settings.episodes))
+            world = worlds[job.world]
+            if (job.world, job.steps) not in compiled:
+                compiled[job.world, job.steps] = _Compiled(
+                    world, dataclasses.replace(hp, total_steps=job.steps), settings.chunks)
+            c = compiled[job.world, job.steps]
             state = c.init(jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i), pool)
             if carried is not None and settings.baseline != "scratch":
                 state = state._replace(params=carried)
             if init_params is None:
                 init_params, istate = state.params, interventions.init(state.params)
             ctx = _context("job_start", jax.random.fold_in(key, 1000 + i), state.params,
-                           init_params, pool, past, world, c, hp)
+                           init_params, pool, past, c, hp)
             ctx, istate = interventions.update(ctx, istate)
-            state, pool = state._replace(params=ctx.params), ctx.tasks
-            curve = []
-            for k in range(c.learner.num_updates // c.chunk):
-                state, metrics = c.run(state, pool)
-                curve.append(np.asarray(metrics["success"]).mean(axis=1))
-                ctx = ctx._replace(event="chunk_end", params=state.params,
-                                   key=jax.random.fold_in(ctx.key, k))
-                ctx, istate = interventions.update(ctx, istate)
-                state = state._replace(params=ctx.params)
-                bar.advance(c.chunk * c.learner.steps_per_update * settings.seeds)
+            state, curve, istate = _train_job(c, state._replace(params=ctx.params), ctx,
+                                              interventions, istate,
+                                              lambda n: bar.advance(n * settings.seeds))
             carried = state.params
             past.append(pools[i])
-            results["curves"].append(np.stack(curve, axis=1))  # (S, points)
-            steps = (np.arange(1, len(curve) + 1) * c.chunk * c.learner.steps_per_update)
-            results["curve_steps"].append(steps)
-            stage = [np.asarray(c.success(carried, eval_key, tasks)) for tasks in eval_sets]
-            results["stage_success"].append(stage)  # T x (S, tasks, episodes)
+            results["curves"].append(curve)  # (S, points)
+            results["curve_steps"].append(
+                np.arange(1, curve.shape[1] + 1) * c.chunk * c.learner.steps_per_update)
+            results["stage_success"].append(  # T x (S, tasks, episodes)
+                [np.asarray(evaluators[j.world](carried, eval_key, tasks))
+                 for j, tasks in zip(jobs, eval_sets, strict=True)])
     return _finish(results)
 
 
-def _context(event, key, params, init_params, pool, past, world, c: _Compiled, hp) -> Context:
+def _train_job(c: _Compiled, state, ctx: Context, interventions, istate, advance):
+    """Train one job in chunks (the `chunk_end` interventions after each); returns the
+    final state, the (S, points) training-success curve and the interventions' state."""
+    pool, curve = ctx.tasks, []
+    for k in range(c.learner.num_updates // c.chunk):
+        state, metrics = c.run(state, pool)
+        curve.append(np.asarray(metrics["success"]).mean(axis=1))
+        ctx = ctx._replace(event="chunk_end", params=state.params,
+                           key=jax.random.fold_in(ctx.key, k))
+        ctx, istate = interventions.update(ctx, istate)
+        state = state._replace(params=ctx.params)
+        advance(c.chunk * c.learner.steps_per_update)
+    return state, np.stack(curve, axis=1), istate
+
+
+def _context(event, key, params, init_params, pool, past, c: _Compiled, hp) -> Context:
     n = min(256, jax.tree.leaves(pool)[0].shape[0])
     keys = jax.random.split(key, n)
     obs, _ = c.reset(keys, jax.tree.map(lambda x: x[:n], pool))
