@@ -37,6 +37,12 @@ def _to_storable(tree: Any) -> Any:
     return jax.tree.map(lambda x: jax.random.key_data(x) if is_key(x) else x, tree)
 
 
+def host_copy(tree: Any) -> Any:
+    """The tree as numpy arrays, typed PRNG keys as their raw uint32 data: picklable (to
+    send between processes) and exactly what `save` stores."""
+    return jax.tree.map(np.asarray, _to_storable(tree))
+
+
 def _from_storable(stored: Any, like: Any) -> Any:
     def restore(saved, template):
         if isinstance(template, jax.Array) and jax.dtypes.issubdtype(

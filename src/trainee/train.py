@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax
 import numpy as np
@@ -49,6 +49,9 @@ class TrainConfig:
     """Also write metrics for TensorBoard (needs tensorboardX)."""
     wandb: bool = False
     """Also log metrics to Weights & Biases (needs wandb; offline unless you log in)."""
+    executor: Literal["local", "ray"] = "local"
+    """local: the seeds vmapped in this process; ray: each seed a Ray task (on the cluster
+    at $RAY_ADDRESS, else a local one), gathered into the same run directory."""
     hp: Annotated[LearnerConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=LearnerConfig)
 
     @property
@@ -59,7 +62,7 @@ class TrainConfig:
     def identity(self) -> dict:
         """What defines the numbers of a run (not where it is written or how it is shown)."""
         d = dataclasses.asdict(self)
-        for name in ("out", "resume", "chunks", "tensorboard", "wandb"):
+        for name in ("out", "resume", "chunks", "tensorboard", "wandb", "executor"):
             d.pop(name)
         return d
 
@@ -67,6 +70,9 @@ class TrainConfig:
         for name in ("num_tasks", "seeds", "chunks"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if self.executor == "ray" and self.resume:
+            raise ValueError("--resume works with --executor local only (a Ray run writes its "
+                             "checkpoint when every seed has finished)")
         self.hp.validate()
 
 
@@ -117,6 +123,10 @@ class Trainer:
 
 def train(config: TrainConfig, quiet: bool = False) -> dict:
     """Run (or resume) training; returns the summary also written to summary.json."""
+    if config.executor == "ray":
+        from trainee.train_ray import train_on_ray
+
+        return train_on_ray(config, quiet)
     trainer = Trainer(config)
     run_dir = config.run_dir
     identity = config.identity()
@@ -130,9 +140,8 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
         done_before = meta["updates_done"]
         history = [{k: v[:, :done_before] for k, v in _load_metrics(run_dir).items()}]
         history = history if done_before else []
-    elif (run_dir / checkpoint.STATE_FILE).exists() or (run_dir / "summary.json").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    else:
+        refuse_existing_run(run_dir)
     store.atomic_write_json(run_dir / "config.json", identity)
     store.record_run(run_dir, config.world, config.hp.learner, identity, None)
     compiled, compile_seconds = trainer.compile(state)
@@ -161,6 +170,12 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     return summary
 
 
+def refuse_existing_run(run_dir: Path) -> None:
+    if (run_dir / checkpoint.STATE_FILE).exists() or (run_dir / "summary.json").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+
+
 def _concat(history: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([h[k] for h in history], axis=1) for k in history[0]}
 
@@ -181,6 +196,7 @@ def _summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: fl
     return {
         "world": config.world,
         "learner": config.hp.learner,
+        "executor": config.executor,
         "seeds": config.seeds,
         "updates": updates,
         "final_return": final_return(metrics).tolist(),

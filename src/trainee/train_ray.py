@@ -1,0 +1,94 @@
+"""`trainee train --executor ray`: each seed a Ray task, gathered into one run directory.
+
+Seed k's task rebuilds the run's `Trainer` from the config (the same task pool and the
+same key derivation: seed k trains from `trainer.seed_keys[k]`), then runs the same
+chunks as the local host loop, unvmapped. So its numbers are the local vmapped run's
+seed k to float tolerance (vmapping may reorder floating-point sums).
+
+The driver writes what the local executor writes: config.json, metrics.json (S, U),
+the seed-stacked checkpoint (so `trainee eval --run DIR` and `load_agent` read it),
+summary.json with the same fields and the SQLite row. Only the finished run is
+checkpointed (a Ray run cannot `--resume`; see `TrainConfig.validate`).
+
+Timings: `compile_seconds` is the longest compilation of any seed; `train_seconds` the
+wall clock from submitting the seeds to the last result (worker start-up and
+compilation included, overlapped with other seeds' training), and `steps_per_second`
+all seeds' simulated steps over it: the throughput you get from the cluster.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from trainee import checkpoint, store
+from trainee.executor import ensure_ray, ray_map
+from trainee.learners import run_updates
+from trainee.progress import progress_bar
+from trainee.train import (
+    TrainConfig,
+    Trainer,
+    _checkpoint,
+    _open_sinks,
+    _summary,
+    refuse_existing_run,
+)
+
+
+class SeedResult(NamedTuple):
+    state: object  # one seed's final train state, numpy leaves (checkpoint.host_copy)
+    metrics: dict  # {name: (U,)} per-update metrics
+    compile_seconds: float
+    train_seconds: float
+
+
+def train_seed(config: TrainConfig, index: int) -> SeedResult:
+    """Train seed `index` of the run `config` alone (what one Ray task does)."""
+    trainer = Trainer(config)
+    learner, chunk = trainer.learner, trainer.chunk
+    state = jax.jit(learner.init)(trainer.seed_keys[index], trainer.tasks)
+    run_chunk = jax.jit(lambda s, t: run_updates(learner, s, t, chunk))
+    start = time.perf_counter()
+    compiled = run_chunk.lower(state, trainer.tasks).compile()
+    compile_seconds = time.perf_counter() - start
+    history = []
+    start = time.perf_counter()
+    for _ in range(learner.num_updates // chunk):
+        state, metrics = compiled(state, trainer.tasks)
+        history.append(jax.tree.map(np.asarray, jax.block_until_ready(metrics)))
+    train_seconds = time.perf_counter() - start
+    metrics = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
+    return SeedResult(checkpoint.host_copy(state), metrics, compile_seconds, train_seconds)
+
+
+def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
+    """`train(config)` with each seed a Ray task; returns the summary (also written)."""
+    config.validate()
+    run_dir = config.run_dir
+    refuse_existing_run(run_dir)
+    ensure_ray()  # before JAX starts work in this process
+    trainer = Trainer(config)  # fails fast on a bad world or split, before any task starts
+    identity = config.identity()
+    store.atomic_write_json(run_dir / "config.json", identity)
+    store.record_run(run_dir, config.world, config.hp.learner, identity, None)
+    start = time.perf_counter()
+    with progress_bar(config.seeds, f"{config.hp.learner} on {config.world} (Ray)",
+                      unit="seeds", disable=quiet) as bar:
+        seeds = ray_map(train_seed, [(config, k) for k in range(config.seeds)],
+                        on_result=lambda i, result: bar.advance(1))
+    wall_seconds = time.perf_counter() - start
+    stack = lambda *leaves: np.stack(leaves)  # seed axis first, in seed order
+    state = jax.tree.map(stack, *[s.state for s in seeds])
+    metrics = {k: stack(*[s.metrics[k] for s in seeds]) for k in seeds[0].metrics}
+    updates = trainer.learner.num_updates
+    _checkpoint(run_dir, state, [metrics], checkpoint.config_hash(identity), updates)
+    for sink in _open_sinks(config, run_dir):
+        sink(metrics, 0)
+    compile_seconds = max(s.compile_seconds for s in seeds)
+    summary = _summary(config, trainer, metrics, compile_seconds, wall_seconds, updates)
+    store.atomic_write_json(run_dir / "summary.json", summary)
+    store.record_run(run_dir, config.world, config.hp.learner, identity, summary)
+    return summary
