@@ -27,9 +27,9 @@ from trainee.cli import main  # noqa: E402
 from trainee.learners import LearnerConfig  # noqa: E402
 from trainee.train import TrainConfig, train  # noqa: E402
 
-TINY = LearnerConfig(total_steps=8 * 16 * 6, num_envs=8, num_steps=16, update_epochs=1,
+TINY = LearnerConfig(total_steps=8 * 16 * 2, num_envs=8, num_steps=16, update_epochs=1,
                      num_minibatches=1, lr=1e-3, hidden=16)
-TINY_FLAGS = ["--total-steps", "768", "--num-envs", "8", "--num-steps", "16",
+TINY_FLAGS = ["--total-steps", "256", "--num-envs", "8", "--num-steps", "16",
               "--update-epochs", "1", "--num-minibatches", "1", "--lr", "1e-3", "--hidden", "16"]
 
 
@@ -39,13 +39,12 @@ def local_ray():
     ray.shutdown()  # session scope: other Ray test modules may still need it before this
 
 
-@pytest.mark.slow
 def test_train_on_ray_matches_local_run(local_ray, tmp_path):
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
-    local = train(TrainConfig(world="corridor", num_tasks=32, seeds=2, chunks=3, out=local_dir,
+    local = train(TrainConfig(world="corridor", num_tasks=32, seeds=2, chunks=2, out=local_dir,
                               hp=TINY), quiet=True)
     code = main(["train", "--world", "corridor", "--num-tasks", "32", "--seeds", "2",
-                 "--chunks", "3", "--out", str(ray_dir), "--executor", "ray", *TINY_FLAGS])
+                 "--chunks", "2", "--out", str(ray_dir), "--executor", "ray", *TINY_FLAGS])
     assert code == 0
     assert sorted(p.name for p in ray_dir.iterdir()) == sorted(p.name for p in local_dir.iterdir())
     assert (ray_dir / "config.json").read_text() == (local_dir / "config.json").read_text()

@@ -41,7 +41,7 @@ def cmd_fleet(args: list[str]) -> None:
 
     parsed = tyro.cli(FleetArgs, args=args, prog="trainee fleet")
     if parsed.executor == "ray":
-        from trainee.fleet.ray_backend import ensure_ray
+        from trainee.executor import ensure_ray
 
         ensure_ray()  # before JAX starts work in this process
     config = load_fleet_config(parsed.preset)

@@ -7,39 +7,24 @@ and returns its parameters; the driver stacks them, applies the same merge rule,
 the merged parameters in the object store once, and every actor reads them from there.
 Only parameters travel (up and down); optimiser and env states stay in the actors.
 
-Cluster: `ray.init()` is called here only if Ray is not initialised yet, with
-`address=$RAY_ADDRESS` when set (an existing cluster, e.g. one started by
-`ray start --head`), else a local one. Ray is an optional extra: `pip install
-"trainee[ray]"`; it is imported inside the functions that need it.
+Cluster: `trainee.executor.ensure_ray` connects to $RAY_ADDRESS when set (an existing
+cluster, e.g. one started by `ray start --head`), else starts a local one. Ray is an
+optional extra: `pip install "trainee[ray]"`; it is imported only when needed.
 """
 
 from __future__ import annotations
 
-import os
-
 import jax
 import numpy as np
 
+from trainee.executor import ensure_ray
 from trainee.fleet.jobs import make_world
 from trainee.fleet.local import FleetOutput, broadcast, init_fleet
 from trainee.fleet.merge import MergeRule
 from trainee.learners import LearnerConfig, make_learner
 from trainee.learners import run_updates as _run_updates
 
-__all__ = ["ensure_ray", "ray_fleet"]
-
-
-def ensure_ray():
-    """Import Ray and connect (RAY_ADDRESS if set, else a local cluster); return it."""
-    try:
-        import ray
-    except ImportError as err:
-        raise ImportError('the Ray executor needs Ray: pip install "trainee[ray]"') from err
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        address = os.environ.get("RAY_ADDRESS")
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    return ray
+__all__ = ["ray_fleet"]
 
 
 class _Instance:
