@@ -16,6 +16,7 @@ if not ray.is_initialized():
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import sqlite3  # noqa: E402
+import sys  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -93,3 +94,11 @@ def test_stack_seeds_orders_seeds_and_refuses_unknown_per_seed_entries():
     np.testing.assert_array_equal(stacked["curves"][0], [[0.0, 0.0], [1.0, 1.0]])
     with pytest.raises(ValueError, match="seed axis"):
         stack_seeds([{**one(0.0), "new": np.zeros(1)}, {**one(1.0), "new": np.ones(1)}])
+
+
+@pytest.mark.parametrize("command", [["train", "--world", "corridor"], ["career", "corridor"]])
+def test_missing_ray_is_a_one_line_error(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
+    assert main([*command, "--executor", "ray", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["trainee: error: --executor ray needs Ray: pip install 'trainee[ray]'"]
