@@ -84,3 +84,61 @@ def test_cli_fleet_writes_summary(tmp_path):
         assert set(summary[key]) == {"iqm", "ci_low", "ci_high"}
     assert summary["merges"] == 2 and summary["bytes_communicated"] > 0
     assert main(["fleet", "nowhere", "--out", str(out)]) == 2
+
+
+def test_merge_none_trains_the_specialists_once(tmp_path):
+    from trainee.fleet.experiment import _Programs, run_seed
+
+    config = dataclasses.replace(TINY, merge="none", seeds=1)
+    programs = _Programs(config)
+
+    def no_second_fleet(*args):
+        raise AssertionError("merge none must reuse the specialists, not train a fleet")
+
+    programs.fleet = no_second_fleet
+    result = run_seed(config, 0, programs)
+    # with nothing merged during training, the merged agent is the end merge
+    np.testing.assert_array_equal(result["merged/held_out"], result["end_merge/held_out"])
+    assert result["merges"] == 0 and result["specialists/train"].shape == (2,)
+
+
+def test_merged_only_seed_and_sweep(tmp_path):
+    from trainee.fleet.experiment import run_seed
+    from trainee.fleet.sweep import sweep
+
+    result = run_seed(TINY, 0, baselines=False)
+    assert {name.split("/")[0] for name in result if "/" in name} == {"merged"}
+    config = tmp_path / "fleet.yaml"
+    config.write_text("preset: corridor\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
+                      "eval_tasks: 4\neval_episodes: 2\nhp:\n  total_steps: 1024\n"
+                      "  num_envs: 8\n  num_steps: 16\n  update_epochs: 1\n"
+                      "  num_minibatches: 1\n  hidden: 16\n  lr: 0.001\n")
+    results = sweep(str(config), ["mean"], [4], 1, tmp_path / "sweep")
+    assert set(results["reference"]) >= {"specialists", "end_merge", "generalist"}
+    (row,) = results["rows"]
+    assert row["rule"] == "mean" and row["merges"] == 2 and "merged" in row
+    assert not (tmp_path / "sweep" / "mean-K4" / "summary.json").read_text().count("generalist")
+
+
+def test_errands_jobs_and_task_kwargs():
+    from trainee.fleet import FleetConfig, load_fleet_config
+    from trainee.fleet.jobs import ERRANDS_JOBS
+
+    world = make_world("errands")
+    open_door, fetch_box = ERRANDS_JOBS.index(("open", "door")), ERRANDS_JOBS.index(
+        ("fetch", "box"))
+    pools = job_pools(world, jax.random.PRNGKey(0), "layouts", [open_door, fetch_box], 16,
+                      task_kwargs={"p_locked": 0.0})
+    verbs = np.asarray(pools.chain_verb)[:, :, 0]  # (2, 16) first (only) sub-goal
+    assert (verbs[0] == 1).all() and (verbs[1] == 0).all()  # OPEN, FETCH
+    kinds = np.take_along_axis(np.asarray(pools.object_kind[1]),
+                               np.asarray(pools.chain_object[1])[:, :1], 1)
+    assert (kinds == 2).all()  # box
+    assert not np.asarray(pools.locked).any() and (np.asarray(pools.chain_len) == 1).all()
+    locked = job_pools(world, jax.random.PRNGKey(0), "train", [open_door], 64)
+    assert np.asarray(locked.locked).any()  # the world's default p_locked = 0.5
+    assert FleetConfig(instances=3).job_ids(2) == [0, 1, 0]
+    preset = load_fleet_config("errands")
+    assert preset.job_ids(len(ERRANDS_JOBS)) == list(preset.jobs)
+    with pytest.raises(ValueError, match="jobs"):
+        dataclasses.replace(preset, instances=2).validate()

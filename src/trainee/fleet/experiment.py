@@ -89,47 +89,54 @@ class _Programs:
 
 
 def _pools(config: FleetConfig, world, key):
-    jobs = [i % len(job_family(world).names) for i in range(config.instances)]
-    held_out = job_family(world).held_out
+    family = job_family(world)
+    jobs = config.job_ids(len(family.names))
     keys = jax.random.split(key, 3)
-    return (job_pools(world, keys[0], "train", jobs, config.pool_size),
-            job_pools(world, keys[1], "train", jobs, config.eval_tasks),
-            job_pools(world, keys[2], held_out, jobs, config.eval_tasks))
+    kwargs = {"task_kwargs": config.task_kwargs}
+    return (job_pools(world, keys[0], "train", jobs, config.pool_size, **kwargs),
+            job_pools(world, keys[1], "train", jobs, config.eval_tasks, **kwargs),
+            job_pools(world, keys[2], family.held_out, jobs, config.eval_tasks, **kwargs))
 
 
 def run_seed(config: FleetConfig, seed: int, programs: _Programs | None = None,
-             executor: str = "local") -> dict:
+             executor: str = "local", baselines: bool = True) -> dict:
     """One repetition: train every agent kind, score each on every job. Returns numpy
-    arrays (N,) per agent and split, plus timings."""
+    arrays (N,) per agent and split, plus timings. `baselines=False` trains and scores
+    only the merged fleet (a sweep over rules and intervals needs the baselines once).
+    With `merge: none` the fleet *is* the specialists, so they are trained once."""
     p = programs or _Programs(config)
     key_pools, key_train, key_general, key_eval = jax.random.split(jax.random.PRNGKey(seed), 4)
     pools, eval_train, eval_held = _pools(config, p.world, key_pools)
+    merged_only = not baselines and config.merge != "none"
     start = time.perf_counter()
+    rule = merge_rule(config)
     if executor == "ray":
         from trainee.fleet.ray_backend import ray_fleet
 
-        args = (config.hp, config.world)
-        out = ray_fleet(*args, merge_rule(config), config.merge_every, p.rounds, key_train, pools)
-        spec = ray_fleet(*args, None, config.merge_every, p.rounds, key_train, pools)
+        fleet = lambda r: ray_fleet(config.hp, config.world, r, config.merge_every, p.rounds,
+                                    key_train, pools)
     else:
-        out = p.fleet(key_train, pools)
-        spec = p.specialists(key_train, pools)
-    mixed = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), pools)
-    general = p.generalist(key_general, mixed)
-    jax.block_until_ready(general)
+        fleet = lambda r: (p.fleet if r is not None else p.specialists)(key_train, pools)
+    out = fleet(rule)
+    spec = out if rule is None else None if merged_only else fleet(None)
+    agents: dict = {}
+    if not merged_only:
+        mixed = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), pools)
+        agents["generalist"] = p.generalist(key_general, mixed)
+        scale = config.end_scale if config.end_scale is not None else 1.0 / config.instances
+        agents["end_merge"] = task_arithmetic(spec.states.params, spec.initial, scale)
+    jax.block_until_ready((out, agents))
     train_seconds = time.perf_counter() - start
-    anchor = spec.initial
-    scale = config.end_scale if config.end_scale is not None else 1.0 / config.instances
-    end = task_arithmetic(spec.states.params, anchor, scale)
-    merged = out.merged if out.merged is not None else end
+    agents["merged"] = out.merged if out.merged is not None else agents["end_merge"]
     result = {"train_seconds": train_seconds}
     for split, tasks in (("train", eval_train), ("held_out", eval_held)):
         keys = jax.random.split(jax.random.fold_in(key_eval, split == "train"), config.instances)
-        result[f"merged/{split}"] = np.asarray(p.score_one(merged, keys, tasks))
-        result[f"specialists/{split}"] = np.asarray(p.score_own(spec.states.params, keys, tasks))
-        result[f"end_merge/{split}"] = np.asarray(p.score_one(end, keys, tasks))
-        result[f"generalist/{split}"] = np.asarray(p.score_one(general, keys, tasks))
-    result.update(communication(config, anchor, p.rounds))
+        for agent, params in agents.items():
+            result[f"{agent}/{split}"] = np.asarray(p.score_one(params, keys, tasks))
+        if spec is not None:
+            result[f"specialists/{split}"] = np.asarray(
+                p.score_own(spec.states.params, keys, tasks))
+    result.update(communication(config, out.initial, p.rounds))
     result["env_steps_per_instance"] = p.rounds * config.merge_every * p.learner.steps_per_update
     return result
 
@@ -143,15 +150,16 @@ def summarize(config: FleetConfig, per_seed: list[dict], executor: str) -> dict:
     def over_jobs(name: str) -> np.ndarray:
         return np.array([r[name].mean() for r in per_seed])
 
+    agents = [agent for agent in AGENTS if f"{agent}/held_out" in per_seed[0]]
     summary: dict = {
-        agent: iqm_ci(over_jobs(f"{agent}/held_out")).to_json() for agent in AGENTS
+        agent: iqm_ci(over_jobs(f"{agent}/held_out")).to_json() for agent in agents
     }
     summary["train_split"] = {
-        agent: iqm_ci(over_jobs(f"{agent}/train")).to_json() for agent in AGENTS
+        agent: iqm_ci(over_jobs(f"{agent}/train")).to_json() for agent in agents
     }
     # Per job, merged / specialist (a job where the specialist scores 0 is left out).
     summary["relative_to_specialists"] = {}
-    for split in ("train", "held_out"):
+    for split in ("train", "held_out") if "specialists" in agents else ():
         ratios = []
         for r in per_seed:
             spec, merged = r[f"specialists/{split}"], r[f"merged/{split}"]
@@ -177,8 +185,9 @@ def summarize(config: FleetConfig, per_seed: list[dict], executor: str) -> dict:
 
 
 def run_fleet_experiment(config: FleetConfig, out, executor: str = "local",
-                         show_progress: bool = True) -> dict:
-    """Every seed of `config`, then `out/summary.json` (written atomically)."""
+                         show_progress: bool = True, baselines: bool = True) -> dict:
+    """Every seed of `config`, then `out/summary.json` (written atomically).
+    `baselines=False`: the merged fleet only (no specialists, end_merge, generalist)."""
     from pathlib import Path
 
     from trainee.progress import progress_bar
@@ -192,11 +201,11 @@ def run_fleet_experiment(config: FleetConfig, out, executor: str = "local",
     with progress_bar(config.seeds, f"fleet {config.merge}", "seeds",
                       disable=not show_progress) as bar:
         for s in range(config.seeds):
-            per_seed.append(run_seed(config, config.seed + s, programs, executor))
+            per_seed.append(run_seed(config, config.seed + s, programs, executor, baselines))
             bar.advance(1)
     summary = summarize(config, per_seed, executor)
     family = job_family(programs.world)
-    summary["jobs"] = [family.names[i % len(family.names)] for i in range(config.instances)]
+    summary["jobs"] = [family.names[j] for j in config.job_ids(len(family.names))]
     summary["held_out_split"] = family.held_out
     atomic_write_json(out / "summary.json", summary)
     return summary

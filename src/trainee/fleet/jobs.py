@@ -8,8 +8,8 @@ on the host keeps the worlds untouched (they have no "only this combination" opt
 - corridor: job j = goal at cell j + 1 (lengths 1..7, the train range); held-out split
   `slippery` (same goal, slippery floor).
 - errands: one-sub-goal errands (`max_chain=1`) of one (verb, object kind)
-  combination, e.g. "fetch ball", "deliver box"; held-out split `layouts` (the same
-  errand in unseen wall/door layouts).
+  combination, e.g. "fetch ball", "deliver box", or "open door"; held-out split
+  `layouts` (the same errand in unseen wall/door layouts).
 - any other world: job = task index modulo the job count (a split of the task space,
   no meaning beyond "different tasks"); held-out split = its first non-train split.
 """
@@ -50,10 +50,11 @@ def _corridor_job(tasks) -> np.ndarray:
     return np.asarray(tasks.length) - 1
 
 
-# (verb, kind): FETCH = 0, DELIVER = 2 in errands_tasks; kinds key 0, ball 1, box 2.
+# (verb, kind): FETCH = 0, OPEN = 1, DELIVER = 2 in errands_tasks; kinds key 0, ball 1,
+# box 2; "open door" names no object (any task whose one sub-goal is to open the door).
 ERRANDS_JOBS = (("fetch", "ball"), ("deliver", "box"), ("fetch", "box"),
-                ("deliver", "key"), ("fetch", "key"), ("deliver", "ball"))
-_VERB = {"fetch": 0, "deliver": 2}
+                ("deliver", "key"), ("fetch", "key"), ("deliver", "ball"), ("open", "door"))
+_VERB = {"fetch": 0, "open": 1, "deliver": 2}
 _KIND = {"key": 0, "ball": 1, "box": 2}
 
 
@@ -63,7 +64,7 @@ def _errands_job(tasks) -> np.ndarray:
     kind = np.take_along_axis(np.asarray(tasks.object_kind), slot[:, None], 1)[:, 0]
     job = np.full(verb.shape, -1)
     for j, (v, k) in enumerate(ERRANDS_JOBS):
-        job[(verb == _VERB[v]) & (kind == _KIND[k])] = j
+        job[(verb == _VERB[v]) & ((kind == _KIND[k]) if k in _KIND else True)] = j
     return job
 
 
@@ -88,15 +89,17 @@ def _take(tasks, index: np.ndarray):
 
 
 def job_pools(world: World, key: jax.Array, split: str, jobs: list[int], size: int,
-              batch: int = 2048, max_draws: int = 50):
+              batch: int = 2048, max_draws: int = 50, task_kwargs: dict | None = None):
     """Tasks of `split` for each job in `jobs`, `size` per job, stacked: every leaf
-    (len(jobs), size, ...). Jobs may repeat (a fleet larger than the job family)."""
+    (len(jobs), size, ...). Jobs may repeat (a fleet larger than the job family).
+    `task_kwargs` go to `world.tasks` over the family's own (errands: `p_locked`...)."""
     family = job_family(world)
+    kwargs = {**family.sample_kwargs, **(task_kwargs or {})}
     wanted = sorted(set(jobs))
     found: dict[int, list] = {j: [] for j in wanted}
     counts = dict.fromkeys(wanted, 0)
     for draw in range(max_draws):
-        tasks = world.tasks(jax.random.fold_in(key, draw), split, batch, **family.sample_kwargs)
+        tasks = world.tasks(jax.random.fold_in(key, draw), split, batch, **kwargs)
         tasks = jax.tree.map(np.asarray, tasks)
         ids = family.job_id(tasks)
         for j in wanted:
