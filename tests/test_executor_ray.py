@@ -51,6 +51,7 @@ def test_train_on_ray_matches_local_run(local_ray, tmp_path):
     assert (ray_dir / "config.json").read_text() == (local_dir / "config.json").read_text()
     remote = json.loads((ray_dir / "summary.json").read_text())
     assert set(remote) == set(local) and remote["executor"] == "ray"
+    assert remote["steps_per_second"] > 0 and remote["compile_seconds"] > 0
     np.testing.assert_allclose(remote["final_return"], local["final_return"], atol=1e-4)
     assert remote["env_steps"] == local["env_steps"]
     read = lambda d: json.loads((d / "metrics.json").read_text())

@@ -10,10 +10,11 @@ the seed-stacked checkpoint (so `trainee eval --run DIR` and `load_agent` read i
 summary.json with the same fields and the SQLite row. Only the finished run is
 checkpointed (a Ray run cannot `--resume`; see `TrainConfig.validate`).
 
-Timings: `compile_seconds` is the longest compilation of any seed; `train_seconds` the
-wall clock from submitting the seeds to the last result (worker start-up and
-compilation included, overlapped with other seeds' training), and `steps_per_second`
-all seeds' simulated steps over it: the throughput you get from the cluster.
+Timings, as locally apart from compilation: `compile_seconds` is the longest compilation
+of any seed; `train_seconds` the wall clock from the first seed's first chunk to the
+last seed's last chunk (seeds train in parallel; when there are more seeds than CPUs,
+it includes the queued seeds' start-up and compilation), and `steps_per_second` all
+seeds' simulated steps over it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class SeedResult(NamedTuple):
     state: object  # one seed's final train state, numpy leaves (checkpoint.host_copy)
     metrics: dict  # {name: (U,)} per-update metrics
     compile_seconds: float
-    train_seconds: float
+    train_span: tuple[float, float]  # wall-clock time.time() at the first and last chunk
 
 
 def train_seed(config: TrainConfig, index: int) -> SeedResult:
@@ -55,13 +56,13 @@ def train_seed(config: TrainConfig, index: int) -> SeedResult:
     compiled = run_chunk.lower(state, trainer.tasks).compile()
     compile_seconds = time.perf_counter() - start
     history = []
-    start = time.perf_counter()
+    start = time.time()  # wall clock (not perf_counter): compared across processes
     for _ in range(learner.num_updates // chunk):
         state, metrics = compiled(state, trainer.tasks)
         history.append(jax.tree.map(np.asarray, jax.block_until_ready(metrics)))
-    train_seconds = time.perf_counter() - start
     metrics = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
-    return SeedResult(checkpoint.host_copy(state), metrics, compile_seconds, train_seconds)
+    return SeedResult(checkpoint.host_copy(state), metrics, compile_seconds,
+                      (start, time.time()))
 
 
 def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
@@ -74,12 +75,10 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     identity = config.identity()
     store.atomic_write_json(run_dir / "config.json", identity)
     store.record_run(run_dir, config.world, config.hp.learner, identity, None)
-    start = time.perf_counter()
     with progress_bar(config.seeds, f"{config.hp.learner} on {config.world} (Ray)",
                       unit="seeds", disable=quiet) as bar:
         seeds = ray_map(train_seed, [(config, k) for k in range(config.seeds)],
                         on_result=lambda i, result: bar.advance(1))
-    wall_seconds = time.perf_counter() - start
     stack = lambda *leaves: np.stack(leaves)  # seed axis first, in seed order
     state = jax.tree.map(stack, *[s.state for s in seeds])
     metrics = {k: stack(*[s.metrics[k] for s in seeds]) for k in seeds[0].metrics}
@@ -88,7 +87,8 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     for sink in _open_sinks(config, run_dir):
         sink(metrics, 0)
     compile_seconds = max(s.compile_seconds for s in seeds)
-    summary = _summary(config, trainer, metrics, compile_seconds, wall_seconds, updates)
+    train_seconds = max(s.train_span[1] for s in seeds) - min(s.train_span[0] for s in seeds)
+    summary = _summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
     store.atomic_write_json(run_dir / "summary.json", summary)
     store.record_run(run_dir, config.world, config.hp.learner, identity, summary)
     return summary
