@@ -19,7 +19,7 @@ import time
 import jax
 import numpy as np
 
-from trainee.learners import LearnerConfig, make_train
+from trainee.learners import LearnerConfig, make_train, vmap_seeds
 from trainee.train import final_return
 from trainee.worlds import make
 
@@ -28,7 +28,7 @@ def measure(learner: str, num_envs: int, seeds: int, total_steps: int, repeats: 
     world = make("gymnax:CartPole-v1")
     tasks = world.tasks(jax.random.key(0), "train", 1)
     config = LearnerConfig(learner=learner, num_envs=num_envs, total_steps=total_steps)
-    train = jax.jit(jax.vmap(make_train(config, world), in_axes=(0, None)))
+    train = jax.jit(vmap_seeds(make_train(config, world), (0, None)))  # as `trainee train`
     keys = jax.random.split(jax.random.key(42), seeds)
     start = time.perf_counter()
     compiled = train.lower(keys, tasks).compile()

@@ -91,4 +91,36 @@ def test_orthogonal_init_matches_jax_without_lapack():
     text = jax.jit(many).lower(jax.random.split(key, 5)).as_text()
     assert "lapack" not in text and "custom_call" not in text
     q = many(jax.random.split(key, 5))
-    np.testing.assert_allclose(jnp.einsum("sij,sik->sjk", q, q), np.broadcast_to(np.eye(64), (5, 64, 64)), atol=1e-5)
+    gram = jnp.einsum("sij,sik->sjk", q, q)
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(64), (5, 64, 64)), atol=1e-5)
+
+
+def test_next_values_use_the_true_last_observation_only_at_truncation():
+    from trainee.learners import LearnerConfig, make_learner
+    from trainee.learners.ppo import collect_rollout, next_values
+    from trainee.worlds import make
+    from trainee.worlds.wrappers import AutoReset, TaskPool
+
+    world = make("corridor")  # a random policy rarely reaches the goal: truncation at 48 steps
+    tasks = world.tasks(jax.random.key(0), "train", 8)
+    learner = make_learner(LearnerConfig(num_envs=4, num_steps=100, total_steps=400), world)
+    state = learner.init(jax.random.key(1), tasks)
+    env = AutoReset(TaskPool(world))
+    carry, rollout = collect_rollout(env, learner.network, state.params, state.env,
+                                     jax.random.key(2), tasks, 100)
+    truncated = np.asarray(rollout.truncated)
+    assert truncated.any() and (~truncated).any()
+
+    # the naive way: step the same envs again and read the critic on every final obs
+    step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    critic = jax.jit(lambda obs: learner.network.apply(state.params, obs)[1])
+    env_state, final_values = state.env.state, []
+    for t, key in enumerate(jax.random.split(jax.random.key(2), 100)):
+        key_step = jax.random.split(key)[1]
+        out = step(jax.random.split(key_step, 4), env_state, rollout.action[t], tasks)
+        final_values.append(critic(out.info["final_obs"]))
+        env_state = out.state
+    _, last_value = learner.network.apply(state.params, carry.obs)
+    expected = np.where(rollout.terminated, 0.0, np.stack(final_values))
+    got = np.where(rollout.terminated, 0.0, next_values(rollout, last_value))
+    np.testing.assert_allclose(got, expected, atol=1e-5)

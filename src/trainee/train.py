@@ -20,7 +20,7 @@ import numpy as np
 import tyro
 
 from trainee import checkpoint, store
-from trainee.learners import Learner, LearnerConfig, make_learner, run_updates
+from trainee.learners import Learner, LearnerConfig, make_learner, run_updates, vmap_seeds
 from trainee.progress import progress_bar
 from trainee.worlds import make
 
@@ -111,9 +111,9 @@ class Trainer:
         self.seed_keys = jax.random.split(key_seeds, config.seeds)
         self.chunk = chunk_size(self.learner.num_updates, config.chunks)
         learner, chunk = self.learner, self.chunk
-        self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
+        self.init = jax.jit(vmap_seeds(learner.init, (0, None)))
         self.run_chunk = jax.jit(
-            jax.vmap(lambda s, t: run_updates(learner, s, t, chunk), in_axes=(0, None)))
+            vmap_seeds(lambda s, t: run_updates(learner, s, t, chunk), (0, None)))
 
     def compile(self, state) -> tuple[object, float]:
         start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Learners: `make_train(config, world) -> train(key, tasks) -> TrainOutput`.
 
-`train` is pure and jittable end to end; `jax.jit(jax.vmap(train, in_axes=(0, None)))`
-trains many seeds at once. `make_learner` exposes the same thing in pieces (`init`,
+`train` is pure and jittable end to end; `jax.jit(vmap_seeds(train, (0, None)))` (or
+`jax.vmap`) trains many seeds at once. `make_learner` exposes the same thing in pieces (`init`,
 `update`) so a host loop can run it in chunks with progress, checkpoints and resume.
 
     from trainee.learners import LearnerConfig, make_train
@@ -27,7 +27,10 @@ from trainee.learners.ppo import init_env, ppo_update
 from trainee.worlds.base import World
 from trainee.worlds.wrappers import AutoReset, TaskPool
 
-__all__ = ["Learner", "LearnerConfig", "TrainOutput", "TrainState", "make_learner", "make_train"]
+__all__ = [
+    "Learner", "LearnerConfig", "TrainOutput", "TrainState", "make_learner", "make_train",
+    "vmap_seeds",
+]
 
 
 class TrainOutput(NamedTuple):
@@ -83,6 +86,25 @@ def make_learner(config: LearnerConfig, world: World) -> Learner:
 def run_updates(learner: Learner, state: TrainState, tasks, num: int):
     """`num` updates in one scan; returns (state, metrics each (num,))."""
     return jax.lax.scan(lambda s, _: learner.update(s, tasks), state, None, length=num)
+
+
+def vmap_seeds(fn: Callable, in_axes: tuple) -> Callable:
+    """`jax.vmap(fn, in_axes)` over a leading seed axis, except that a batch of one seed
+    runs `fn` itself (and gets the axis back on its outputs). The results are the same;
+    the speed is not: under `vmap` every `lax.cond` becomes a select that computes both
+    branches, which costs ppo ~10% on CartPole with one seed."""
+    batched = jax.vmap(fn, in_axes)
+
+    def run(*args):
+        seeds = next(jax.tree.leaves(a)[0].shape[0]
+                     for a, ax in zip(args, in_axes, strict=True) if ax == 0)
+        if seeds > 1:
+            return batched(*args)
+        args = [jax.tree.map(lambda x: x[0], a) if ax == 0 else a
+                for a, ax in zip(args, in_axes, strict=True)]
+        return jax.tree.map(lambda x: x[None], fn(*args))
+
+    return run
 
 
 def make_train(config: LearnerConfig, world: World) -> Callable[[jax.Array, Any], TrainOutput]:

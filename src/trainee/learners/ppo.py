@@ -4,8 +4,11 @@ from the middle of an episode, not only from its end.
 
 The structure follows PureJaxRL's `make_train` (pure, jittable, vmappable over seeds), cut
 into small top-level functions. One difference: the value bootstrapped after each step
-is the critic's value of the *true* next observation (`info["final_obs"]`), zeroed only
-at termination, so truncated episodes are bootstrapped correctly (Pardo et al. 2018).
+is the critic's value of the *true* next observation, zeroed only at termination, so
+truncated episodes are bootstrapped correctly (Pardo et al. 2018). That is the next
+step's value except where an episode was truncated: there the auto-reset has replaced
+the observation, and the critic reads the true last one (`info["final_obs"]`), in a pass
+that runs only on steps where some env was truncated (see `next_values`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ class Rollout(NamedTuple):
     value: jax.Array
     reward: jax.Array
     terminated: jax.Array
-    done: jax.Array
-    final_obs: jax.Array  # the true next observation (before any auto-reset)
+    truncated: jax.Array
+    truncated_value: jax.Array  # critic's value of the true last obs where truncated, else 0
     episode_return: jax.Array  # the finished episode's return where done
     success: jax.Array
 
@@ -68,6 +71,12 @@ def collect_rollout(
         out = step(jax.random.split(key_step, action.shape[0]), carry.state, action, tasks)
         done = out.terminated | out.truncated
         episode_return = carry.episode_return + out.reward
+        truncated_value = jax.lax.cond(
+            jnp.any(out.truncated),
+            lambda obs: network.apply(params, obs)[1],
+            lambda obs: jnp.zeros_like(value),
+            out.info["final_obs"],
+        )
         record = Rollout(
             carry.obs,
             action,
@@ -75,15 +84,25 @@ def collect_rollout(
             value,
             out.reward,
             out.terminated,
-            done,
-            out.info["final_obs"],
+            out.truncated,
+            jnp.where(out.truncated, truncated_value, 0.0),
             episode_return,
             out.info["success"],
         )
         carry = EnvCarry(out.obs, out.state, jnp.where(done, 0.0, episode_return))
         return carry, record
 
-    return jax.lax.scan(one_step, carry, jax.random.split(key, num_steps))
+    # unroll=2 halves the loop's per-iteration overhead, which dominates small worlds
+    # (about 3% faster on CartPole for 0.4 s more compilation)
+    return jax.lax.scan(one_step, carry, jax.random.split(key, num_steps), unroll=2)
+
+
+def next_values(rollout: Rollout, last_value: jax.Array) -> jax.Array:
+    """(T, E) critic's value of the true state after each step: the next step's value
+    (`last_value` after the last step), or `truncated_value` where the episode was
+    truncated. After a termination the value is unused (GAE zeroes it)."""
+    following = jnp.concatenate([rollout.value[1:], last_value[None]])
+    return jnp.where(rollout.truncated, rollout.truncated_value, following)
 
 
 def compute_gae(reward, value, next_value, terminated, done, gamma: float, gae_lambda: float):
@@ -113,13 +132,14 @@ def ppo_update(
     carry, rollout = collect_rollout(
         env, network, state.params, state.env, key_rollout, tasks, config.num_steps
     )
-    _, next_value = network.apply(state.params, rollout.final_obs)
+    _, last_value = network.apply(state.params, carry.obs)
+    done = rollout.terminated | rollout.truncated
     advantages, targets = compute_gae(
         rollout.reward,
         rollout.value,
-        next_value,
+        next_values(rollout, last_value),
         rollout.terminated.astype(jnp.float32),
-        rollout.done.astype(jnp.float32),
+        done.astype(jnp.float32),
         config.gamma,
         config.gae_lambda,
     )
@@ -138,7 +158,7 @@ def ppo_update(
     )
     steps = jnp.float32(config.num_steps * config.num_envs)
     metrics = {
-        **episode_metrics(rollout.done, rollout.episode_return, rollout.success),
+        **episode_metrics(done, rollout.episode_return, rollout.success),
         **loss_metrics,
         "explained_variance": explained_variance(batch.value, batch.target),
         "env_steps": state.env_steps + steps,
