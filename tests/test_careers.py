@@ -113,3 +113,56 @@ def test_unknown_career_and_intervention():
 
     with pytest.raises(ValueError, match="unknown intervention"):
         make_interventions(("forget_nothing",))
+
+
+def test_career_learner_settings_are_defaults_that_flags_override(tmp_path):
+    from trainee.careers.career import ERRANDS_HP
+    from trainee.careers.command import CareerArgs, parse_career_args
+
+    config, career = parse_career_args(["errands"])
+    assert career.name == "errands"
+    for name, value in ERRANDS_HP.items():
+        assert getattr(config.hp, name) == value
+    config, _ = parse_career_args(["errands", "--hidden", "32", "--lr", "3e-4"])
+    assert (config.hp.hidden, config.hp.lr, config.hp.num_envs) == (32, 3e-4, 128)
+    config, _ = parse_career_args(["corridor"])  # no settings of its own: the usual defaults
+    assert config.hp == CareerArgs().hp
+    path = tmp_path / "career.yaml"
+    path.write_text("jobs: [{name: a, world: corridor, steps: 1000}]\nhp: {hidden: 8}\n")
+    config, _ = parse_career_args([str(path)])
+    assert config.hp.hidden == 8
+
+
+def test_career_learner_settings_are_checked():
+    from trainee.careers import Career, Job
+
+    job = Job("a", "corridor", steps=1000)
+    with pytest.raises(ValueError, match="hidden_size"):
+        Career("c", (job,), {"hidden_size": 8}).validate()
+    with pytest.raises(ValueError, match="total_steps"):
+        Career("c", (job,), {"total_steps": 8}).validate()
+
+
+def test_mixed_career_end_to_end():
+    # corridor (32 inputs, 3 actions) then CartPole (4 inputs, 2 actions): the cheapest
+    # pair of worlds to compile
+    pytest.importorskip("gymnax")
+    from trainee.careers import Career, Job
+
+    career = Career("mixed-tiny", (Job("near", "corridor", steps=256),
+                                   Job("pole", "gymnax:CartPole-v1", steps=256)))
+    hp = LearnerConfig(num_envs=8, num_steps=16, hidden=16, update_epochs=1, num_minibatches=1)
+    settings = CareerSettings(seeds=2, num_tasks=8, eval_tasks=4, episodes=1, chunks=2)
+    results = run_career(career, hp, settings, quiet=True)
+    assert results["R"].shape == (2, 2, 2)
+    assert np.all((results["R"] >= 0) & (results["R"] <= 1))
+    assert [c.shape for c in results["curves"]] == [(2, 2), (2, 2)]
+    with pytest.raises(ValueError, match="mixes worlds"):
+        run_career(career, hp, CareerSettings(baseline="multitask"), quiet=True)
+
+
+def test_replay_skips_other_worlds_pools():
+    new = {"id": jnp.zeros(8, jnp.int32)}
+    other_world = {"length": jnp.ones(4, jnp.int32)}
+    out, _ = replay(0.25).update(ctx("job_start", None, tasks=new, past=[other_world]), None)
+    assert out.tasks is new
