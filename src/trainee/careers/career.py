@@ -142,11 +142,13 @@ def _errands(steps: int) -> Career:
 
 def _mixed() -> Career:
     """One agent, three worlds: easiest driving, then the smallest repairs, then fetching
-    in errands (the hardest to learn of the three, hence errands' learner settings)."""
+    in errands (the hardest to learn of the three, hence errands' learner settings).
+    Budgets are multiples of 10 updates of 128 x 16 steps, so every job's learning curve
+    has 10 equal chunks."""
     return Career("mixed", (
-        Job("drive", "driving", "train", {"level": 0}, steps=100_000),
-        Job("repair", "repair", "train", {"level": 0}, steps=100_000),
-        Job("fetch", "errands", "train", EASIEST_ERRANDS, "chain_verb[0]=0", steps=200_000),
+        Job("drive", "driving", "train", {"level": 0}, steps=102_400),
+        Job("repair", "repair", "train", {"level": 0}, steps=102_400),
+        Job("fetch", "errands", "train", EASIEST_ERRANDS, "chain_verb[0]=0", steps=204_800),
     ), ERRANDS_HP)
 
 
