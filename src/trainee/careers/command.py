@@ -50,16 +50,14 @@ class CareerArgs:
 
 
 def parse_career_args(args: list[str]) -> tuple[CareerArgs, Career | None]:
-    """Parse twice: once to find the career, then with the career's learner settings as
-    the defaults, so flags on the command line still win. No career with `--list`."""
-    config = tyro.cli(CareerArgs, args=args, prog="trainee career")
-    if config.list:
-        return config, None
-    career = load_career(config.career)
-    if not career.hp:
-        return config, career
-    default = CareerArgs(hp=career.learner_config(CareerArgs().hp))
-    return tyro.cli(CareerArgs, args=args, prog="trainee career", default=default), career
+    """Parse twice: first (ignoring --help) to find the career, then with the career's
+    learner settings as the defaults, so flags still win and --help shows them. The
+    career is None with `--list`."""
+    first = tyro.cli(CareerArgs, args=[a for a in args if a not in ("-h", "--help")],
+                     prog="trainee career")
+    career = None if first.list else load_career(first.career)
+    hp = career.learner_config(CareerArgs().hp) if career else CareerArgs().hp
+    return tyro.cli(CareerArgs, args=args, prog="trainee career", default=CareerArgs(hp=hp)), career
 
 
 def cmd_career(args: list[str]) -> None:
