@@ -126,6 +126,9 @@ class TaskPool(Wrapper):
         return obs, PoolState(inner=inner, task_index=index)
 
     def step(self, key: jax.Array, state: PoolState, action: jax.Array, tasks: Task) -> Step:
-        out = self.world.step(key, state.inner, action, task_at(tasks, state.task_index))
+        # a pool of one: a static index, which XLA folds away (a dynamic one is a gather
+        # per task field per step)
+        index = 0 if pool_size(tasks) == 1 else state.task_index
+        out = self.world.step(key, state.inner, action, task_at(tasks, index))
         info = dict(out.info, task_index=state.task_index)
         return out._replace(state=PoolState(out.state, state.task_index), info=info)
