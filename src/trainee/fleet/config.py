@@ -76,14 +76,15 @@ class FleetConfig:
 
 
 # Presets. corridor: seconds, for tests and a first look. errands: the acceptance fleet,
-# four one-sub-goal errands (fetch ball, fetch box, fetch key, open the door) with
-# distractor objects, door never locked. Why these settings (measured, docs/fleet.md):
-# the learner is docs/worlds/errands.md's best easiest-errands PPO config (128 envs x
-# 16 steps, relu, lr 1e-3) at hidden 128, which learned as fast here and costs less;
+# four one-sub-goal errands (fetch ball, fetch box, fetch key, open the door), door never
+# locked, no distractor objects or goal tiles. Why (measured, docs/fleet.md): the
+# learner is docs/worlds/errands.md's best easiest-errands PPO config (128 envs x 16
+# steps, relu, lr 1e-3) at hidden 128, which learned as fast here and costs less;
 # "deliver" jobs stayed near 0.05-0.2 training success after 0.5-1M steps, so they are
-# left out; locked doors only add a key detour. 2**18 steps per instance (128 updates,
-# which K = 2, 8 and 32 all divide) is what the shared 2-core machine affords for 5
-# seeds plus the interval sweep; the specialists are still learning at that budget.
+# left out; locked doors only add a key detour; with distractors the fetch specialists
+# were still at the untrained policy's score after 2**18 steps, so no skill to merge.
+# 2**18 steps per instance (128 updates, which K = 2, 8 and 32 all divide) is what the
+# shared 2-core machine affords for 5 seeds plus the interval sweep.
 PRESETS = {
     "corridor": FleetConfig(
         world="corridor",
@@ -95,7 +96,7 @@ PRESETS = {
         world="errands",
         merge_every=8,
         jobs=(0, 2, 4, 6),
-        task_kwargs={"p_locked": 0.0},
+        task_kwargs={"p_locked": 0.0, "distractors": False},
         hp=LearnerConfig(total_steps=128 * 16 * 128, num_envs=128, num_steps=16, lr=1e-3,
                          hidden=128, activation="relu"),
         pool_size=256,
