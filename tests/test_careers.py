@@ -166,3 +166,19 @@ def test_replay_skips_other_worlds_pools():
     other_world = {"length": jnp.ones(4, jnp.int32)}
     out, _ = replay(0.25).update(ctx("job_start", None, tasks=new, past=[other_world]), None)
     assert out.tasks is new
+
+
+def test_competence_summary_with_seeds_that_never_get_there():
+    import json
+
+    # 4 seeds, one job, curve points at 100/200/300 steps; competence = 0.8
+    curves = np.array([[0.1, 0.9, 1.0], [0.8, 0.9, 0.9], [0.1, 0.2, 0.3], [0.0, 0.1, 0.2]])
+    results = {"jobs": ["a"], "R": np.ones((4, 1, 1)), "curves": [curves],
+               "curve_steps": [np.array([100, 200, 300])]}
+    row = summarize(results)["samples_to_competence"][0]
+    assert row["reached"] == 0.5
+    # per seed: 200, 100, inf, inf -> the IQM (middle two) is infinite: written as null
+    assert row["steps"]["iqm"] is None
+    json.dumps(row, allow_nan=False)  # strict JSON
+    results["curves"] = [curves[[0, 1, 0, 1]]]  # 200, 100, 200, 100: IQM 150
+    assert summarize(results)["samples_to_competence"][0]["steps"]["iqm"] == 150.0

@@ -55,16 +55,24 @@ def summarize(results: dict, reference: dict | None = None, competence: float = 
 
 
 def _competence(results: dict, threshold: float, seconds_per_step: float | None) -> list[dict]:
+    """Per job: steps (and hours) to competence, IQM [CI] over seeds. A seed that never
+    reached competence counts as infinitely slow; an infinite IQM or bound is written as
+    null (strict JSON), and `reached` says which fraction of seeds got there."""
     rows = []
     for name, steps, curve in zip(results["jobs"], results["curve_steps"], results["curves"],
                                   strict=True):
         c = samples_to_competence(steps, curve, threshold, seconds_per_step)
-        row = {"job": name, "steps": aggregate(c.steps).to_json(),
-               "reached": float(np.mean(c.reached))}
+        row = {"job": name, "steps": _finite(c.steps), "reached": float(np.mean(c.reached))}
         if seconds_per_step is not None:
-            row["hours"] = aggregate(c.hours).to_json()
+            row["hours"] = _finite(c.hours)
         rows.append(row)
     return rows
+
+
+def _finite(per_seed: np.ndarray) -> dict:
+    with np.errstate(invalid="ignore"):  # inf - inf inside the bootstrap is expected
+        value = aggregate(per_seed).to_json()
+    return {k: (v if np.isfinite(v) else None) for k, v in value.items()}
 
 
 def plot_learning_speed(results: dict, path: Path, reference: dict | None = None) -> Path:
