@@ -32,6 +32,7 @@ import numpy as np
 
 from trainee.learners import LearnerConfig
 from trainee.worlds import World, make
+from trainee.worlds.controls import Relabelled, RelabelledTask, with_layout
 from trainee.worlds.embedding import embed
 
 
@@ -49,6 +50,9 @@ class Job:
     """Selection rule `field[index]=value` or `field=value`; empty keeps every task."""
     steps: int = 100_000
     """Env-step budget of the job."""
+    controls: int = 0
+    """Controls layout: 0 = the world's own; k > 0 = the actions relabelled by a fixed
+    random permutation k (`trainee.worlds.controls`), a probe of plasticity."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Career:
         for job in self.jobs:
             if job.steps <= 0:
                 raise ValueError(f"job {job.name!r}: steps must be > 0")
+            if job.controls < 0:
+                raise ValueError(f"job {job.name!r}: controls must be >= 0 (0 = the world's own)")
         fields = {f.name for f in dataclasses.fields(LearnerConfig)} - {"total_steps"}
         unknown = sorted(set(self.hp) - fields)
         if unknown:
@@ -89,7 +95,10 @@ def career_worlds(career: Career) -> dict[str, World]:
     `trainee.worlds.embedding`."""
     names = list(dict.fromkeys(job.world for job in career.jobs))
     worlds = [make(name) for name in names]
-    return dict(zip(names, embed(worlds) if career.mixed else worlds, strict=True))
+    worlds = embed(worlds) if career.mixed else worlds
+    if any(job.controls for job in career.jobs):  # jobs with relabelled controls
+        worlds = [Relabelled(world) for world in worlds]
+    return dict(zip(names, worlds, strict=True))
 
 
 _WHERE = re.compile(r"^\s*(\w+)(?:\[(\d+)\])?\s*=\s*(-?\d+(?:\.\d+)?)\s*$")
@@ -117,11 +126,13 @@ def job_tasks(world: World, job: Job, key: jax.Array, n: int):
     world.check_split(job.split)
     draws = n if not job.where else 8 * n
     tasks = world.tasks(key, job.split, draws, **job.tasks)
-    keep = np.flatnonzero(select(tasks, job.where))
+    relabelled = isinstance(tasks, RelabelledTask)
+    keep = np.flatnonzero(select(tasks.inner if relabelled else tasks, job.where))
     if keep.size < n:
         raise ValueError(f"job {job.name!r}: rule {job.where!r} keeps {keep.size} of {draws} "
                          f"sampled tasks, fewer than {n}; loosen the rule")
-    return jax.tree.map(lambda x: jnp.asarray(x)[keep[:n]], tasks)
+    tasks = jax.tree.map(lambda x: jnp.asarray(x)[keep[:n]], tasks)
+    return with_layout(tasks, job.controls) if relabelled else tasks
 
 
 # The PPO settings errands needs to learn at all (docs/worlds/errands.md, "PPO on the
@@ -169,6 +180,11 @@ PRESETS = {
     "driving-friction": lambda: Career("driving-friction", tuple(
         Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
             {"level": 0}, steps=40_000) for i in range(20))),
+    # Friction switching alone is too easy a stream to probe plasticity (the learner is
+    # competent on both roads after the first job); here every job also has new controls.
+    "driving-controls": lambda: Career("driving-controls", tuple(
+        Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
+            {"level": 0}, steps=40_960, controls=i) for i in range(20))),
 }
 
 
