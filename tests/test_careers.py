@@ -182,3 +182,11 @@ def test_competence_summary_with_seeds_that_never_get_there():
     json.dumps(row, allow_nan=False)  # strict JSON
     results["curves"] = [curves[[0, 1, 0, 1]]]  # 200, 100, 200, 100: IQM 150
     assert summarize(results)["samples_to_competence"][0]["steps"]["iqm"] == 150.0
+
+
+def test_plasticity_change_hand_computed():
+    from trainee.careers.summary import plasticity_change
+
+    speed = np.array([[0.1, 0.8, 0.6, 0.5, 0.4, 0.2],   # jobs 1-2: 0.7, jobs 4-5: 0.3
+                      [0.1, 0.5, 0.5, 0.9, 0.5, 0.5]])  # middle job 3 left out: 0.0
+    np.testing.assert_allclose(plasticity_change(speed), [-0.4, 0.0])

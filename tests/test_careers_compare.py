@@ -20,7 +20,7 @@ def test_table_and_plot_from_summaries(tmp_path, capsys):
         (tmp_path / name / "summary.json").write_text(json.dumps(_summary(forgetting)))
     summaries = load_summaries([tmp_path / "naive", tmp_path / "replay"])
     table = metrics_table(summaries, ["naive", "replay"]).splitlines()
-    assert table[2] == "| naive | 0.500 [0.400, 0.600] | 0.300 [0.200, 0.400] | - | - |"
+    assert table[2] == "| naive | 0.500 [0.400, 0.600] | 0.300 [0.200, 0.400] | - | - | - |"
     assert table[3].startswith("| replay | 0.500 [0.400, 0.600] | 0.100 [0.000, 0.200] |")
     main([str(tmp_path / "naive"), str(tmp_path / "replay"), "--out", str(tmp_path / "p.png")])
     assert (tmp_path / "p.png").stat().st_size > 1000

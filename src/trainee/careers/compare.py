@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-METRICS = ("average_performance", "forgetting", "forward_transfer", "final_average")
+METRICS = ("average_performance", "forgetting", "forward_transfer", "plasticity_change",
+           "final_average")
 
 
 def load_summaries(dirs: list[Path]) -> list[dict]:

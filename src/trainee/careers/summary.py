@@ -22,6 +22,16 @@ def learning_speed(results: dict) -> np.ndarray:
                      zip(results["curve_steps"], results["curves"], strict=True)], axis=1)
 
 
+def plasticity_change(speed: np.ndarray) -> np.ndarray:
+    """(S,) per seed: mean learning speed over the later half of jobs 1..T-1 minus over
+    the earlier half (job 0 starts from a fresh network, so it is left out; with an odd
+    count the middle job is too). Negative: later jobs are learned more slowly, a loss
+    of plasticity (Dohare et al. 2024); about 0: none at this scale."""
+    rest = speed[:, 1:]
+    half = rest.shape[1] // 2
+    return rest[:, -half:].mean(axis=1) - rest[:, :half].mean(axis=1)
+
+
 def _auc(steps: np.ndarray, curve: np.ndarray) -> np.ndarray:
     # Start the curve at (0 steps, first point) so one-point curves still have an area.
     steps = np.concatenate([[0], steps])
@@ -42,6 +52,9 @@ def summarize(results: dict, reference: dict | None = None, competence: float = 
     out["final_average"] = aggregate(R[:, -1, :].mean(axis=-1)).to_json()
     speed = learning_speed(results)
     out["learning_speed"] = [aggregate(speed[:, i]).to_json() for i in range(speed.shape[1])]
+    out["learning_speed_per_seed"] = speed.tolist()
+    if speed.shape[1] >= 3:
+        out["plasticity_change"] = aggregate(plasticity_change(speed)).to_json()
     out["samples_to_competence"] = _competence(results, competence, seconds_per_step)
     if "flips_negative" in results:
         out["negative_flips"] = aggregate(results["flips_negative"].mean(axis=(1, 2))).to_json()
