@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainee.careers.summary import save_figure
+
 METRICS = ("average_performance", "forgetting", "forward_transfer", "plasticity_change",
            "final_average")
 
@@ -50,12 +52,7 @@ def plot_learning_speed_runs(summaries: list[dict], labels: list[str], path: Pat
     ax.set_ylabel("learning speed\n(AUC of training success)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def metrics_table(summaries: list[dict], labels: list[str]) -> str:

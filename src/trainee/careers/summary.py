@@ -106,6 +106,13 @@ def plot_learning_speed(results: dict, path: Path, reference: dict | None = None
     ax.set_ylabel("learning speed (AUC of success)")
     ax.set_ylim(0, 1.05)
     ax.legend()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure as a PNG (creating folders) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
