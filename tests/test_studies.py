@@ -12,7 +12,6 @@ from trainee.studies.verdict import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
-    UNAVAILABLE,
     combine,
     positive_effect,
 )
@@ -97,12 +96,61 @@ def test_care_verdict():
     assert study_module("care").verdict(result).status == NOT_SUPPORTED
 
 
-def test_pending_studies_are_marked_unavailable_and_give_no_number():
-    for name in ("on-the-job", "fleet"):
-        module = study_module(name)
-        verdict = module.verdict(module.run(None))
-        assert verdict.status == UNAVAILABLE and verdict.value is None
-        assert "issue" in verdict.reason
+def on_the_job_result(worst_gain, forgetting, scratch_learned=0.9):
+    return {"jobs": ["a", "b"], "gain": [NULL, worst_gain], "worst_gain": worst_gain,
+            "mean_gain": worst_gain, "forgetting": forgetting,
+            "scratch_learned": scratch_learned}
+
+
+NO_FORGETTING, FORGETS = ci(0.0, 0.0, 0.01), ci(0.3, 0.2, 0.4)
+
+
+@pytest.mark.parametrize(("gain", "forgetting", "learned", "status"), [
+    (POSITIVE, NO_FORGETTING, 0.9, SUPPORTED),
+    (POSITIVE, FORGETS, 0.9, NOT_SUPPORTED),  # learns fast but forgets
+    (ci(-0.5, -0.6, -0.4), NO_FORGETTING, 0.9, NOT_SUPPORTED),  # a new job learned slower
+    (UNSURE, NO_FORGETTING, 0.9, INCONCLUSIVE),
+    (POSITIVE, ci(0.04, 0.0, 0.1), 0.9, INCONCLUSIVE),
+    (POSITIVE, NO_FORGETTING, 0.1, INCONCLUSIVE),  # scratch never learned: no comparison
+])
+def test_on_the_job_verdict(gain, forgetting, learned, status):
+    verdict = study_module("on-the-job").verdict(on_the_job_result(gain, forgetting, learned))
+    assert verdict.status == status and verdict.value == gain
+
+
+def fleet_result(relative, skill=0.3):
+    agents = dict.fromkeys(("merged", "specialists", "end_merge", "generalist"),
+                           ci(0.8, 0.7, 0.9))
+    return {"relative_to_specialists": relative, "agents": agents,
+            "untrained": ci(0.3, 0.2, 0.4), "skill": ci(skill, skill - 0.1, skill + 0.1)}
+
+
+@pytest.mark.parametrize(("relative", "skill", "status"), [
+    (ci(1.0, 0.97, 1.02), 0.3, SUPPORTED), (ci(0.6, 0.5, 0.7), 0.3, NOT_SUPPORTED),
+    (ci(0.95, 0.9, 1.0), 0.3, INCONCLUSIVE),
+    (ci(1.0, 0.97, 1.02), 0.02, INCONCLUSIVE),  # specialists no better than untrained
+])
+def test_fleet_verdict(relative, skill, status):
+    verdict = study_module("fleet").verdict(fleet_result(relative, skill))
+    assert verdict.status == status and verdict.value == relative
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["on-the-job", "fleet"])
+def test_career_and_fleet_studies_run_at_tiny_scale(name):
+    """~40-50 s CPU each (compiling the career / fleet programs)."""
+    import json as json_module
+
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    module = study_module(name)
+    result = module.run(Context(scale=get_scale("tiny"), seeds=5))
+    json_module.dumps(result)  # JSON-ready
+    verdict = module.verdict(result)
+    assert verdict.status in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    assert verdict.value is not None
+    assert all(svg.startswith("<svg") for _, svg in module.draw(result))
 
 
 def test_reused_holdout_is_optimistic_on_equal_configs():
@@ -126,19 +174,20 @@ def test_study_names_are_checked():
         parse_names("gap,nope")
 
 
+def stub_fleet(monkeypatch, result):
+    """The fleet study answering `result` at once (its training takes ~50 s)."""
+    import trainee.studies.fleet as fleet
+
+    monkeypatch.setattr(fleet, "run", lambda ctx: result)
+    monkeypatch.setattr(fleet, "draw", lambda result: [])
+
+
 def test_run_resumes_after_an_interrupt_without_recomputing(tmp_path, monkeypatch, capsys):
-    import trainee.studies.pending as pending
+    import trainee.studies.fleet as fleet
 
     out = tmp_path / "run"
     args = ["run", "--scale", "tiny", "--studies", "gap,fleet", "--out", str(out), "--quiet"]
-    real = pending.pending
-
-    def interrupted(name):
-        module = real(name)
-        module.run = lambda ctx: (_ for _ in ()).throw(KeyboardInterrupt())
-        return module
-
-    monkeypatch.setattr(pending, "pending", interrupted)
+    monkeypatch.setattr(fleet, "run", lambda ctx: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(SystemExit) as stop:  # Ctrl-C during the second study
         main(args)
     assert stop.value.code == 130
@@ -147,16 +196,16 @@ def test_run_resumes_after_an_interrupt_without_recomputing(tmp_path, monkeypatc
     stored = gap_json.read_text()
     assert not (out / "studies" / "fleet.json").exists()
 
-    monkeypatch.setattr(pending, "pending", real)
+    stub_fleet(monkeypatch, fleet_result(ci(0.6, 0.5, 0.7)))  # a cheap stand-in
     import trainee.studies.gap as gap
 
     monkeypatch.setattr(gap, "run", lambda ctx: pytest.fail("gap was recomputed"))
     assert main(args) == 0
     assert gap_json.read_text() == stored
     assert json.loads((out / "studies" / "fleet.json").read_text())["verdict"]["status"] == (
-        UNAVAILABLE)
+        NOT_SUPPORTED)
     report = (out / "report.html").read_text()
-    assert "supported" in report and "not yet available" in report
+    assert "supported" in report and "not supported" in report
     assert "gap: already done, skipped" in capsys.readouterr().out
 
     (out / "report.html").unlink()
@@ -164,7 +213,8 @@ def test_run_resumes_after_an_interrupt_without_recomputing(tmp_path, monkeypatc
     assert (out / "report.html").exists()
 
 
-def test_resuming_with_another_scale_is_an_error(tmp_path, capsys):
+def test_resuming_with_another_scale_is_an_error(tmp_path, capsys, monkeypatch):
+    stub_fleet(monkeypatch, fleet_result(ci(1.0, 0.97, 1.02)))
     out = tmp_path / "run"
     assert main(["run", "--scale", "tiny", "--studies", "fleet", "--out", str(out),
                  "--quiet"]) == 0

@@ -22,18 +22,15 @@ STUDIES = {
     "jaggedness": "trainee.studies.jaggedness",
     "eval-hacking": "trainee.studies.eval_hacking",
     "care": "trainee.studies.care",
-    "on-the-job": "trainee.studies.pending",
-    "fleet": "trainee.studies.pending",
+    "on-the-job": "trainee.studies.on_the_job",
+    "fleet": "trainee.studies.fleet",
 }
 
 
 def study_module(name: str) -> ModuleType:
     if name not in STUDIES:
         raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
-    module = importlib.import_module(STUDIES[name])
-    if module.__name__.endswith(".pending"):
-        return module.pending(name)
-    return module
+    return importlib.import_module(STUDIES[name])
 
 
 def parse_names(text: str | None) -> list[str]:

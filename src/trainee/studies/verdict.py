@@ -43,6 +43,16 @@ def positive_effect(ci: dict, margin: float, what: str) -> tuple[str, str]:
     return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI includes 0 and reaches {margin:g}"
 
 
+def at_most(ci: dict, margin: float, what: str) -> tuple[str, str]:
+    """(status, reason) for the claim "`what` is negligible" (e.g. no forgetting): supported
+    when the 95% CI lies below `margin`, not supported when it lies above it."""
+    if ci["ci_high"] < margin:
+        return SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies below {margin:g} (negligible)"
+    if ci["ci_low"] > margin:
+        return NOT_SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies above {margin:g}"
+    return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI includes {margin:g}"
+
+
 def require_learning(score: float, floor: float, what: str) -> str | None:
     """A reason to call a study inconclusive when the agents learned too little for
     the comparison to mean anything; None when they learned enough."""
