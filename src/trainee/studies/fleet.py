@@ -48,7 +48,9 @@ def fleet_config(scale: Scale, seeds: int, seed: int) -> FleetConfig:
     if scale.name == "full":
         return dataclasses.replace(PRESETS["errands"], **common)
     per_update = scale.num_envs * scale.num_steps
-    hp = LearnerConfig(total_steps=max(8, scale.train_steps // 8 // per_update) * per_update,
+    # An eighth of a standard run, in whole merge rounds of 4 updates (none dropped).
+    updates = max(8, scale.train_steps // 8 // per_update // 4 * 4)
+    hp = LearnerConfig(total_steps=updates * per_update,
                        num_envs=scale.num_envs, num_steps=scale.num_steps, lr=1e-3,
                        hidden=scale.hidden, layers=scale.layers)
     return FleetConfig(world="corridor", instances=4, merge="mean", merge_every=4, hp=hp,
