@@ -102,6 +102,17 @@ PRESETS = {
         pool_size=256,
         eval_tasks=64,
     ),
+    # Four jobs that conflict (trainee.fleet.jobs, driving): keep right / keep left in two
+    # cars with different controls; the learner and budget at which ppo alone learns each
+    # job (docs/fleet.md, "The conflict preset").
+    "conflict": FleetConfig(
+        world="driving",
+        merge_every=4,
+        jobs=(0, 1, 2, 3),
+        hp=LearnerConfig(total_steps=61_440, num_envs=16, num_steps=64, lr=1e-3),
+        pool_size=256,
+        eval_tasks=64,
+    ),
 }
 
 
