@@ -207,7 +207,7 @@ def _career_conflict(steps: int) -> Career:
 # car (cue (lane, car: -1 / +1)), so one policy can in principle do all four and a merged
 # agent has something to keep (trainee.fleet.jobs).
 CONFLICT_FLEET = Career("conflict-fleet", tuple(
-    conflict_job(lane, car, 61_440, (float(LANES[lane]), 2.0 * car - 1.0))
+    conflict_job(lane, car, 122_880, (float(LANES[lane]), 2.0 * car - 1.0))
     for car in range(2) for lane in LANES))
 
 
@@ -233,7 +233,7 @@ PRESETS = {
     "driving-controls": lambda: Career("driving-controls", tuple(
         Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
             {"level": 0}, steps=40_960, controls=i) for i in range(20))),
-    "career-conflict": lambda: _career_conflict(61_440),
+    "career-conflict": lambda: _career_conflict(122_880),
 }
 
 

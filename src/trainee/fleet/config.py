@@ -109,7 +109,7 @@ PRESETS = {
         world="driving",
         merge_every=4,
         jobs=(0, 1, 2, 3),
-        hp=LearnerConfig(total_steps=61_440, num_envs=16, num_steps=64, lr=1e-3),
+        hp=LearnerConfig(total_steps=122_880, num_envs=16, num_steps=64, lr=1e-3),
         pool_size=256,
         eval_tasks=64,
     ),
