@@ -4,8 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import require
 
-gymnasium = pytest.importorskip("gymnasium")
+gymnasium = require("gymnasium")
 
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
