@@ -27,6 +27,7 @@ RUN_AS: dict[str, list[str]] = {
     # and every test module imports
     'pip install -e ".[dev]" && python -m pytest': [
         'pip install -e "{repo}[dev]"', "python -m pytest --collect-only -q {repo}/tests"],
+    "trainee run": ["trainee run"],  # run again: every study is read back, not recomputed
     "trainee run --studies gap,jaggedness": ["trainee run --studies gap,jaggedness"],
     "trainee study care": ["trainee study care"],
     "trainee report runs/quick": ["trainee report runs/quick"],
