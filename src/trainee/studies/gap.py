@@ -44,8 +44,7 @@ def world_gap(ctx: Context, name: str, seed: int) -> dict:
         eval_sets[axis] = world.tasks(key, axis, ctx.scale.eval_tasks)
     curve = train_curve(program, ctx, pool, eval_sets, ctx.scale.chunks, seed, curve=False)
     final = {split: records[-1] for split, records in curve.records.items()}
-    gaps = generalisation_gap(final["train"], {a: final[a] for a in world.shift_axes},
-                              reps=2_000)
+    gaps = generalisation_gap(final["train"], {a: final[a] for a in world.shift_axes})
     per_seed = np.mean([success_rate(final["train"]) - success_rate(final[a])
                         for a in world.shift_axes], axis=0)
     return {
