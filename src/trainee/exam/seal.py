@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import secrets
 import sqlite3
 import time
@@ -31,7 +30,12 @@ import numpy as np
 
 from trainee.exam.errors import ExamError
 from trainee.exam.keyfile import create_key, fingerprint, load_key, resolve_key_path
-from trainee.exam.thresholdout import ThresholdoutState, key_words, thresholdout_init
+from trainee.exam.thresholdout import (
+    ThresholdoutState,
+    calibration,
+    key_words,
+    thresholdout_init,
+)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS exam_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -107,12 +111,12 @@ class ExamConfig:
     @property
     def threshold(self) -> float:
         """T = 4 / sqrt(n): the paper's T = 0.04 for its n = 10,000 holdout items."""
-        return 4.0 / math.sqrt(self.items)
+        return float(calibration(self.items)[0])
 
     @property
     def sigma(self) -> float:
         """sigma = 1 / sqrt(n): the paper's 0.01 for n = 10,000."""
-        return 1.0 / math.sqrt(self.items)
+        return float(calibration(self.items)[1])
 
     def to_json(self) -> dict:
         return {**asdict(self), "threshold": self.threshold, "sigma": self.sigma}
