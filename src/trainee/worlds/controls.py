@@ -1,7 +1,7 @@
 """Relabelled controls: the same world with its actions laid out differently, as when
 you move to a car whose pedals and steering are wired to other buttons.
 
-`Relabelled(world)` takes tasks `RelabelledTask(inner, layout)`: the policy's action `a`
+`Relabelled(world)` takes tasks `RelabelledTask(inner, layout, cue)`: the policy's action `a`
 is played as `layout[a]` in the inner world. The layout is part of the task (data), so
 one compiled program plays every layout, and a career can give each job its own
 (`Job.controls`). Layout 0 is the world's own controls; layout k > 0 is a fixed random
