@@ -105,7 +105,7 @@ def test_fleet_pools_make_each_jobs_tasks():
     assert (np.asarray(pools.inner.sensor_noise) > 0).all()  # the held-out split
 
 
-@pytest.mark.slow  # compiles a driving learner: ~6 min at load 25, about a minute quiet
+@pytest.mark.slow  # compiles a driving learner: 44 s-6 min on the shared machine
 def test_career_conflict_runs_and_gives_a_cross_job_matrix():
     career = load_career("career-conflict")
     tiny = Career("tiny", tuple(dataclasses.replace(j, steps=1024) for j in career.jobs[:2]))
@@ -116,7 +116,7 @@ def test_career_conflict_runs_and_gives_a_cross_job_matrix():
     assert len(out["competence"]) == 2 and len(out["random"]) == 2
 
 
-@pytest.mark.slow  # compiles four driving programs: ~12 min at load 25
+@pytest.mark.slow  # compiles four driving programs: 64 s-12 min on the shared machine
 def test_conflict_fleet_runs(tmp_path):
     config = dataclasses.replace(PRESETS["conflict"], seeds=1, pool_size=8, eval_tasks=2,
                                  eval_episodes=1, merge_every=1,
