@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from trainee.worlds.base import Box, Discrete, Step, World
+from trainee.worlds.base import Box, Discrete, EntityGroup, EntityLayout, Step, World
 from trainee.worlds.errands_tasks import (
     COLOURS,
     DELIVER,
@@ -235,6 +235,13 @@ class Errands(World):
     max_steps = 100
     splits = SPLITS
     counters = ("harm",)
+    # The slots of `_entities` (their order is shuffled per task, or arbitrary), so a
+    # network can treat each group as a set: docs/learners.md, "Networks".
+    entity_layout = EntityLayout(ENTITY_SIZE + VECTOR_SIZE, (
+        EntityGroup("object", 14, NUM_OBJECTS, 11),
+        EntityGroup("goal", 14 + NUM_OBJECTS * 11, NUM_GOALS, 7),
+        EntityGroup("creature", 14 + NUM_OBJECTS * 11 + NUM_GOALS * 7, NUM_CREATURES, 3),
+    ))
 
     @property
     def observation_space(self) -> Box:
