@@ -81,9 +81,13 @@ def test_shapes_and_parameter_counts(world_name, network):
 
 def errands_obs(n: int = 8):
     world = make("errands")
-    tasks = world.tasks(jax.random.key(1), "train", n, max_chain=2)
-    obs, _ = jax.vmap(world.reset)(jax.random.split(jax.random.key(2), n), tasks)
-    return world, obs
+
+    @jax.jit
+    def first_obs(key):
+        tasks = world.tasks(key, "train", n, max_chain=2)
+        return jax.vmap(world.reset)(jax.random.split(key, n), tasks)[0]
+
+    return world, first_obs(jax.random.key(1))
 
 
 def permute_slots(obs, group, order):
