@@ -1,6 +1,8 @@
 """Networks: shapes and parameter counts on every built-in world, the attention network's
 invariance to the order of entity slots, the `auto` choice, bad `--network` values."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -145,7 +147,7 @@ def test_auto_chooses_attention_only_where_there_are_entities():
     ("corridor", "transformer", "network must be one of auto, mlp, cnn, attention"),
 ])
 def test_bad_network_is_one_line_error(world_name, network, message):
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
         network_for(LearnerConfig(network=network), make(world_name))
     assert "\n" not in str(info.value)
 
