@@ -11,7 +11,7 @@ Env card
   `open the door` (the door is open), `deliver X to Z` (stand on goal tile Z carrying
   X; X is then handed over and gone). Sub-goals are done in order; only the current
   one counts (an `open` whose door is already open completes on the next step).
-- Observation: Box(-1, 1, (115,)) float32, a flat vector (the learners use an MLP):
+- Observation: Box(-1, 1, (115,)) float32, a flat vector (slots in `entity_layout`):
   a full view (a memoryless agent sees everything it needs; MiniGrid's egocentric 7x7
   view would need memory) given as an entity list, not a grid, for speed: agent
   position; wall orientation and line; door state, offset and colour; 4 object slots
