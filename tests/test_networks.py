@@ -125,18 +125,19 @@ def test_attention_ignores_the_order_of_entity_slots(network):
     assert not np.allclose(before[0], net.apply(params, emptied)[0], atol=1e-5)
 
 
-def test_auto_chooses_attention_only_where_there_are_entities():
+def test_auto_chooses_the_mlp_until_another_network_pays():
     auto = LearnerConfig()
     assert auto.network == "auto"
-    assert resolve_network(auto, make("errands")) == "attention"
-    for name in ("corridor", "driving", "repair"):
+    for name in ("corridor", "driving", "repair", "errands"):
         assert resolve_network(auto, make(name)) == "mlp"
     # grids get the MLP on the flattened observation (the CNN did not pay on MinAtar)
     assert resolve_network(auto, GridWorld()) == "mlp"
+    assert "mlp (auto)" in describe_network(auto, make("errands"))
+    assert resolve_network(LearnerConfig(network="attention"), make("errands")) == "attention"
     # a wrapper that pads the observation cannot use errands' layout
     embedded = embed([make("errands"), make("corridor")])[0]
-    assert resolve_network(auto, embedded) == "mlp"
-    assert "attention (auto)" in describe_network(auto, make("errands"))
+    with pytest.raises(ValueError, match="entity_layout"):
+        resolve_network(LearnerConfig(network="attention"), embedded)
     assert describe_network(LearnerConfig(network="mlp"), make("errands")).startswith(
         "network: mlp,")
 

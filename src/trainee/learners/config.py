@@ -59,9 +59,10 @@ class LearnerConfig:
     towers (actor, critic) of `layers` x `hidden`; `cnn`: two 3x3 convolutions in front
     (grid observations (H, W, C) only); `attention`: entity slots as tokens, the rest of
     the observation as the query (worlds with an `entity_layout`, e.g. errands); `auto`:
-    attention where the world has an entity layout, else mlp (grids too: on MinAtar
-    Breakout the CNN trained > 40x slower than the MLP in the same run, and PureJaxRL's
-    MinAtar PPO uses an MLP; docs/learners.md). Static: it changes shapes."""
+    mlp, until another network is shown to pay (attention on errands has not reached its
+    target yet; on MinAtar Breakout the CNN trained > 40x slower than the MLP in the same
+    run, and PureJaxRL's MinAtar PPO uses an MLP; docs/learners.md). Static: it changes
+    shapes."""
 
     def validate(self) -> None:
         """Raise ValueError naming the bad field and the fix."""
