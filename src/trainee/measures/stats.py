@@ -166,3 +166,10 @@ def aggregate(per_seed: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0) -> 
     bootstrap CI over seeds. Infinite values (e.g. a competence never reached) are kept:
     they sort last, so the IQM trims them while they are at most floor(n / 4) of n."""
     return iqm_ci(np.asarray(per_seed, dtype=np.float64).reshape(-1), reps=reps, seed=seed)
+
+
+def format_ci(value: dict, digits: int = 3) -> str:
+    """`ValueCI` JSON (`{"iqm", "ci_low", "ci_high"}`) as `iqm [low, high]`, the one way
+    every table and verdict prints a value with its CI."""
+    return (f"{value['iqm']:.{digits}f} [{value['ci_low']:.{digits}f}, "
+            f"{value['ci_high']:.{digits}f}]")

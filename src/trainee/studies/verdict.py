@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from trainee.measures.stats import format_ci
+
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
@@ -30,7 +32,7 @@ class Verdict(NamedTuple):
 
 
 def fmt(ci: dict) -> str:
-    return f"{ci['iqm']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}]"
+    return format_ci(ci)
 
 
 def positive_effect(ci: dict, margin: float, what: str) -> tuple[str, str]:
