@@ -24,7 +24,7 @@ def made(tmp_path_factory):
     career = root / "career.yaml"
     career.write_text("name: tiny\njobs:\n  - {name: near, world: corridor, steps: 256}\n"
                       "  - {name: far, world: corridor, split: longer, steps: 256}\n"
-                      f"hp:\n  hidden: 16\n")
+                      "hp:\n  hidden: 16\n")
     assert main(["career", str(career), "--seeds", "2", "--num-tasks", "8", "--eval-tasks", "4",
                  "--num-envs", "8", "--num-steps", "16", "--update-epochs", "1",
                  "--num-minibatches", "1", "--out", str(root / "career")]) == 0

@@ -14,6 +14,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import tyro
@@ -76,7 +77,7 @@ class CompareConfig:
     """Compare careers run apart: a table of the continual metrics and a plot of learning
     speed per job (IQM, 95% CI), one line per run."""
 
-    runs: tyro.conf.Positional[tuple[Path, ...]]
+    runs: Annotated[tuple[Path, ...], tyro.conf.Positional, tyro.conf.arg(metavar="DIR ...")]
     """Career output directories (each with the summary.json of `trainee career`)."""
     labels: tuple[str, ...] | None = None
     """One label per run (default: the directory names)."""

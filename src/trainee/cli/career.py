@@ -24,7 +24,8 @@ class CareerCommandConfig:
     """Run a career (a sequence of jobs) and measure forgetting, transfer, plasticity and
     samples to competence. `--list` shows the presets."""
 
-    career: tyro.conf.Positional[str] = "errands"
+    career: Annotated[str, tyro.conf.Positional,
+                      tyro.conf.arg(metavar="PRESET_OR_FILE")] = "errands"
     """A preset name (see --list) or a YAML/JSON career file."""
     intervention: str = ""
     """Comma-separated interventions: replay, shrink_perturb, reset_dormant, l2_init."""

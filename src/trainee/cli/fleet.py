@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 
@@ -18,7 +18,7 @@ class FleetCommandConfig:
     baselines (specialists, merge at the end, one generalist) with the same experience;
     write DIR/summary.json (held-out success over the jobs, IQM and 95% CI over seeds)."""
 
-    preset: tyro.conf.Positional[str]
+    preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
     """A preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
     merge: Literal["mean", "ties", "diloco", "none"] | None = None
     """Merge rule (default: the preset's)."""

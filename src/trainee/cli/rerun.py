@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import tyro
 
@@ -23,7 +24,7 @@ class RerunConfig:
     into a new directory, and check that the numbers agree with the original's (timings
     aside). Exit code 1 when they do not."""
 
-    run_dir: tyro.conf.Positional[Path]
+    run_dir: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
     """Run directory of any kind (train, career, fleet, fleet-sweep, study)."""
     out: Path | None = None
     """Where the repeat goes (default: DIR-rerun, DIR-rerun2, ...)."""

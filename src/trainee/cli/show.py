@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import tyro
 
@@ -14,7 +15,7 @@ from trainee.cli.common import parse
 class ShowConfig:
     """Render one episode of a world to an animated GIF (and print it as text)."""
 
-    world: tyro.conf.Positional[str]
+    world: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="WORLD")]
     """World name."""
     split: str = "train"
     """Split to draw the task from."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 
@@ -16,7 +16,7 @@ class StudyConfig:
     """Run one study into a run directory (resumable like `trainee run`) and re-render
     that directory's report."""
 
-    name: tyro.conf.Positional[str]
+    name: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="NAME")]
     """Study name: gap, two-students, value-function, jaggedness, eval-hacking, care,
     on-the-job, fleet."""
     scale: Literal["quick", "full", "tiny"] = "quick"

@@ -21,7 +21,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 
@@ -108,7 +108,7 @@ class SweepConfig:
     """Held-out success of the merged fleet for each merge rule and interval K, with the
     references trained once; OUT/results.json and OUT/fleet_intervals.png."""
 
-    preset: tyro.conf.Positional[str]
+    preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
     """A fleet preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
     rules: tuple[Literal["mean", "ties", "diloco"], ...] = ("mean", "diloco")
     """Merge rules to sweep."""
