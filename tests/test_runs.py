@@ -21,13 +21,15 @@ def made(tmp_path_factory):
     assert main(["train", "--world", "corridor", "--total-steps", "512", "--num-envs", "8",
                  "--num-steps", "16", "--hidden", "16", "--seeds", "2", "--num-tasks", "16",
                  "--out", str(root / "train")]) == 0
+    assert main(["eval", "--run", str(root / "train"), "--split", "longer", "--num-tasks",
+                 "4", "--episodes", "1"]) == 0
     career = root / "career.yaml"
     career.write_text("name: tiny\njobs:\n  - {name: near, world: corridor, steps: 256}\n"
                       "  - {name: far, world: corridor, split: longer, steps: 256}\n"
                       "hp:\n  hidden: 16\n")
     assert main(["career", str(career), "--seeds", "2", "--num-tasks", "8", "--eval-tasks", "4",
                  "--num-envs", "8", "--num-steps", "16", "--update-epochs", "1",
-                 "--num-minibatches", "1", "--out", str(root / "career")]) == 0
+                 "--num-minibatches", "1", "--no-reference", "--out", str(root / "career")]) == 0
     career.unlink()  # the rerun must need only the run directory
     fleet = root / "fleet.yaml"
     fleet.write_text("preset: corridor\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
@@ -58,9 +60,13 @@ def test_every_kind_is_recorded_and_listed(made, capsys):
         row = listed[str((made / name).resolve())]
         assert (row["kind"], row["worlds"], row["seeds"], row["status"]) == (
             kind, worlds, seeds, "done")
+    evaluation = listed[str((made / "train").resolve() / "eval-longer.json")]
+    assert (evaluation["kind"], evaluation["worlds"]) == ("eval", "corridor")
     assert main(["runs", "--db", str(made / "trainee.db")]) == 0
     table = capsys.readouterr().out
-    assert all(kind in table for kind in ("train", "career", "fleet", "study"))
+    assert all(kind in table for kind in ("train", "eval", "career", "fleet", "study"))
+    assert main(["runs", "--db", str(made / "trainee.db"), "--kind", "fleet", "--json"]) == 0
+    assert [r["kind"] for r in json.loads(capsys.readouterr().out)] == ["fleet"]
 
 
 @pytest.mark.parametrize("name", ["train", "career", "fleet", "study"])
@@ -73,6 +79,27 @@ def test_rerun_gives_the_same_numbers(made, name, capsys):
     a, b = (json.loads((d / result).read_text()) for d in (made / name, out))
     key = {"train": "final_return", "career": "R", "fleet": "merged", "study": "result"}[name]
     assert a[key] == b[key]  # exactly: the same program on the same machine
+
+
+@pytest.mark.slow
+def test_fleet_sweep_is_recorded_and_reruns(tmp_path, capsys):
+    from trainee.fleet.sweep import main as sweep_main
+
+    config = tmp_path / "fleet.yaml"
+    config.write_text("preset: corridor\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
+                      f"eval_tasks: 4\neval_episodes: 1\nhp:\n  {TINY_HP}")
+    out = tmp_path / "sweep"
+    assert sweep_main([str(config), "--rules", "mean", "--intervals", "2", "4", "--seeds", "1",
+                       "--out", str(out)]) == 0
+    config.unlink()
+    record = runs.read_record(out)
+    assert (record["kind"], record["status"], record["config"]["intervals"]) == (
+        "fleet-sweep", "done", [2, 4])
+    assert main(["rerun", str(out)]) == 0
+    assert "same numbers" in capsys.readouterr().out
+    a, b = (json.loads((d / "results.json").read_text()) for d in (out, tmp_path / "sweep-rerun"))
+    assert a["rows"] == b["rows"] and a["reference"] == b["reference"]
+    assert sweep_main([str(tmp_path / "nothing.yaml")]) == 2  # a one-line error
 
 
 def test_rerun_reports_different_numbers(made, tmp_path, capsys):

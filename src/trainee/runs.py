@@ -1,5 +1,7 @@
 """The one run writer: every run kind (train, career, fleet, fleet-sweep, study) gets a
-run directory with `record.json` and a row in the SQLite index.
+run directory with `record.json` and a row in the SQLite index (an evaluation of a
+trained run, `trainee eval`, is a row of the index's `evaluations` table and a file in
+that run's directory, listed by `list_runs` as kind `eval`).
 
 `record.json` says what ran, completely enough to run it again (`trainee rerun DIR`):
 
@@ -136,18 +138,25 @@ def read_record(run_dir: Path) -> dict:
 
 
 def list_runs(db: Path) -> list[dict]:
-    """Every indexed run, oldest first: kind, worlds, learner, seeds, status, path."""
+    """Every indexed run, oldest first: kind, worlds, learner, seeds, status, path; the
+    evaluations of trained runs (`trainee eval`) are listed as kind `eval`, their path
+    the eval-<split>.json they wrote."""
     db = Path(db)
     if not db.exists():
         raise FileNotFoundError(f"no results database at {db}; pass --db or set TRAINEE_DB")
     conn = store.connect(db)
     try:
         rows = conn.execute("SELECT kind, world, learner, seeds, status, run_dir, created "
-                            "FROM runs ORDER BY created").fetchall()
+                            "FROM runs").fetchall()
+        evals = conn.execute(
+            "SELECT 'eval', r.world, r.learner, r.seeds, 'done', e.run_dir || '/eval-' || "
+            "e.split || '.json', e.created FROM evaluations e LEFT JOIN runs r "
+            "ON r.run_dir = e.run_dir").fetchall()
     finally:
         conn.close()
     names = ("kind", "worlds", "learner", "seeds", "status", "path", "created")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    listed = [dict(zip(names, row, strict=True)) for row in rows + evals]
+    return sorted(listed, key=lambda r: r["created"])
 
 
 def _write(run_dir: Path, record: dict, summary: dict | None) -> None:

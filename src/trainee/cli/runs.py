@@ -11,12 +11,12 @@ from trainee.cli.common import parse
 
 @dataclass(frozen=True)
 class RunsConfig:
-    """List the runs indexed in the results database: kind (train, career, fleet,
+    """List the runs indexed in the results database: kind (train, eval, career, fleet,
     fleet-sweep, study), world(s), learner, seeds, status and run directory."""
 
     db: Path | None = None
     """Results database (default: $TRAINEE_DB, else runs/trainee.db)."""
-    kind: Literal["train", "career", "fleet", "fleet-sweep", "study"] | None = None
+    kind: Literal["train", "eval", "career", "fleet", "fleet-sweep", "study"] | None = None
     """Only runs of this kind."""
     json: bool = False
     """Print JSON (one list of objects) instead of a table."""
