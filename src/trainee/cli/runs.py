@@ -50,4 +50,4 @@ def _print(rows: list[dict]) -> None:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
         table.add_row(created, r["kind"], r["worlds"] or "-", r["learner"] or "-",
                       "-" if r["seeds"] is None else str(r["seeds"]), r["status"], r["path"])
-    Console(width=200).print(table)
+    Console().print(table)
