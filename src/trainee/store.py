@@ -2,8 +2,8 @@
 
 A run directory holds `record.json` (what ran: kind, fully resolved config, versions and
 machine, status; written by `trainee.runs`), then what the kind writes: a train run
-`config.json`, `metrics.json` (learning curves), `checkpoint.msgpack` (+
-`checkpoint.json` describing it) and `summary.json`.
+`config.json`, `metrics.json` (learning curves), `checkpoint.ckpt` (the state and its
+description in one file) and `summary.json`.
 Every file is written atomically: to a temporary file in the same directory, flushed,
 then renamed over the target, so an interrupted run never leaves a half-written file.
 
