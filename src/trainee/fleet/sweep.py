@@ -17,6 +17,7 @@ Writes OUT/record.json (the resolved sweep: `trainee.runs`), OUT/results.json
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import tyro
 
 from trainee.fleet.config import FleetConfig, load_fleet_config
 from trainee.fleet.experiment import run_fleet_experiment
+from trainee.store import atomic_write_bytes
 
 REFERENCES = ("specialists", "end_merge", "generalist")
 
@@ -100,7 +102,10 @@ def plot(results: dict, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, png.getvalue())  # like results.json: never half a file
 
 
 @dataclass(frozen=True)
