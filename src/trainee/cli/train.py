@@ -10,13 +10,20 @@ from trainee.cli.common import parse, split_config_flag
 
 def main(args: list[str]) -> None:
     from trainee.configs import read_mapping
+    from trainee.learners.networks import describe_network
     from trainee.train import TrainConfig, config_from_dict
+    from trainee.worlds import make
 
     path, args = split_config_flag(args)
     base = config_from_dict(read_mapping(path)) if path else TrainConfig()
     config = parse(TrainConfig, args, "train", default=base,
                    description="Train a learner on a world. --config FILE (YAML/JSON) may "
                    "set any field; flags override it.")
+    if config.executor == "ray":
+        from trainee.runtime import ensure_ray
+
+        ensure_ray()  # before JAX starts work here (counting the network's parameters)
+    print(describe_network(config.hp, make(config.world)))  # the network actually used
     summary = run_train(config)
     print_summary(summary, config.run_dir)
 
