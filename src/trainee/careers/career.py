@@ -245,13 +245,26 @@ def load_career(name_or_file: str) -> Career:
     if not path.is_file():
         raise ValueError(f"unknown career {name_or_file!r}: not a preset "
                          f"({', '.join(PRESETS)}) and no such file")
-    from trainee.train import load_config_file
+    from trainee.configs import read_mapping
 
-    values = load_config_file(path)
-    try:
-        jobs = tuple(Job(**{**job, "cue": tuple(job.get("cue", ()))}) for job in values["jobs"])
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"career file {path}: needs `jobs:` of world/split/steps ({err})") from err
-    career = Career(values.get("name", path.stem), jobs, dict(values.get("hp") or {}))
+    values = read_mapping(path)
+    unknown = sorted(set(values) - {"name", "jobs", "hp"})
+    if unknown or not isinstance(values.get("jobs"), list):
+        raise ValueError(f"career file {path}: needs `jobs:` (a list of world/split/steps) "
+                         f"and may set `name:` and `hp:`" + (f"; unknown {unknown}" if unknown
+                                                             else ""))
+    return career_from_mapping(values, path.stem, f"career file {path}")
+
+
+def career_from_mapping(values: dict, name: str = "career", where: str = "career") -> Career:
+    """A Career from `{name, jobs: [Job fields], hp: {LearnerConfig fields}}` (a career
+    file, or the `career` entry of a run record), type-checked by the config loader."""
+    from trainee.configs import from_mapping
+
+    jobs = tuple(from_mapping(Job, job, where=f"{where} job {i}")
+                 for i, job in enumerate(values["jobs"]))
+    hp = dict(values.get("hp") or {})
+    checked = from_mapping(LearnerConfig, hp, where=f"{where} hp")
+    career = Career(values.get("name", name), jobs, {k: getattr(checked, k) for k in hp})
     career.validate()
     return career

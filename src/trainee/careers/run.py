@@ -32,7 +32,7 @@ from trainee.evaluate import evaluate
 from trainee.learners import LearnerConfig, make_learner, run_updates
 from trainee.learners.networks import network_for
 from trainee.measures import flips
-from trainee.progress import progress_bar
+from trainee.runtime.progress import progress_bar
 from trainee.train import chunk_size
 from trainee.worlds import World
 
