@@ -7,6 +7,7 @@ for the `trainee` command and for the scripts (`python -m trainee.careers.compar
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -34,4 +35,7 @@ def run_command(fn: Callable[[list[str]], object], args: list[str], prog: str = 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {interrupted}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `trainee ... | head` closed our stdout: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error
+        return 0
     return code if isinstance(code, int) else 0
