@@ -82,8 +82,10 @@ def cmd_career(args: list[str]) -> None:
     if config.reference and config.baseline == "finetune":
         scratch = dataclasses.replace(settings, baseline="scratch", interventions=())
         reference = run(career, config.hp, scratch)
-    driving = all(job.world == "driving" for job in career.jobs)
-    seconds = 0.1 if driving else None  # a driving step is 0.1 s
+    from trainee.worlds import make as make_world
+
+    per_step = {make_world(job.world).seconds_per_step for job in career.jobs}
+    seconds = per_step.pop() if len(per_step) == 1 else None  # simulated s a step, if shared
     summary = summarize(results, reference, config.competence, seconds)
     summary.update(career=career.name, learner=config.hp.learner, baseline=config.baseline,
                    interventions=list(names), seeds=config.seeds,

@@ -182,7 +182,7 @@ def check_levels(world: World) -> None:
     raise AssertionError(_fail(world, f"level {world.levels} accepted (levels = {world.levels})"))
 
 
-def visited(world: World, split: str, num_envs: int = 256, steps: int = 64):
+def visited(world: World, split: str, num_envs: int = 64, steps: int = 32):
     """Observations and the change each action makes to them, under a random policy.
 
     Returns `obs` (num_envs * steps, obs_dim) visited observations and `delta`
