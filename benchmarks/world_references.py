@@ -16,6 +16,7 @@ Task key 1, episode key 2, training seeds from key 0.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -94,9 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.worlds:
         world = make(name)
-        rows = [] if args.no_references else list(reference_rows(world, args.tasks, args.episodes))
+        rows = iter(())
+        if not args.no_references:
+            rows = reference_rows(world, args.tasks, args.episodes)
         if not args.no_ppo:
-            rows += list(ppo_rows(world, args.ppo_scale, args.tasks, args.ppo_steps))
+            rows = itertools.chain(rows, ppo_rows(world, args.ppo_scale, args.tasks,
+                                                  args.ppo_steps))
         for row in rows:
             print(json.dumps(row), flush=True)
             if args.out:

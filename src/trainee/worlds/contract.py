@@ -169,8 +169,11 @@ def check_deterministic(world: World) -> None:
 
 
 def check_levels(world: World) -> None:
-    """Every split takes `level=L` for each of `world.levels` levels, and rejects one more."""
+    """Every split takes `level=L` for each of `world.levels` levels, and rejects one more
+    (a world of one level, e.g. an external env, need not take the argument)."""
     assert world.levels >= 1, _fail(world, "levels must be >= 1")
+    if world.levels == 1:
+        return
     for split in world.splits:
         for level in range(world.levels):
             tasks = world.tasks(jax.random.key(20 + level), split, 8, level=level)

@@ -63,7 +63,19 @@ def measure(
                          f"choose from {', '.join(available)}")
     out = {}
     for name in names:
-        run = jax.jit(lambda k, t, p=available[name]: evaluate(world, p, k, t, episodes))
-        records = run(key, tasks).to_numpy()
+        records = _evaluator(world, name, episodes, available[name])(key, tasks).to_numpy()
         out[name] = Reference(records, score(records))
     return out
+
+
+_EVALUATORS: dict = {}
+
+
+def _evaluator(world: World, name: str, episodes: int, policy: Policy):
+    """One jitted evaluation per (world, policy, episodes): every task set of the same
+    size then reuses its compiled program (jit caches by argument shapes)."""
+    cache_key = (id(world), name, episodes)
+    if cache_key not in _EVALUATORS:
+        _EVALUATORS[cache_key] = (world, jax.jit(
+            lambda k, t: evaluate(world, policy, k, t, episodes)))
+    return _EVALUATORS[cache_key][1]

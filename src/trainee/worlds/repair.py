@@ -161,7 +161,7 @@ def _popcount(word: jax.Array) -> jax.Array:
 class Repair(World):
     name = "repair"
     max_steps = 12
-    splits = ("train", "structure", "bigger", "more_tests")
+    splits = ("train", "bigger", "more_tests", "structure")
     axes = {"structure": "variation", "bigger": "extrapolation", "more_tests": "extrapolation"}
     counters = ("regressions", "wasted")
     levels = 5
