@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+from conftest import require
 
 from trainee.worlds import make, names
 from trainee.worlds.contract import check_variation_axes, check_world, constant_units
@@ -15,7 +16,7 @@ def test_builtin_world_contract(name):
 
 
 def test_gymnax_world_contract():
-    pytest.importorskip("gymnax")
+    require("gymnax")
     check_world(make("gymnax:CartPole-v1"), num_tasks=8, split_samples=16)
 
 
