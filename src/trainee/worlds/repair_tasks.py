@@ -36,6 +36,7 @@ exactly one.
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -87,19 +88,33 @@ def _literal(bit, value, used):
     return jnp.where(value, word, 0), jnp.where(value, 0, word)
 
 
-def _one_task(key, split: str, n_bits):
-    keys = jax.random.split(key, 8)
-    bit_index = jnp.arange(MAX_BITS)
-    active = bit_index < n_bits
+class _Program(NamedTuple):
+    """The planted program and its bugs, as (MAX_BITS,) arrays and scalars."""
+
+    planted: jax.Array  # (MAX_BITS,) bool
+    initial: jax.Array  # (MAX_BITS,) bool: planted ^ bug
+    bug: jax.Array  # (MAX_BITS,) bool
+    active: jax.Array  # (MAX_BITS,) bool: bit < n
+    order: jax.Array  # (MAX_BITS,) int32: bits in a random order, the k bugs first
+    decoy: jax.Array  # () int32: the first clean bit of `order`
+    trap: jax.Array  # () bool
+    k: jax.Array  # () int32 bugs
+
+
+def _program(keys, n_bits) -> _Program:
+    active = jnp.arange(MAX_BITS) < n_bits
     planted = jax.random.bernoulli(keys[0], 0.5, (MAX_BITS,)) & active
     k = bugs_for(n_bits)
     # Bits in a random order; the first k are the bugs, the next one the decoy.
     order = jnp.argsort(jax.random.uniform(keys[1], (MAX_BITS,)) + 2.0 * ~active)
-    rank = jnp.argsort(order)
-    bug = (rank < k) & active
-    trap = jax.random.bernoulli(keys[2], 0.5)
-    decoy = order[k]
-    initial = planted ^ bug
+    bug = (jnp.argsort(order) < k) & active
+    return _Program(planted, planted ^ bug, bug, active, order, order[k],
+                    jax.random.bernoulli(keys[2], 0.5), k)
+
+
+def _layout(keys, split: str, prog: _Program, n_bits):
+    """The suite size and each slot's role, index within the role and shared flag."""
+    k, trap = prog.k, prog.trap
     structural = jnp.stack([k, k - 1, (k + 1) * trap, n_bits - k - trap, jnp.int32(0)])
     few, many = 2 * n_bits, 3 * n_bits
     if split == "more_tests":
@@ -110,67 +125,86 @@ def _one_task(key, split: str, n_bits):
     # A dependency exists with probability 1/2 (its slot then becomes a filler).
     depends = jax.random.bernoulli(keys[4], 0.5, (MAX_TESTS,))
     role = jnp.where((role == DEPEND) & ~depends, FILLER, role)
+    shared = jnp.zeros(MAX_TESTS, bool)
     if split == "structure":  # the first filler slot of the layout holds the shared test
-        first_filler = jnp.argmax(role == FILLER)
-        shared = jnp.arange(MAX_TESTS) == first_filler
-    else:
-        shared = jnp.zeros(MAX_TESTS, bool)
-    guard_bit = order[jnp.minimum(k + trap + q, MAX_BITS - 1)]
+        shared = jnp.arange(MAX_TESTS) == jnp.argmax(role == FILLER)
+    return n_tests, role, q, shared
+
+
+def _first_two(keys, prog: _Program, role, q, shared, n_bits):
+    """Each test's first literal (bit, value) and its second when the role fixes it."""
+    order, k = prog.order, prog.k
+    guard_bit = order[jnp.minimum(k + prog.trap + q, MAX_BITS - 1)]
     first_bit = jnp.select(
         [role == OWN, role == DEPEND, role == TRAP_GUARD, role == GUARD],
-        [order[q], order[q], jnp.broadcast_to(decoy, q.shape), guard_bit],
+        [order[q], order[q], jnp.broadcast_to(prog.decoy, q.shape), guard_bit],
         order[k + jax.random.randint(keys[5], (MAX_TESTS,), 0, 1 << 20) % (n_bits - k)],
     )
     first_bit = jnp.where(shared, order[0], first_bit)
-    first_value = jnp.where(role == DEPEND, initial[first_bit], planted[first_bit])
+    first_value = jnp.where(role == DEPEND, prog.initial[first_bit], prog.planted[first_bit])
     # Second literal: a dependency's C of the next bug; a shared test's C of bug 2;
-    # a trap's own tests' A of the decoy; else random (below).
-    fixed_second = (role == DEPEND) | shared | ((role == OWN) & trap)
+    # a trap's own tests' A of the decoy; else random (in `_clauses`).
+    fixed_second = (role == DEPEND) | shared | ((role == OWN) & prog.trap)
     second_fixed_bit = jnp.where(role == DEPEND, order[jnp.minimum(q + 1, MAX_BITS - 1)],
-                                 jnp.where(shared, order[1], decoy))
+                                 jnp.where(shared, order[1], prog.decoy))
+    return first_bit, first_value, fixed_second, second_fixed_bit
+
+
+def _clauses(keys, prog: _Program, role, q, shared, n_bits):
+    """(MAX_TESTS, 3) literal bits, values and used flags of every slot."""
+    planted, bit_index = prog.planted, jnp.arange(MAX_BITS)
+    first_bit, first_value, fixed_second, second_fixed_bit = _first_two(
+        keys, prog, role, q, shared, n_bits)
     # Random literals: distinct clean bits (not the decoy where the decoy already sits
     # in the clause or must stay out: own tests of a trap-free task may use it).
     noise = jax.random.uniform(keys[6], (MAX_TESTS, MAX_BITS))
-    excluded = ~active[None, :] | bug[None, :] | (bit_index[None, :] == first_bit[:, None])
-    excluded = excluded | ((bit_index[None, :] == decoy) & (trap | (role != OWN))[:, None])
+    excluded = ~prog.active[None, :] | prog.bug[None, :] | (bit_index == first_bit[:, None])
+    excluded = excluded | ((bit_index == prog.decoy) & (prog.trap | (role != OWN))[:, None])
     random_bits = jnp.argsort(noise + BIG * excluded, axis=1)[:, :2]
     available = jnp.take_along_axis(noise + BIG * excluded, random_bits, 1) < BIG
     arity = jax.random.randint(keys[7], (MAX_TESTS,), 2, 4)
-    filler = role == FILLER
+    filler = (role == FILLER) & ~shared
     # A filler's other literals: random value on clean bits, the buggy value on bug
     # bits (never a second C literal), drawn from all active bits but the first.
-    not_first = ~active[None, :] | (bit_index[None, :] == first_bit[:, None])
+    not_first = ~prog.active[None, :] | (bit_index == first_bit[:, None])
     other = jnp.argsort(noise + BIG * not_first, axis=1)[:, :2]
     coin = jax.random.bernoulli(jax.random.fold_in(keys[7], 1), 0.5, other.shape)
-    other_value = jnp.where(bug[other], initial[other], coin)
+    other_value = jnp.where(prog.bug[other], prog.initial[other], coin)
     second_bit = jnp.where(fixed_second, second_fixed_bit,
-                           jnp.where(filler & ~shared, other[:, 0], random_bits[:, 0]))
+                           jnp.where(filler, other[:, 0], random_bits[:, 0]))
     second_value = jnp.where(fixed_second & ~shared & (role != DEPEND), ~planted[second_bit],
                              planted[second_bit])
-    second_value = jnp.where(filler & ~shared, other_value[:, 0], second_value)
-    second_value = jnp.where(~fixed_second & ~filler, ~planted[second_bit], second_value)
-    second_used = fixed_second | jnp.where(filler & ~shared, True, available[:, 0])
-    third_col = jnp.where(fixed_second, 0, 1)
-    third_bit = jnp.where(filler & ~shared, other[:, 1],
-                          jnp.take_along_axis(random_bits, third_col[:, None], 1)[:, 0])
-    third_value = jnp.where(filler & ~shared, other_value[:, 1], ~planted[third_bit])
-    third_avail = jnp.take_along_axis(available, third_col[:, None], 1)[:, 0]
-    third_used = (arity == 3) & jnp.where(filler & ~shared, n_bits > 2, third_avail)
+    second_value = jnp.where(filler, other_value[:, 0], second_value)
+    second_value = jnp.where(~fixed_second & (role != FILLER), ~planted[second_bit],
+                             second_value)
+    second_used = fixed_second | jnp.where(filler, True, available[:, 0])
+    third_col = jnp.where(fixed_second, 0, 1)[:, None]
+    third_bit = jnp.where(filler, other[:, 1], jnp.take_along_axis(random_bits, third_col, 1)[:, 0])
+    third_value = jnp.where(filler, other_value[:, 1], ~planted[third_bit])
+    third_avail = jnp.take_along_axis(available, third_col, 1)[:, 0]
+    third_used = (arity == 3) & jnp.where(filler, n_bits > 2, third_avail)
+    return ((first_bit, first_value, jnp.ones(MAX_TESTS, bool)),
+            (second_bit, second_value, second_used), (third_bit, third_value, third_used))
+
+
+def _one_task(key, split: str, n_bits):
+    keys = jax.random.split(key, 8)
+    prog = _program(keys, n_bits)
+    n_tests, role, q, shared = _layout(keys, split, prog, n_bits)
     in_suite = jnp.arange(MAX_TESTS) < n_tests
     pos, neg = jnp.zeros(MAX_TESTS, jnp.int32), jnp.zeros(MAX_TESTS, jnp.int32)
-    for bit_, value_, used_ in ((first_bit, first_value, True),
-                                (second_bit, second_value, second_used),
-                                (third_bit, third_value, third_used)):
-        p, m = _literal(bit_, value_, used_ & in_suite)
+    for bit, value, used in _clauses(keys, prog, role, q, shared, n_bits):
+        p, m = _literal(bit, value, used & in_suite)
         pos, neg = pos | p, neg | m
     # Shuffle the suite so a test's slot says nothing about its role.
     shuffle = jax.random.uniform(jax.random.fold_in(key, 1), (MAX_TESTS,))
     perm = jnp.argsort(shuffle + 2.0 * ~in_suite)
-    pos, neg = pos[perm], neg[perm]
-    difficulty = k + 0.25 * n_bits + 0.1 * n_tests + trap
+    k = prog.k
+    difficulty = k + 0.25 * n_bits + 0.1 * n_tests + prog.trap
     return RepairTask(
-        pos=pos, neg=neg, n_bits=n_bits.astype(jnp.int32), n_tests=n_tests.astype(jnp.int32),
-        planted=pack(planted), initial=pack(initial), budget=(k + SLACK).astype(jnp.int32),
+        pos=pos[perm], neg=neg[perm], n_bits=n_bits.astype(jnp.int32),
+        n_tests=n_tests.astype(jnp.int32), planted=pack(prog.planted),
+        initial=pack(prog.initial), budget=(k + SLACK).astype(jnp.int32),
         shaping=jnp.float32(0.0), difficulty=difficulty.astype(jnp.float32),
     )
 
