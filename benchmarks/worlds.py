@@ -5,7 +5,10 @@
 For each world and each batch size (1, 64, 1024 vmapped envs) this jits a `lax.scan`
 of `AutoReset(TaskPool(world))` steps over a pool of train tasks, runs it once to
 compile, then times the best of `--repeats` runs (with `block_until_ready`) and prints
-one JSON line: {"world": ..., "num_envs": ..., "steps_per_second": ...}.
+one JSON line: {"world": ..., "num_envs": ..., "steps_per_second": ...,
+"cartpole_steps_per_second": ..., "ratio_to_cartpole": ...}: gymnax CartPole-v1 (through
+the same wrappers) is timed right before each world, so the ratio holds on a busy machine
+(`--reference none` skips it).
 
 The observation is carried through the scan (a learner reads it), so XLA cannot drop
 the observation build as dead code. The machine may be shared: take the best of a few
@@ -72,14 +75,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
     parser.add_argument("--worlds", nargs="*", default=None, help="default: all registered")
     parser.add_argument("--num-envs", type=int, nargs="*", default=[1, 64, 1024])
+    parser.add_argument("--reference", default="gymnax:CartPole-v1",
+                        help="world timed before each one for the ratio ('none': skip)")
     args = parser.parse_args()
+    reference = None if args.reference == "none" else make(args.reference)
     for name in args.worlds or names():
         world = make(name)
         for num_envs in args.num_envs:
             # Few envs step fast per call: scan longer so the timing is not all overhead.
             num_steps = args.steps * max(1, 64 // num_envs)
+            line = {"world": name, "num_envs": num_envs}
+            if reference is not None:
+                ref = steps_per_second(reference, num_envs, num_steps, args.repeats)
+                line["cartpole_steps_per_second"] = round(ref)
             sps = steps_per_second(world, num_envs, num_steps, args.repeats)
-            line = {"world": name, "num_envs": num_envs, "steps_per_second": round(sps)}
+            line["steps_per_second"] = round(sps)
+            if reference is not None:
+                line["ratio_to_cartpole"] = round(sps / ref, 3)
             print(json.dumps(line), flush=True)
 
 

@@ -188,3 +188,16 @@ def test_ppo_learns_the_easiest_tasks(world):
     out = jax.jit(make_train(config, world))(jax.random.key(0), tasks)
     success = np.asarray(out.metrics["success"])
     assert success[-len(success) // 20:].mean() >= 0.9, success[-10:]
+
+
+def test_levels_are_the_shared_vocabulary(world):
+    key = jax.random.key(4)
+    easy = world.tasks(key, "train", 64, level=0)
+    same = world.easiest_tasks(key, 64)
+    assert bool(jnp.all(easy.chain_len == same.chain_len)) and not bool(jnp.any(easy.locked))
+    assert int(world.tasks(key, "train", 64, level=1).chain_len.max()) == 1
+    assert int(world.tasks(key, "train", 256, level=2).chain_len.max()) == 2
+    # an explicit knob overrides the level's
+    assert int(world.tasks(key, "train", 256, level=0, max_chain=3).chain_len.max()) == 3
+    with pytest.raises(ValueError, match="level must be in 0..3"):
+        world.tasks(key, "train", 4, level=4)

@@ -122,7 +122,10 @@ def run_career_command(plan: dict, out: Path) -> dict:
         if plan["reference"] and settings.baseline == "finetune":
             scratch = dataclasses.replace(settings, baseline="scratch", interventions=())
             reference = run(career, hp, scratch)
-        seconds = 0.1 if all(w == "driving" for w in worlds) else None  # a driving step: 0.1 s
+        from trainee.worlds import make as make_world
+
+        per_step = {make_world(w).seconds_per_step for w in worlds}  # simulated s a step
+        seconds = per_step.pop() if len(per_step) == 1 else None
         summary = summarize(results, reference, plan["competence"], seconds)
         summary.update(career=career.name, learner=hp.learner, baseline=settings.baseline,
                        interventions=list(settings.interventions), seeds=settings.seeds,

@@ -2,7 +2,7 @@
 outcome lies from the first useful action) and a study's main world per scale.
 
 Each world names its easiest / longest tasks its own way (see their env cards):
-repair has size levels (`level=L`: n = 4 + L bits, up to ceil(n / 2) bugs), errands
+repair has size levels (`level=L`: n = 4 + L bits, n // 2 bugs), errands
 chain lengths (`max_chain`, `longer` = 4 sub-goals), corridor a goal distance.
 """
 

@@ -108,12 +108,23 @@ class World:
         max_steps: episode time limit; `step` sets `truncated` when it is reached.
         splits: split names; `"train"` first, then one held-out split per shift axis.
         counters: names of the hidden per-step counters in `info`.
+        axes: for each held-out split, what kind of shift it is: "variation" (the same
+            observation units and actions as train, a new combination or a shifted
+            parameter; `contract.check_variation_axes` checks it) or "extrapolation"
+            (inputs or actions train never exercises: more bits, longer chains, more
+            creatures).
+        levels: how many difficulty levels `tasks(..., level=L)` takes (0 = easiest).
+        seconds_per_step: simulated seconds one step stands for (None: not a
+            simulation of time); careers turn env steps into simulated hours with it.
     """
 
     name: str = "world"
     max_steps: int = 100
     splits: tuple[str, ...] = ("train",)
     counters: tuple[str, ...] = ()
+    axes: dict[str, str] = {}
+    levels: int = 1
+    seconds_per_step: float | None = None
 
     @property
     def observation_space(self) -> Box:
@@ -134,9 +145,16 @@ class World:
     def step(self, key: jax.Array, state: State, action: jax.Array, task: Task) -> Step:
         raise NotImplementedError
 
-    def tasks(self, key: jax.Array, split: str, n: int) -> Task:
-        """Sample `n` tasks of `split`, batched along a leading axis of every leaf."""
+    def tasks(self, key: jax.Array, split: str, n: int, level: int | None = None) -> Task:
+        """Sample `n` tasks of `split`, batched along a leading axis of every leaf.
+        `level` (a Python int in 0 .. `levels` - 1, 0 = easiest) fixes the difficulty
+        inside the split; None mixes every level. Worlds may take further keyword knobs."""
         raise NotImplementedError
+
+    def heuristics(self) -> dict[str, Any]:
+        """Named scripted reference policies besides the oracle, each
+        `(key, state, task) -> action` (e.g. repair's greedy flipper); default none."""
+        return {}
 
     def is_train(self, task: Task) -> jax.Array:
         """() bool: whether a task could have been drawn by the train split.
@@ -165,6 +183,13 @@ class World:
             raise ValueError(
                 f"unknown split {split!r} for world {self.name!r}; "
                 f"choose one of {', '.join(self.splits)}"
+            )
+
+    def check_level(self, level: int | None) -> None:
+        """Raise a one-line ValueError unless `level` is None or in 0 .. levels - 1."""
+        if level is not None and not 0 <= level < self.levels:
+            raise ValueError(
+                f"{self.name} level must be in 0..{self.levels - 1}, got {level}"
             )
 
     def empty_info(self, success: jax.Array) -> Info:

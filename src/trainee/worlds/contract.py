@@ -17,7 +17,9 @@ import numpy as np
 
 from trainee.evaluate import play_episode, random_policy
 from trainee.worlds.base import Discrete, World
-from trainee.worlds.wrappers import AutoReset, task_at
+from trainee.worlds.wrappers import AutoReset, TaskPool, task_at
+
+AXIS_KINDS = ("variation", "extrapolation")
 
 
 def check_world(world: World, num_tasks: int = 64, split_samples: int = 4096) -> None:
@@ -29,6 +31,8 @@ def check_world(world: World, num_tasks: int = 64, split_samples: int = 4096) ->
     check_autoreset(world)
     check_splits_disjoint(world, split_samples)
     check_deterministic(world)
+    check_levels(world)
+    check_variation_axes(world)
 
 
 def _fail(world: World, what: str) -> str:
@@ -162,3 +166,92 @@ def check_deterministic(world: World) -> None:
     a = world.step(jax.random.key(12), state, action, task)
     b = world.step(jax.random.key(12), state, action, task)
     chex.assert_trees_all_equal(a, b)
+
+
+def check_levels(world: World) -> None:
+    """Every split takes `level=L` for each of `world.levels` levels, and rejects one more
+    (a world of one level, e.g. an external env, need not take the argument)."""
+    assert world.levels >= 1, _fail(world, "levels must be >= 1")
+    if world.levels == 1:
+        return
+    for split in world.splits:
+        for level in range(world.levels):
+            tasks = world.tasks(jax.random.key(20 + level), split, 8, level=level)
+            assert tasks.difficulty.shape == (8,), _fail(world, f"{split} level {level}")
+    try:
+        world.tasks(jax.random.key(0), "train", 8, level=world.levels)
+    except ValueError:
+        return
+    raise AssertionError(_fail(world, f"level {world.levels} accepted (levels = {world.levels})"))
+
+
+def visited(world: World, split: str, num_envs: int = 64, steps: int = 32):
+    """Observations and the change each action makes to them, under a random policy.
+
+    Returns `obs` (num_envs * steps, obs_dim) visited observations and `delta`
+    (num_envs * steps, actions, obs_dim): next observation minus observation for every
+    action from each visited state (the same step key for every action)."""
+    env = AutoReset(TaskPool(world))
+    tasks = world.tasks(jax.random.key(30), split, num_envs)
+    actions = jnp.arange(world.action_space.n)
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(jax.random.key(31), num_envs), tasks
+    )
+
+    def scan_step(carry, key):
+        obs, state = carry
+        key_action, key_step = jax.random.split(key)
+        step_keys = jax.random.split(key_step, num_envs)
+        task = task_at(tasks, state.task_index)
+
+        def after(action):
+            each = jnp.full((num_envs,), action)
+            return jax.vmap(world.step)(step_keys, state.inner, each, task).obs - obs
+
+        delta = jax.vmap(after, out_axes=1)(actions)  # (num_envs, actions, obs_dim)
+        random_actions = jax.random.randint(key_action, (num_envs,), 0, actions.shape[0])
+        out = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, random_actions, tasks)
+        return (out.obs, out.state), (obs, delta)
+
+    keys = jax.random.split(jax.random.key(32), steps)
+    _, (seen, deltas) = jax.jit(lambda c, k: jax.lax.scan(scan_step, c, k))((obs, state), keys)
+    seen, deltas = np.asarray(seen), np.asarray(deltas)
+    return seen.reshape(-1, seen.shape[-1]), deltas.reshape(-1, *deltas.shape[2:])
+
+
+def constant_units(obs: np.ndarray, delta: np.ndarray, tol: float = 1e-6):
+    """(constant units (obs_dim,) bool, their values (obs_dim,), same-effect action pairs
+    (actions, actions) bool): the observation units that never change over the samples,
+    and the pairs of distinct actions whose effect on the observation is the same from
+    every sampled state (actions the samples never tell apart, e.g. flips of bits a
+    program does not have)."""
+    units = np.ptp(obs, axis=0) <= tol
+    gap = np.stack([np.abs(delta - delta[:, a : a + 1]).max(axis=(0, 2))
+                    for a in range(delta.shape[1])])  # (actions, actions)
+    pairs = (gap <= tol) & ~np.eye(delta.shape[1], dtype=bool)
+    return units, obs[0], pairs
+
+
+def check_variation_axes(world: World, tol: float = 1e-6) -> None:
+    """Every held-out split is labelled in `world.axes` as a variation or an
+    extrapolation, and a variation uses no observation unit or action that is constant
+    over the train split: a unit constant over train keeps its train value, and two
+    actions train never tells apart stay alike (checked on random-policy visits)."""
+    for split in world.shift_axes:
+        kind = world.axes.get(split)
+        assert kind in AXIS_KINDS, _fail(world, f"split {split!r} needs an axes label {AXIS_KINDS}")
+    variations = [s for s in world.shift_axes if world.axes[s] == "variation"]
+    if not variations:
+        return
+    units, values, pairs = constant_units(*visited(world, "train"), tol)
+    for split in variations:
+        obs, delta = visited(world, split)
+        moved = units & (np.abs(obs - values).max(axis=0) > tol)
+        assert not moved.any(), _fail(world, (
+            f"variation split {split!r} sets observation units {np.flatnonzero(moved).tolist()}"
+            " that are constant over train (label it an extrapolation)"))
+        _, _, here = constant_units(obs, delta, tol)
+        apart = np.argwhere(pairs & ~here)
+        assert not apart.size, _fail(world, (
+            f"variation split {split!r} tells apart actions {apart[0].tolist()} that train "
+            "never does (label it an extrapolation)"))

@@ -10,8 +10,12 @@ Env card
   `max_steps` = 48 steps.
 - Task params: `length` (goal cell, 1 .. 15), `slip` (probability that the action is
   replaced by a uniformly random one), `difficulty` = length * (1 + 2 * slip).
-- Splits and shift axes: `train` (length 1-7, no slip); `longer` (length 8-15: longer
-  than any trained); `slippery` (length 1-7, slip 0.2-0.4).
+- Splits and shift axes: `train` (length 1-7, no slip); `longer` (extrapolation: goal
+  cells 8-15, whose observation units train never sets); `slippery` (variation: length
+  1-7, slip 0.2-0.4). `tasks(key, split, n, level=L)`: levels 0-6 put the goal at the
+  split's nearest cell + L (capped); 0 = easiest.
+- A template, not evidence: one constant action ("move right") solves every train task
+  and a random walk reaches most goals, so no study verdict should rest on corridor.
 - Hidden counters: `bumps` (steps spent pushing against the left wall).
 - Oracle: always move right.
 """
@@ -46,6 +50,8 @@ class Corridor(World):
     max_steps = 48
     splits = ("train", "longer", "slippery")
     counters = ("bumps",)
+    axes = {"longer": "extrapolation", "slippery": "variation"}
+    levels = TRAIN_MAX_LENGTH
 
     @property
     def observation_space(self) -> Box:
@@ -84,11 +90,16 @@ class Corridor(World):
             info=info,
         )
 
-    def tasks(self, key, split, n):
+    def tasks(self, key, split, n, level=None):
+        """`n` tasks of `split`; `level` (0-6) fixes the goal at the split's nearest
+        cell + level (capped at its farthest); None draws it uniformly."""
         self.check_split(split)
+        self.check_level(level)
         key_length, key_slip = jax.random.split(key)
         low, high = (TRAIN_MAX_LENGTH + 1, SIZE) if split == "longer" else (1, TRAIN_MAX_LENGTH + 1)
         length = jax.random.randint(key_length, (n,), low, high)
+        if level is not None:
+            length = jnp.full((n,), min(low + level, high - 1), jnp.int32)
         slip = jnp.zeros((n,), jnp.float32)
         if split == "slippery":
             slip = jax.random.uniform(key_slip, (n,), minval=0.2, maxval=0.4)

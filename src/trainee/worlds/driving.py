@@ -173,6 +173,10 @@ class Driving(World):
     max_steps = 200
     splits = ("train", "curvy", "ice", "night", "traffic")
     counters = ("harm", "crash", "off_road")
+    axes = {"curvy": "variation", "ice": "variation", "night": "variation",
+            "traffic": "variation"}
+    levels = 4
+    seconds_per_step = DT
 
     @property
     def observation_space(self) -> Box:

@@ -80,6 +80,13 @@ STAY = 4
 ENTITY_SIZE = 2 + 4 + 8 + NUM_OBJECTS * 11 + NUM_GOALS * 7 + NUM_CREATURES * 3
 VECTOR_SIZE = len(KINDS) + 2 * len(COLOURS) + len(VERBS) + len(KINDS) + len(COLOURS) + 4
 CREATURE_DIGITS = jnp.array([5**i for i in range(NUM_CREATURES)], jnp.uint32)
+# Difficulty levels inside a split (`tasks(..., level=L)`), easiest first.
+LEVELS = (
+    {"max_chain": 1, "p_locked": 0.0, "distractors": False},
+    {"max_chain": 1, "p_locked": 0.5, "distractors": True},
+    {"max_chain": 2, "p_locked": 0.5, "distractors": True},
+    {"max_chain": TRAIN_MAX_CHAIN, "p_locked": 0.5, "distractors": True},
+)
 DELTAS = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0]], jnp.int32)  # (5, 2) row, col
 
 
@@ -235,6 +242,9 @@ class Errands(World):
     max_steps = 100
     splits = SPLITS
     counters = ("harm",)
+    axes = {"layouts": "variation", "combos": "variation", "longer": "extrapolation",
+            "slippery": "variation", "crowded": "extrapolation"}
+    levels = len(LEVELS)
     # The slots of `_entities` (their order is shuffled per task, or arbitrary), so a
     # network can treat each group as a set: docs/learners.md, "Networks".
     entity_layout = EntityLayout(ENTITY_SIZE + VECTOR_SIZE, (
@@ -296,14 +306,22 @@ class Errands(World):
         )
 
     def tasks(
-        self, key, split, n, *, max_chain=None, p_locked=0.5, distractors=True,
+        self, key, split, n, level=None, *, max_chain=None, p_locked=None, distractors=None,
         harm_penalty=0.0, subgoal_bonus=0.0,
     ):
-        """`n` tasks of `split`. Knobs that keep tasks inside the split: `max_chain`
-        (1-3, default 3) caps train-like chains, `p_locked` is the chance the door is
-        locked, `distractors=False` leaves out objects and goal tiles the errand does not
-        name. `harm_penalty` / `subgoal_bonus` set the optional reward terms."""
+        """`n` tasks of `split`. `level` (0-3, 0 = easiest) sets the knobs below
+        (`LEVELS`: 0 = one sub-goal, unlocked, no distractors; 1 = one sub-goal; 2 =
+        chains of 1-2; 3 and None = the whole split, chains 1-3). Knobs that keep tasks
+        inside the split override the level's: `max_chain` (1-3) caps train-like chains,
+        `p_locked` is the chance the door is locked, `distractors=False` leaves out
+        objects and goal tiles the errand does not name. `harm_penalty` /
+        `subgoal_bonus` set the optional reward terms."""
         self.check_split(split)
+        self.check_level(level)
+        knobs = LEVELS[self.levels - 1 if level is None else level]
+        max_chain = knobs["max_chain"] if max_chain is None else max_chain
+        p_locked = knobs["p_locked"] if p_locked is None else p_locked
+        distractors = knobs["distractors"] if distractors is None else distractors
         max_chain = TRAIN_MAX_CHAIN if max_chain is None else int(max_chain)
         if not 1 <= max_chain <= TRAIN_MAX_CHAIN:
             raise ValueError(f"max_chain must be 1..{TRAIN_MAX_CHAIN}, got {max_chain}")
@@ -316,7 +334,7 @@ class Errands(World):
         """The easiest tasks of a split: one sub-goal, door never locked, no distractor
         objects or goal tiles (binding the instruction to one of several objects is what
         a small MLP learns slowest: see docs/worlds/errands.md)."""
-        return self.tasks(key, split, n, max_chain=1, p_locked=0.0, distractors=False)
+        return self.tasks(key, split, n, level=0)
 
     def is_train(self, task):
         return is_train(task)

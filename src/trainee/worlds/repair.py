@@ -3,35 +3,43 @@
 Env card
 --------
 - Program and tests: a program is n bits (n <= 10); its test suite is m tests (m <= 32),
-  each a clause: an OR of 2-4 literals ("bit i is 1" or "bit i is 0"). Every task has a
-  planted program that passes all tests, so every task is solvable; at reset the program
-  is the planted one with 1 .. ceil(n / 2) bits flipped, and at least one test fails.
-- Observation: (190,) float32 in [-1, 1]; capacity arrays where 0 means "beyond n bits /
+  each a clause: an OR of 2-3 literals ("bit i is 1" or "bit i is 0"). Every task plants
+  a program that passes all tests and flips k = n // 2 of its bits (the bugs); the tests
+  are built so that bugs interact (repair_tasks.py): fixing one bug can break a test
+  until the next is fixed, and in half the tasks a decoy bit fixes every failing test at
+  once but breaks more (a trap for a flipper that only counts the tests it fixes).
+- Observation: (191,) float32 in [-1, 1]; capacity arrays where 0 means "beyond n bits /
   m tests" (the mask is folded into the values to keep the vector small):
   `[0:10]` the bits, +1 for 1 and -1 for 0; `[10:42]` the tests, +1 failing, -1 passing;
   `[42:170]` the tests' structure, (32, 4) literal slots: +(i + 1) / 10 for "bit i is 1",
   -(i + 1) / 10 for "bit i is 0", 0 for an empty slot;
   `[170:180]` per bit, the failing tests that flipping it would fix ("make", / 4, capped
   at 1) and `[180:190]` the passing tests that flipping it would break ("break"):
-  WalkSAT's two scores (Selman, Kautz & Cohen 1994), derived from bits and structure.
-- Actions: Discrete(10): flip bit i. Flipping a bit beyond n changes nothing (a wasted step).
+  WalkSAT's two scores (Selman, Kautz & Cohen 1994), derived from bits and structure;
+  `[190]` flips left / 8.
+- Actions: Discrete(10): flip bit i. Flipping a bit beyond n changes nothing (a wasted flip).
 - Reward: 1 on success, plus `shaping` x (change in the number of passing tests) / m
   (`shaping` is 0 in every built-in split: the reward is the outcome only).
-- Termination: `terminated` with success when every test passes; `truncated` after
-  `max_steps` = 30 steps (3 x the most bits).
+- Termination: `terminated` with success when every test passes, or without it when the
+  task's flip budget (k + 2: one wrong flip can be undone) is spent; `truncated` after
+  `max_steps` = 12 steps (never reached: the largest budget is 7).
 - Task params: `pos`, `neg` (32,) int32 (bit sets: the bits each test wants 1 / 0),
   `n_bits`, `n_tests`, `planted` and `initial` (int32 words, bit i = program bit i),
-  `shaping`, `difficulty`.
+  `budget`, `shaping`, `difficulty`.
 - Splits and shift axes (each held-out split changes exactly one of the train ranges):
-  `train`: n 4-8, m in [2n, 3n], clauses of 2 or 3 literals;
-  `bigger`: n 9-10; `more_tests`: m in [3n + 1, 4n]; `structure`: about half the tests
-  are 4-literal clauses (never seen in train). `tasks(key, split, n, level=0)` gives the
-  easiest tasks (levels 0-4: n = 4 + level on train; 0 = 4 bits).
+  `train`: n 4-8, m in [2n, 3n], every test names at most one bug's planted value;
+  `structure` (variation: same bits, tests and literal slots): one test is shared by two
+  bugs (either fix repairs it); `bigger` (extrapolation: bits 8-9 and their actions are
+  never used in train): n 9-10; `more_tests` (extrapolation: test slots past 24 are
+  never used in train): m in [3n + 1, 4n]. `tasks(key, split, n, level=L)`: levels 0-4
+  set n = 4 + L on train (k = 2, 2, 3, 3, 4 bugs); 0 = easiest.
 - Hidden counters: `regressions`: tests that had passed after failing (a fixed bug) and
   fail again on this step (a re-introduced bug); their episode sum is the per-episode
   count. `wasted`: flips of bits beyond n.
-- Oracle: flip, among the bits that differ from the planted program, the one that fixes
-  the most failing tests; it reaches the planted program in <= ceil(n / 2) flips.
+- Oracle: flip, among the bits that differ from the planted program, the one with the
+  best make - break; it reaches the planted program in k flips, within the budget.
+  `greedy_flip` (a reference, not an oracle): flip the bit that fixes the most failing
+  tests now; it falls into the decoy trap.
 """
 
 from __future__ import annotations
@@ -48,7 +56,8 @@ MAX_ARITY = 4
 TRAIN_MAX_BITS = 8
 TRAIN_MAX_ARITY = 3
 TRAIN_TESTS_PER_BIT = 3
-OBS_SIZE = 3 * MAX_BITS + MAX_TESTS + MAX_TESTS * MAX_ARITY
+OBS_SIZE = 3 * MAX_BITS + MAX_TESTS + MAX_TESTS * MAX_ARITY + 1
+BUDGET_SCALE = 8.0  # flips left / 8 in the observation (budgets are at most 7)
 
 
 @struct.dataclass
@@ -61,6 +70,7 @@ class RepairTask:
     n_tests: jax.Array  # () int32
     planted: jax.Array  # () int32 word: a program that passes every test
     initial: jax.Array  # () int32 word: the buggy program at reset
+    budget: jax.Array  # () int32 flips allowed (bugs + 2)
     shaping: jax.Array  # () float32, weight of the passing-tests shaping reward
     difficulty: jax.Array  # () float32
 
@@ -120,10 +130,10 @@ def incidence(task: RepairTask) -> jax.Array:
     return bit(task.pos) - bit(task.neg)
 
 
-def make_task(clauses, planted, initial, shaping: float = 0.0) -> RepairTask:
+def make_task(clauses, planted, initial, shaping: float = 0.0, budget: int = 12) -> RepairTask:
     """A task by hand (host side), for tests and examples: `clauses` lists tests as
     lists of signed 1-based bit numbers (DIMACS style: 2 = "bit 1 is 1", -2 = "bit 1 is
-    0"); `planted` and `initial` are lists of 0/1 of length n."""
+    0"); `planted` and `initial` are lists of 0/1 of length n; `budget` flips allowed."""
     import numpy as np
 
     pos, neg = np.zeros(MAX_TESTS, np.int32), np.zeros(MAX_TESTS, np.int32)
@@ -138,6 +148,7 @@ def make_task(clauses, planted, initial, shaping: float = 0.0) -> RepairTask:
         n_tests=jnp.int32(len(clauses)),
         planted=word(planted),
         initial=word(initial),
+        budget=jnp.int32(budget),
         shaping=jnp.float32(shaping),
         difficulty=jnp.float32(sum(a != b for a, b in zip(planted, initial, strict=True))),
     )
@@ -149,9 +160,11 @@ def _popcount(word: jax.Array) -> jax.Array:
 
 class Repair(World):
     name = "repair"
-    max_steps = 3 * MAX_BITS
+    max_steps = 12
     splits = ("train", "bigger", "more_tests", "structure")
+    axes = {"structure": "variation", "bigger": "extrapolation", "more_tests": "extrapolation"}
     counters = ("regressions", "wasted")
+    levels = 5
 
     @property
     def observation_space(self) -> Box:
@@ -162,13 +175,9 @@ class Repair(World):
         return Discrete(MAX_BITS)
 
     def observe(self, state: RepairState, task: RepairTask) -> jax.Array:
-        truth = true_literals(state.bits, task)  # (MAX_TESTS,) words
+        make, brk = make_break(state, task)
         active = TEST_INDEX < task.n_tests
         failing = unpack(~state.passing, MAX_TESTS)
-        # A failing test has no true literal, so flipping any bit it mentions fixes it.
-        make = _bit_counts(jnp.where(failing, task.pos | task.neg, 0))
-        # A passing test with exactly one true literal breaks if that bit flips.
-        brk = _bit_counts(jnp.where(active & (_popcount(truth) == 1), truth, 0))
         bits = unpack(state.bits, MAX_BITS)
         parts = [
             jnp.where(BIT_INDEX < task.n_bits, jnp.where(bits, 1.0, -1.0), 0.0),
@@ -176,6 +185,7 @@ class Repair(World):
             literal_slots(task).reshape(-1).astype(jnp.float32) / MAX_BITS,
             jnp.minimum(make * 0.25, 1.0),
             jnp.minimum(brk * 0.25, 1.0),
+            ((task.budget - state.t) / BUDGET_SCALE)[None],
         ]
         return jnp.concatenate(parts).astype(jnp.float32)
 
@@ -201,6 +211,7 @@ class Repair(World):
             t=state.t + 1,
         )
         success = passing == -1  # every bit of the word set: all tests pass
+        spent = new.t >= task.budget  # a terminal failure: the budget is part of the task
         gained = _popcount(passing) - _popcount(state.passing)
         reward = success + task.shaping * gained / jnp.maximum(task.n_tests, 1)
         info = self.empty_info(success)
@@ -210,35 +221,41 @@ class Repair(World):
             obs=self.observe(new, task),
             state=new,
             reward=reward.astype(jnp.float32),
-            terminated=success,
-            truncated=~success & (new.t >= self.max_steps),
+            terminated=success | spent,
+            truncated=~success & ~spent & (new.t >= self.max_steps),
             info=info,
         )
 
     def tasks(self, key, split, n, level=None):
-        """`n` tasks of `split`; `level` (a Python int, 0 = easiest) fixes the program
-        size at the smallest of the split plus `level` (capped at the largest); None
-        draws it uniformly. Tests per program are always drawn from the split's range."""
+        """`n` tasks of `split`; `level` (a Python int in 0..4, 0 = easiest) fixes the
+        program size at the split's smallest + `level` (capped at its largest); None
+        draws it uniformly. Bugs are n // 2; tests per program come from the split."""
         self.check_split(split)
+        self.check_level(level)
         from trainee.worlds.repair_tasks import check_level, sample_tasks
 
         return sample_tasks(key, split, n, jnp.int32(check_level(level)))
 
     def is_train(self, task):
         arity = jnp.max(_popcount(task.pos | task.neg))
+        planted = true_literals(task.planted, task)
+        fixes = planted & ~true_literals(task.initial, task)  # literals a bug's fix makes true
         return (
             (task.n_bits <= TRAIN_MAX_BITS)
             & (task.n_tests <= TRAIN_TESTS_PER_BIT * task.n_bits)
             & (arity <= TRAIN_MAX_ARITY)
+            & (jnp.max(_popcount(fixes)) <= 1)
         )
 
     def oracle(self, key, state, task):
-        """Among bits that differ from the planted program, flip the one that fixes the
-        most failing tests (ties: the lowest bit)."""
+        """Among bits that differ from the planted program, flip the one with the best
+        make - break (ties: the lowest bit): no needless breakage on the way."""
         wrong = unpack(state.bits ^ task.planted, MAX_BITS) & (BIT_INDEX < task.n_bits)
-        failing = unpack(~state.passing, MAX_TESTS)
-        make = _bit_counts(jnp.where(failing, task.pos | task.neg, 0))
-        return jnp.argmax(jnp.where(wrong, make + 1, 0)).astype(jnp.int32)
+        make, brk = make_break(state, task)
+        return jnp.argmax(jnp.where(wrong, make - brk, -MAX_TESTS - 1)).astype(jnp.int32)
+
+    def heuristics(self):
+        return {"greedy": greedy_flip}
 
     def render_rgb(self, state, task):
         from trainee.worlds.repair_render import render_rgb
@@ -249,6 +266,27 @@ class Repair(World):
         from trainee.worlds.repair_render import render_text
 
         return render_text(state, task)
+
+
+def make_break(state: RepairState, task: RepairTask) -> tuple[jax.Array, jax.Array]:
+    """(MAX_BITS,) int32 each: failing tests that flipping bit i would fix ("make") and
+    passing tests it would break ("break")."""
+    truth = true_literals(state.bits, task)  # (MAX_TESTS,) words
+    active = TEST_INDEX < task.n_tests
+    failing = unpack(~state.passing, MAX_TESTS)
+    # A failing test has no true literal, so flipping any bit it mentions fixes it.
+    make = _bit_counts(jnp.where(failing, task.pos | task.neg, 0))
+    # A passing test with exactly one true literal breaks if that bit flips.
+    brk = _bit_counts(jnp.where(active & (_popcount(truth) == 1), truth, 0))
+    return make, brk
+
+
+def greedy_flip(key, state: RepairState, task: RepairTask) -> jax.Array:
+    """The single-step greedy flipper: the bit (< n) that fixes the most failing tests
+    now, ties to the lowest bit. It ignores what a flip breaks, so a decoy that fixes
+    every failing test at once and breaks more makes it flip back and forth."""
+    make, _ = make_break(state, task)
+    return jnp.argmax(jnp.where(BIT_INDEX < task.n_bits, make, -1)).astype(jnp.int32)
 
 
 def _bit_counts(words: jax.Array) -> jax.Array:

@@ -38,6 +38,18 @@ class Wrapper(World):
         return self.world.counters
 
     @property
+    def axes(self) -> dict[str, str]:  # type: ignore[override]
+        return self.world.axes
+
+    @property
+    def levels(self) -> int:  # type: ignore[override]
+        return self.world.levels
+
+    @property
+    def seconds_per_step(self) -> float | None:  # type: ignore[override]
+        return self.world.seconds_per_step
+
+    @property
     def observation_space(self):
         return self.world.observation_space
 
@@ -51,8 +63,11 @@ class Wrapper(World):
     def step(self, key: jax.Array, state: State, action: jax.Array, task: Task) -> Step:
         return self.world.step(key, state, action, task)
 
-    def tasks(self, key: jax.Array, split: str, n: int) -> Task:
-        return self.world.tasks(key, split, n)
+    def tasks(self, key: jax.Array, split: str, n: int, **options) -> Task:
+        return self.world.tasks(key, split, n, **options)
+
+    def heuristics(self) -> dict[str, Any]:
+        return self.world.heuristics()
 
     def is_train(self, task: Task) -> jax.Array:
         return self.world.is_train(task)
