@@ -30,9 +30,9 @@ from trainee.careers.career import Career, Job, career_worlds, job_tasks
 from trainee.careers.interventions import Context, make_interventions
 from trainee.evaluate import evaluate
 from trainee.learners import LearnerConfig, make_learner, run_updates
-from trainee.learners.networks import make_network
+from trainee.learners.networks import network_for
 from trainee.measures import flips
-from trainee.progress import progress_bar
+from trainee.runtime.progress import progress_bar
 from trainee.train import chunk_size
 from trainee.worlds import World
 
@@ -76,7 +76,7 @@ class _Compiled:
 
 def _evaluator(world: World, hp: LearnerConfig, episodes: int):
     """(seed-stacked params, key, tasks) -> (S, tasks, episodes) success in `world`."""
-    network = make_network(hp, world.observation_space.shape, world.action_space.n)
+    network = network_for(hp, world)
 
     def success(params, key, tasks):
         records = evaluate(world, policy_from_params(network, params), key, tasks, episodes)

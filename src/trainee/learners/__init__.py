@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from trainee.learners.common import Metrics, TrainState, make_optimizer
 from trainee.learners.config import LearnerConfig
-from trainee.learners.networks import ActorCritic, init_params, make_network
+from trainee.learners.networks import ActorCritic, init_params, network_for
 from trainee.learners.pg import pg_update
 from trainee.learners.ppo import init_env, ppo_update
 from trainee.worlds.base import World
@@ -49,7 +49,7 @@ class Learner(NamedTuple):
 
 def make_learner(config: LearnerConfig, world: World) -> Learner:
     config.validate()
-    network = make_network(config, world.observation_space.shape, world.action_space.n)
+    network = network_for(config, world)
     if config.learner == "ppo":
         env = AutoReset(TaskPool(world))
         steps_per_update = config.num_envs * config.num_steps

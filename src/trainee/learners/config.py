@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# The networks `network` may name; `auto` resolves to one of the others per world
+# (`trainee.learners.networks.resolve_network`).
+NETWORKS = ("auto", "mlp", "cnn", "attention")
+
 
 @dataclass(frozen=True)
 class LearnerConfig:
@@ -50,6 +54,15 @@ class LearnerConfig:
     """Hidden layers of the actor and of the critic MLPs."""
     activation: Literal["tanh", "relu"] = "tanh"
     """Hidden activation."""
+    network: str = "auto"
+    """`mlp` | `cnn` | `attention` | `auto`. `mlp`: the observation flattened into two
+    towers (actor, critic) of `layers` x `hidden`; `cnn`: two 3x3 convolutions in front
+    (grid observations (H, W, C) only); `attention`: entity slots as tokens, the rest of
+    the observation as the query (worlds with an `entity_layout`, e.g. errands); `auto`:
+    mlp, until another network is shown to pay (attention on errands has not reached its
+    target yet; on MinAtar Breakout the CNN trained > 40x slower than the MLP in the same
+    run, and PureJaxRL's MinAtar PPO uses an MLP; docs/learners.md). Static: it changes
+    shapes."""
 
     def validate(self) -> None:
         """Raise ValueError naming the bad field and the fix."""
@@ -66,6 +79,10 @@ class LearnerConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if self.network not in NETWORKS:
+            raise ValueError(
+                f"network must be one of {', '.join(NETWORKS)} (got {self.network!r})"
+            )
         if not 0.0 < self.lr:
             raise ValueError(f"lr must be > 0 (got {self.lr})")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
