@@ -31,6 +31,21 @@ def test_minigrid_classic_contract():
                 split_samples=16)
 
 
+def test_craftax_contract_spaces_vmap_and_splits():
+    # The parts of the contract that compile the package's reset and step once each
+    # (jit of vmap); the whole contract compiles them about seven times, which took
+    # 664 s cold at load 20 (test_craftax_contract, slow).
+    require("craftax")
+    from trainee.worlds.contract import check_spaces_and_vmap, check_splits_disjoint, check_tasks
+    from trainee.worlds.craftax_adapter import CraftaxClassic
+
+    world = CraftaxClassic(max_steps=8)
+    check_tasks(world, 4)
+    check_spaces_and_vmap(world, 4)
+    check_splits_disjoint(world, 4096)
+
+
+@pytest.mark.slow
 def test_craftax_contract():
     require("craftax")
     from trainee.worlds.craftax_adapter import CraftaxClassic
