@@ -10,7 +10,7 @@ from trainee.worlds.contract import check_variation_axes, check_world, constant_
 from trainee.worlds.corridor import Corridor
 
 
-@pytest.mark.parametrize("name", names())
+@pytest.mark.parametrize("name", names(external=False))
 def test_builtin_world_contract(name):
     check_world(make(name))
 

@@ -34,21 +34,44 @@ def register(name: str, factory: Callable[[], World]) -> None:
     _REGISTRY[name] = factory
 
 
-def names() -> list[str]:
-    """Registered world names (external `gymnax:<Env>` worlds are made on demand)."""
-    return sorted(_REGISTRY)
+# External worlds behind an extra: prefix -> (package that must be installed, adapter
+# module with `world_names()` and `make_world(suffix)`).
+_EXTERNAL = {
+    "xminigrid": ("xminigrid", "trainee.worlds.xminigrid_adapter"),
+    "craftax": ("craftax", "trainee.worlds.craftax_adapter"),
+}
+
+
+def names(external: bool = True) -> list[str]:
+    """Registered world names, then (with `external`) the `xminigrid:` and `craftax:`
+    worlds whose extra is installed (`gymnax:<Env>` worlds are made on demand)."""
+    import importlib
+    import importlib.util
+
+    found = sorted(_REGISTRY)
+    for package, module in _EXTERNAL.values() if external else ():
+        if importlib.util.find_spec(package) is not None:  # installed; not imported here
+            found += importlib.import_module(module).world_names()
+    return found
 
 
 def make(name: str) -> World:
-    """The world called `name`: a built-in one or `gymnax:<EnvName>`."""
-    if name.startswith("gymnax:"):
+    """The world called `name`: a built-in one, `gymnax:<EnvName>`, `xminigrid:<name>`
+    or `craftax:classic`."""
+    prefix, _, suffix = name.partition(":")
+    if prefix == "gymnax" and suffix:
         from trainee.worlds.gymnax_adapter import GymnaxWorld
 
-        return GymnaxWorld(name.removeprefix("gymnax:"))
+        return GymnaxWorld(suffix)
+    if prefix in _EXTERNAL and suffix:
+        import importlib
+
+        return importlib.import_module(_EXTERNAL[prefix][1]).make_world(suffix)
     if name not in _REGISTRY:
         raise ValueError(
-            f"unknown world {name!r}; choose one of {', '.join(names())} "
-            "or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)"
+            f"unknown world {name!r}; choose one of {', '.join(names(external=False))}, "
+            "gymnax:<EnvName> (e.g. gymnax:CartPole-v1), xminigrid:<benchmark or "
+            "MiniGrid env> (e.g. xminigrid:trivial-2k) or craftax:classic"
         )
     return _REGISTRY[name]()
 

@@ -1,0 +1,135 @@
+"""Craftax-Classic (Matthews et al. 2024, `pip install craftax`) as the trainee world
+`craftax:classic`.
+
+Env card (docs/worlds/craftax.md has the full one):
+- Observation: the package's symbolic observation, a float32 vector of 1345 (a 7 x 9
+  local map of 17 block and 4 mob channels, then inventory, intrinsics, light,
+  sleeping and direction), in [0, 1]. Actions: Discrete(17).
+- Reward: the package's: +1 per achievement unlocked for the first time in the episode,
+  +0.1 per health point gained, -0.1 per health point lost.
+- Termination: `terminated` on death (health 0 or standing in lava), `truncated` at the
+  time limit (`max_steps`, 10,000 by default as in the package), computed from the state
+  (the package's `done` folds both together). `info["success"]` = reaching the time
+  limit alive (Craftax has no goal; survival is the closest thing to one).
+- Tasks are world seeds, as Procgen's `start_level`/`num_levels`: the map, its
+  resources and the first mobs are generated from `jax.random.key(seed)`; the per-step
+  randomness (mob moves, spawns) comes from the step key. `train` draws seeds from
+  0 .. `num_train_levels` - 1, `heldout` from `HELDOUT_START` on, so the splits are
+  disjoint by construction. `difficulty` is 0 (the seed says nothing about it).
+- Hidden counters in `info` each step, summed per episode by evaluation: one per
+  achievement (`achievement_<name>`, 1 on the step it is first unlocked), `achievements`
+  (their number), `health_lost` (health points lost).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from trainee.worlds.base import Box, Discrete, Step, World
+
+HELDOUT_START = 1 << 24  # first held-out seed; train seeds stay far below it
+_SEED_CAP = (1 << 31) - 1  # seeds are int32
+
+
+def import_craftax(what: str):
+    """Craftax-Classic's symbolic env module, or an ImportError saying what to install
+    or what failed to import."""
+    try:
+        from craftax.craftax_classic import constants
+        from craftax.craftax_classic.envs import craftax_symbolic_env
+    except ModuleNotFoundError as err:
+        top = (err.name or "").partition(".")[0]
+        if top == "craftax":
+            raise ImportError(f"{what} needs craftax: pip install 'trainee[craftax]' "
+                              f"({err})") from err
+        raise ImportError(f"{what}: craftax is installed but fails to import ({err}); "
+                          f"pip install {top} (or pip install -e '.[craftax]')") from err
+    except ImportError as err:
+        raise ImportError(f"{what}: craftax is installed but fails to import ({err})") from err
+    return craftax_symbolic_env, constants
+
+
+def world_names() -> list[str]:
+    """The `craftax:` names `trainee.worlds.names()` lists."""
+    return ["craftax:classic"]
+
+
+def make_world(suffix: str) -> World:
+    if suffix != "classic":
+        raise ValueError(f"unknown craftax world {suffix!r}; choose craftax:classic")
+    return CraftaxClassic()
+
+
+@struct.dataclass
+class CraftaxTask:
+    seed: jax.Array  # () int32, the world seed
+    difficulty: jax.Array  # () float32, always 0
+
+
+class CraftaxClassic(World):
+    splits = ("train", "heldout")
+    axes = {"heldout": "variation"}  # same blocks, mobs and actions; new maps
+
+    def __init__(self, max_steps: int = 10_000, num_train_levels: int = 200):
+        module, constants = import_craftax("world 'craftax:classic'")
+        self.name = "craftax:classic"
+        self.env = module.CraftaxClassicSymbolicEnvNoAutoReset()
+        self.params = self.env.default_params.replace(max_timesteps=max_steps)
+        self.max_steps = max_steps
+        self.num_train_levels = num_train_levels
+        self._lava = constants.BlockType.LAVA.value
+        self._achievements = tuple(a.name.lower() for a in constants.Achievement)
+        self.counters = (*(f"achievement_{a}" for a in self._achievements),
+                         "achievements", "health_lost")
+        self._obs_dim = int(self.env.observation_space(self.params).shape[0])
+        # Jitted here so that unjitted callers (tests, host loops) do not dispatch the
+        # package's reset and step op by op (85 s and 40 s each, measured); inside an
+        # outer jit or vmap these are inlined as usual.
+        self._reset = jax.jit(self._reset_impl)
+        self._step = jax.jit(self._step_impl)
+
+    @property
+    def observation_space(self) -> Box:
+        return Box(0.0, 1.0, (self._obs_dim,))
+
+    @property
+    def action_space(self) -> Discrete:
+        return Discrete(int(self.env.num_actions))
+
+    def reset(self, key, task):
+        return self._reset(key, task)
+
+    def step(self, key, state, action, task):
+        return self._step(key, state, action, task)
+
+    def _reset_impl(self, key, task):
+        # The world is the seed's (a level); the reset key plays no part.
+        obs, state = self.env.reset_env(jax.random.key(task.seed), self.params)
+        return obs.astype(jnp.float32), state
+
+    def _step_impl(self, key, state, action, task):
+        obs, new, reward, _, _ = self.env.step_env(key, state, action, self.params)
+        pos = new.player_position
+        terminated = (new.player_health <= 0) | (new.map[pos[0], pos[1]] == self._lava)
+        truncated = (new.timestep >= self.params.max_timesteps) & ~terminated
+        unlocked = (new.achievements & ~state.achievements).astype(jnp.float32)  # (22,)
+        info = {f"achievement_{a}": unlocked[i] for i, a in enumerate(self._achievements)}
+        info["achievements"] = unlocked.sum()
+        info["health_lost"] = jnp.maximum(
+            jnp.asarray(state.player_health - new.player_health, jnp.float32), 0.0)
+        info["success"] = truncated
+        return Step(obs.astype(jnp.float32), new, jnp.asarray(reward, jnp.float32),
+                    terminated, truncated, info)
+
+    def tasks(self, key, split, n, level: int | None = None):
+        self.check_split(split)
+        if level not in (None, 0):
+            raise ValueError(f"{self.name} level must be in 0..0, got {level}")
+        low, high = (0, self.num_train_levels) if split == "train" else (HELDOUT_START, _SEED_CAP)
+        seeds = jax.random.randint(key, (n,), low, high, dtype=jnp.int32)
+        return CraftaxTask(seed=seeds, difficulty=jnp.zeros((n,), jnp.float32))
+
+    def is_train(self, task):
+        return (task.seed >= 0) & (task.seed < self.num_train_levels)
