@@ -10,7 +10,8 @@ from trainee import checkpoint
 from trainee import train as train_module
 from trainee.agent import load_agent
 from trainee.learners import LearnerConfig, make_train
-from trainee.train import TrainConfig, chunk_size, train
+from trainee.program import chunk_size
+from trainee.train import TrainConfig, train
 from trainee.worlds import make
 
 TINY = LearnerConfig(total_steps=16 * 32 * 12, num_envs=16, num_steps=32, lr=1e-3)

@@ -26,11 +26,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.evaluate import Policy, evaluate
+from trainee.evaluate import Policy, evaluate_policy
 from trainee.exam.seal import (
     ExamConfig,
     Seal,
@@ -47,7 +46,7 @@ from trainee.store import connect, transaction
 from trainee.worlds.base import World
 
 # One compiled evaluation per (world, policy, episodes): both are hashable by identity.
-_evaluate = jax.jit(evaluate, static_argnums=(0, 1, 4))
+_evaluate = evaluate_policy
 
 
 class ExamError(RuntimeError):
