@@ -42,7 +42,7 @@ def test_chunk_size_divides():
 
 def test_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
     whole = train(tiny_config(tmp_path / "whole"), quiet=True)
-    original = train_module._checkpoint
+    original = train_module.write_checkpoint
     calls = []
 
     def crash_after_two(*args):
@@ -51,10 +51,10 @@ def test_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_checkpoint", crash_after_two)
+    monkeypatch.setattr(train_module, "write_checkpoint", crash_after_two)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(tmp_path / "cut"), quiet=True)
-    monkeypatch.setattr(train_module, "_checkpoint", original)
+    monkeypatch.setattr(train_module, "write_checkpoint", original)
     resumed = train(tiny_config(tmp_path / "cut", resume=True), quiet=True)
     assert resumed["final_return"] == whole["final_return"]
     assert resumed["env_steps"] == whole["env_steps"]

@@ -41,8 +41,8 @@ class CareerSettings:
     """`finetune`: carry parameters; `scratch`: fresh learner per job; `multitask`: all
     jobs at once with the same total budget."""
     interventions: tuple[str, ...] = ()
-    """Continual-learning interventions, applied in order (replay, shrink_perturb,
-    reset_dormant, l2_init)."""
+    """Continual-learning interventions, applied in order (names registered in
+    `careers.interventions.INTERVENTIONS`: replay, shrink_perturb, reset_dormant, l2_init)."""
     seeds: int = 5
     seed: int = 0
     num_tasks: int = 256
@@ -92,9 +92,7 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
                   for name, world in worlds.items()}
     resets = {name: jax.jit(jax.vmap(world.reset)) for name, world in worlds.items()}
     interventions = make_interventions(settings.interventions)
-    seed_keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
-    if settings.only_seeds:
-        seed_keys = seed_keys[np.asarray(settings.only_seeds)]
+    seed_keys = _seed_keys(settings)
     eval_key = jax.random.key(settings.seed + 2)
     results = {"jobs": [j.name for j in career.jobs], "R": [], "curves": [], "curve_steps": [],
                "stage_success": []}
@@ -125,6 +123,12 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
                 [np.asarray(evaluators[j.world](carried, eval_key, tasks).success)
                  for j, tasks in zip(jobs, eval_sets, strict=True)])
     return _finish(results)
+
+
+def _seed_keys(settings: CareerSettings) -> jax.Array:
+    """(S,) the seeds' keys; with `only_seeds`, those seeds' keys in the full run."""
+    keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
+    return keys[np.asarray(settings.only_seeds)] if settings.only_seeds else keys
 
 
 def _job_sets(career: Career, worlds: dict, key, settings: CareerSettings) -> tuple[list, list]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from trainee.registry import Registry
 from trainee.worlds.base import Box, Discrete, Step, World
 from trainee.worlds.wrappers import AutoReset, TaskPool, pool_size, task_at
 
 __all__ = [
+    "WORLDS",
     "AutoReset",
     "Box",
     "Discrete",
@@ -26,17 +28,18 @@ __all__ = [
     "to_gymnasium",
 ]
 
-_REGISTRY: dict[str, Callable[[], World]] = {}
+WORLDS: Registry[Callable[[], World]] = Registry(
+    "world", hint=" or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)")
 
 
 def register(name: str, factory: Callable[[], World]) -> None:
     """Make `factory()` available as `make(name)`."""
-    _REGISTRY[name] = factory
+    WORLDS.register(name, factory)
 
 
 def names() -> list[str]:
     """Registered world names (external `gymnax:<Env>` worlds are made on demand)."""
-    return sorted(_REGISTRY)
+    return sorted(WORLDS)
 
 
 def make(name: str) -> World:
@@ -45,12 +48,7 @@ def make(name: str) -> World:
         from trainee.worlds.gymnax_adapter import GymnaxWorld
 
         return GymnaxWorld(name.removeprefix("gymnax:"))
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown world {name!r}; choose one of {', '.join(names())} "
-            "or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)"
-        )
-    return _REGISTRY[name]()
+    return WORLDS.get(name)()
 
 
 def to_gymnasium(world_or_name: World | str, split: str = "train", seed: int = 0, **kwargs):
