@@ -8,3 +8,17 @@ jax.config.update(
     os.environ.get("TRAINEE_CACHE", os.path.expanduser("~/.cache/trainee/jax")),
 )
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def require(module: str):
+    """Import an optional integration that `.[dev]` installs, failing (never skipping)
+    when it does not import: a skip here once hid a broken gymnax install in CI."""
+    import importlib
+
+    import pytest
+
+    try:
+        return importlib.import_module(module)
+    except Exception as err:  # a broken install raises more than ImportError
+        pytest.fail(f"{module} does not import ({type(err).__name__}: {err}); "
+                    "pip install -e '.[dev]' installs it", pytrace=False)

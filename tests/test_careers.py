@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import require
 
 from trainee.careers import (
     CareerSettings,
@@ -146,7 +147,7 @@ def test_career_learner_settings_are_checked():
 def test_mixed_career_end_to_end():
     # corridor (32 inputs, 3 actions) then CartPole (4 inputs, 2 actions): the cheapest
     # pair of worlds to compile
-    pytest.importorskip("gymnax")
+    require("gymnax")
     from trainee.careers import Career, Job
 
     career = Career("mixed-tiny", (Job("near", "corridor", steps=256),

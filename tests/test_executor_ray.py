@@ -4,8 +4,9 @@ cluster gives the local vmapped run's per-seed numbers, gathered into the same o
 import os
 
 import pytest
+from conftest import require
 
-ray = pytest.importorskip("ray")
+ray = require("ray")
 
 # Ray must start before JAX does work in this process, and collection imports this
 # module before any test runs (as in tests/test_fleet_ray.py).

@@ -4,8 +4,9 @@ local vmapped fleet's merged parameters for the same seeds and config."""
 import os
 
 import pytest
+from conftest import require
 
-ray = pytest.importorskip("ray")
+ray = require("ray")
 
 # Ray must start before JAX does work in this process (this machine's rule: JAX's CPU
 # thread pools and Ray's process start-up do not mix well the other way round), and

@@ -2,14 +2,16 @@
 
 import warnings
 
+import jax
 import numpy as np
 import pytest
+from conftest import require
 
-gymnasium = pytest.importorskip("gymnasium")
+gymnasium = require("gymnasium")
 
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
-from trainee.worlds import make, to_gymnasium  # noqa: E402
+from trainee.worlds import make, task_at, to_gymnasium  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["driving", "repair"])
@@ -40,3 +42,63 @@ def test_seeding_counters_and_termination():
             break
     assert terminated and not truncated and info["success"] and reward == 1.0
     assert "PASS" in env.render()
+
+
+def test_registered_with_gymnasium_by_name():
+    import trainee.worlds.gymnasium_export  # noqa: F401  (registers trainee/<world>)
+
+    env = gymnasium.make("trainee/corridor", num_tasks=4)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (32,)
+    envs = gymnasium.make_vec("trainee/corridor", num_envs=3,
+                              vectorization_mode="vector_entry_point")
+    assert envs.num_envs == 3 and envs.observation_space.shape == (3, 32)
+
+
+def test_vector_env_same_step_autoreset_with_the_oracle():
+    """Driven by the oracle, every env of repair finishes its episode with success; the
+    step that ends it returns the next episode's first observation and keeps the last
+    one (and that step's info) under final_obs / final_info, masked to the finished envs."""
+    from gymnasium.vector import AutoresetMode
+
+    from trainee.worlds.gymnasium_export import make_vector_env
+
+    world = make("repair")
+    envs = make_vector_env(world, 4, split="train", seed=1, num_tasks=16)
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    obs, info = envs.reset(seed=3)
+    assert obs.shape == (4, *world.observation_space.shape) and obs.dtype == np.float32
+    again, _ = envs.reset(seed=3)
+    np.testing.assert_array_equal(obs, again)
+    finished = np.zeros(4, bool)
+    oracle = jax.jit(jax.vmap(world.oracle, in_axes=(None, 0, 0)))
+    for _ in range(world.max_steps):
+        _, states = envs._carry
+        tasks = task_at(envs.tasks, states.task_index)
+        actions = oracle(None, states.inner, tasks)
+        obs, reward, terminated, truncated, info = envs.step(np.asarray(actions))
+        done = terminated | truncated
+        np.testing.assert_array_equal(info["_final_obs"], done)
+        for i in np.flatnonzero(done & ~finished):
+            assert terminated[i] and reward[i] == 1.0 and info["final_info"]["success"][i]
+            assert info["final_obs"][i].shape == obs[i].shape
+            assert not np.array_equal(info["final_obs"][i], obs[i])  # obs is the next start
+        assert all(info["final_obs"][i] is None for i in np.flatnonzero(~done))
+        finished |= done
+        if finished.all():
+            break
+    assert finished.all()
+
+
+def test_vector_env_truncates_at_the_time_limit_and_rejects_bad_sizes():
+    from trainee.worlds.gymnasium_export import make_vector_env
+
+    world = make("corridor")
+    envs = make_vector_env(world, 2, num_tasks=4)
+    envs.reset(seed=0)
+    for t in range(world.max_steps):
+        _, _, terminated, truncated, _ = envs.step(np.ones(2, np.int64))  # "stay": never wins
+        assert not terminated.any()
+        assert truncated.all() == (t == world.max_steps - 1)
+    with pytest.raises(ValueError, match="num_envs"):
+        make_vector_env(world, 0)

@@ -8,6 +8,7 @@ within 1M simulated steps.
 import jax
 import numpy as np
 import pytest
+from conftest import require
 
 from trainee.learners import LearnerConfig, make_train
 from trainee.train import final_return
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def train_cartpole(config: LearnerConfig, seeds: int) -> np.ndarray:
-    pytest.importorskip("gymnax")
+    require("gymnax")
     world = make("gymnax:CartPole-v1")
     tasks = world.tasks(jax.random.key(0), "train", 1)
     train = jax.jit(jax.vmap(make_train(config, world), in_axes=(0, None)))

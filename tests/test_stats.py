@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import require
 
 from trainee.measures import (
     ValueCI,
@@ -55,13 +56,10 @@ def test_bootstrap_ci_is_deterministic_and_brackets_the_estimate():
 
 
 def _rliable():
-    """rliable, or a skip: it is an optional dev dependency, and rliable 1.2 runs only
-    with arch < 8 (arch 8 dropped `random_state`) and arch 7 only with pandas < 3."""
-    pytest.importorskip("rliable")
-    try:
-        from rliable import library, metrics
-    except Exception as err:  # an incompatible arch/pandas raises at import
-        pytest.skip(f"rliable is unusable here ({err}); pip install 'arch<8' 'pandas<3'")
+    """rliable, which `.[dev]` installs (rliable 1.2 runs only with arch < 8 and pandas < 3,
+    which `.[dev]` pins): a failed import fails the test instead of skipping it."""
+    require("rliable")
+    library, metrics = require("rliable.library"), require("rliable.metrics")
     return library, metrics
 
 

@@ -1,6 +1,7 @@
 """The shared contract, run against every registered world and a gymnax env."""
 
 import pytest
+from conftest import require
 
 from trainee.worlds import make, names
 from trainee.worlds.contract import check_world
@@ -12,5 +13,5 @@ def test_builtin_world_contract(name):
 
 
 def test_gymnax_world_contract():
-    pytest.importorskip("gymnax")
+    require("gymnax")
     check_world(make("gymnax:CartPole-v1"), num_tasks=8, split_samples=16)

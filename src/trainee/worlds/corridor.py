@@ -101,3 +101,20 @@ class Corridor(World):
     def oracle(self, key, state, task):
         """The scripted policy that solves every task: move right."""
         return jnp.int32(2)
+
+    def render_rgb(self, state, task):
+        """One row of SIZE cells: the agent blue, the goal green, the rest grey; a
+        (24, SIZE * 24, 3) uint8 array (host-side numpy, for people)."""
+        import numpy as np
+
+        row = np.full((SIZE, 3), 200, np.uint8)
+        row[int(task.length)] = (60, 170, 80)
+        row[int(state.position)] = (50, 90, 210)
+        return np.kron(row[None], np.ones((24, 24, 1), np.uint8))
+
+    def render_text(self, state, task):
+        """The corridor as text: `A` the agent, `G` the goal, `.` empty cells."""
+        cells = ["."] * SIZE
+        cells[int(task.length)] = "G"
+        cells[int(state.position)] = "A"
+        return "".join(cells)

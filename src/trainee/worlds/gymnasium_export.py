@@ -1,21 +1,30 @@
-"""Any world as a `gymnasium.Env`, so Stable-Baselines3 / CleanRL users can train on it.
+"""Any world as a Gymnasium env, one at a time or vectorised, so Stable-Baselines3 /
+CleanRL users can train on it.
 
-    from trainee.worlds import to_gymnasium
-    env = to_gymnasium("driving", split="train", seed=0)
-    obs, info = env.reset(seed=1)
-    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    import gymnasium
+    import trainee.worlds.gymnasium_export  # registers trainee/<world> with Gymnasium
 
-Needs the `gymnasium` extra (imported here, lazily, never by `trainee.worlds`). The env
-plays a pool of tasks drawn once from `split` with `seed`; each `reset` draws one task of
-the pool (or the one in `options={"task_index": i}`) and a fresh episode key, both from
-Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the same episode.
+    env = gymnasium.make("trainee/repair")                 # one env (SB3's make_vec_env too)
+    envs = gymnasium.make_vec("trainee/repair", num_envs=256,
+                              vectorization_mode="vector_entry_point")   # one jitted vmap
+
+or without the registry: `to_gymnasium(world)` (`trainee.worlds`), `make_env(world)` and
+`make_vector_env(world_or_name, num_envs)`. Needs the `gymnasium` extra (imported here,
+lazily, never by `trainee.worlds`).
+
+Both play a pool of tasks drawn once from `split` with `seed` (or the `tasks` given).
 `terminated` / `truncated` pass through unchanged (the world owns its time limit), and
 `info` holds `success`, every hidden counter of the world and `task_index`.
 
-One env is one episode at a time on the host: a jitted `step` per call (tens of
-microseconds), fine for SB3-style loops; for speed, use the vmapped worlds directly.
-Envs made from the same world object share compiled code: for a vector env, make the
-world once and pass it, `to_gymnasium(world)`.
+- `make_env`: each `reset` draws one task of the pool (or `options={"task_index": i}`) and
+  a fresh episode key from Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the
+  same episode. A step is one fused jitted call (key split and world step) and one copy
+  of its outputs to the host: the per-step cost is Python dispatch, not the world.
+- `make_vector_env`: a `gymnasium.vector.VectorEnv` whose step is one jitted, vmapped call
+  over all envs. It resets an env inside the same step that ended its episode
+  (`autoreset_mode` SAME_STEP, as trainee's own `AutoReset`): the returned observation is
+  the next episode's first, the last one is in `info["final_obs"]` (masked by
+  `info["_final_obs"]`) and that step's info in `info["final_info"]`.
 """
 
 from __future__ import annotations
@@ -27,88 +36,108 @@ import jax
 import numpy as np
 
 from trainee.worlds.base import World
-from trainee.worlds.wrappers import pool_size, task_at
-
-# Jitted with the world as a static argument, so envs made from the same world object
-# (e.g. the 8 copies of an SB3 vector env) share one compiled reset and step.
-_jit_reset = jax.jit(lambda world, key, task: world.reset(key, task), static_argnums=0)
-_jit_step = jax.jit(
-    lambda world, key, state, action, task: world.step(key, state, action, task),
-    static_argnums=0,
-)
+from trainee.worlds.wrappers import AutoReset, TaskPool, pool_size, task_at
 
 
 def _gymnasium():
     try:
         import gymnasium
-    except ImportError as err:  # pragma: no cover - depends on the extra
-        raise ImportError("to_gymnasium needs gymnasium: pip install 'trainee[gymnasium]'") from err
+    except ImportError as err:
+        raise ImportError("the Gymnasium export needs gymnasium: "
+                          "pip install 'trainee[gymnasium]'") from err
     return gymnasium
 
 
-def make_env(
-    world: World,
-    split: str = "train",
-    seed: int = 0,
-    num_tasks: int = 256,
-    tasks: Any = None,
-    render_mode: str | None = None,
-):
+def _as_world(world_or_name: World | str) -> World:
+    from trainee.worlds import make
+
+    return make(world_or_name) if isinstance(world_or_name, str) else world_or_name
+
+
+def _pool(world: World, split: str, seed: int, num_tasks: int, tasks: Any):
+    if tasks is not None:
+        return tasks
+    world.check_split(split)
+    return world.tasks(jax.random.key(seed), split, num_tasks)
+
+
+def _spaces(gymnasium, world: World):
+    space = world.observation_space
+    observation = gymnasium.spaces.Box(low=np.float32(space.low), high=np.float32(space.high),
+                                       shape=space.shape, dtype=np.float32)
+    return observation, gymnasium.spaces.Discrete(world.action_space.n)
+
+
+def _host_info(world: World, info: dict, task_index) -> dict:
+    out = {name: np.asarray(info[name], np.float64) for name in world.counters}
+    out["success"] = np.asarray(info["success"], bool)
+    out["task_index"] = np.asarray(task_index, np.int64)
+    return out
+
+
+# Jitted with the world as a static argument, so envs made from the same world object
+# share one compiled reset and step.
+@partial(jax.jit, static_argnums=0)
+def _single_reset(world: World, key: jax.Array, task):
+    key, key_reset = jax.random.split(key)
+    obs, state = world.reset(key_reset, task)
+    return (key, state), obs
+
+
+@partial(jax.jit, static_argnums=0)
+def _single_step(world: World, carry, action, task):
+    key, state = carry
+    key, key_step = jax.random.split(key)
+    out = world.step(key_step, state, action, task)
+    outputs = (out.obs, out.reward, out.terminated, out.truncated,
+               {k: out.info[k] for k in ("success", *world.counters)})
+    return (key, out.state), outputs
+
+
+def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks: int = 256,
+             tasks: Any = None, render_mode: str | None = None):
     """A `gymnasium.Env` playing `world` on `tasks` (a batched task pytree) or, if None,
     on `num_tasks` tasks of `split` sampled with `seed`."""
     gymnasium = _gymnasium()
-    if tasks is None:
-        world.check_split(split)
-        tasks = world.tasks(jax.random.key(seed), split, num_tasks)
+    world = _as_world(world)
+    tasks = _pool(world, split, seed, num_tasks, tasks)
 
     class WorldEnv(gymnasium.Env):
         metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 10}
 
         def __init__(self):
-            space = world.observation_space
-            self.observation_space = gymnasium.spaces.Box(
-                low=np.float32(space.low), high=np.float32(space.high), shape=space.shape,
-                dtype=np.float32,
-            )
-            self.action_space = gymnasium.spaces.Discrete(world.action_space.n)
+            self.observation_space, self.action_space = _spaces(gymnasium, world)
             self.render_mode = render_mode
             self.world, self.tasks = world, tasks
-            self._reset = partial(_jit_reset, world)
-            self._step = partial(_jit_step, world)
-            self._state = self._task = None
+            self._carry = self._task = None
             self._task_index = 0
+
+        @property
+        def _state(self):
+            return None if self._carry is None else self._carry[1]
 
         def reset(self, *, seed: int | None = None, options: dict | None = None):
             super().reset(seed=seed)
             options = options or {}
-            size = pool_size(self.tasks)
-            index = int(options.get("task_index", self.np_random.integers(size)))
-            self._task_index = index
-            self._task = task_at(self.tasks, index)
-            self._key = jax.random.key(int(self.np_random.integers(2**31)))
-            self._key, key_reset = jax.random.split(self._key)
-            obs, self._state = self._reset(key_reset, self._task)
+            index = int(options.get("task_index", self.np_random.integers(pool_size(tasks))))
+            self._task_index, self._task = index, task_at(tasks, index)
+            key = jax.random.key(int(self.np_random.integers(2**31)))
+            self._carry, obs = _single_reset(world, key, self._task)
             return np.asarray(obs, np.float32), {"task_index": index}
 
         def step(self, action):
-            if self._state is None:
+            if self._carry is None:
                 raise RuntimeError("call reset() before step()")
-            self._key, key_step = jax.random.split(self._key)
-            out = self._step(key_step, self._state, np.int32(action), self._task)
-            self._state = out.state
-            info = {name: float(out.info[name]) for name in world.counters}
-            info["success"] = bool(out.info["success"])
+            self._carry, outputs = _single_step(world, self._carry, np.int32(action),
+                                                self._task)
+            obs, reward, terminated, truncated, info = jax.device_get(outputs)
+            info = {k: (bool(v) if k == "success" else float(v)) for k, v in info.items()}
             info["task_index"] = self._task_index
-            return (
-                np.asarray(out.obs, np.float32),
-                float(out.reward),
-                bool(out.terminated),
-                bool(out.truncated),
-                info,
-            )
+            return (np.asarray(obs, np.float32), float(reward), bool(terminated),
+                    bool(truncated), info)
 
         def render(self):
-            if self._state is None or self.render_mode is None:
+            if self._carry is None or self.render_mode is None:
                 return None
             if self.render_mode == "ansi":
                 return world.render_text(self._state, self._task)
@@ -116,3 +145,103 @@ def make_env(
 
     WorldEnv.__name__ = WorldEnv.__qualname__ = f"{type(world).__name__}Env"
     return WorldEnv()
+
+
+@partial(jax.jit, static_argnums=0)
+def _vector_reset(env: World, keys: jax.Array, tasks):
+    keys, reset_keys = jax.vmap(jax.random.split, out_axes=1)(keys)
+    obs, states = jax.vmap(env.reset, in_axes=(0, None))(reset_keys, tasks)
+    return (keys, states), obs
+
+
+@partial(jax.jit, static_argnums=0)
+def _vector_step(env: World, carry, actions: jax.Array, tasks):
+    keys, states = carry
+    keys, step_keys = jax.vmap(jax.random.split, out_axes=1)(keys)
+    out = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, states, actions, tasks)
+    return (keys, out.state), (out.obs, out.reward, out.terminated, out.truncated, out.info)
+
+
+def make_vector_env(world_or_name: World | str, num_envs: int, split: str = "train",
+                    seed: int = 0, num_tasks: int = 256, tasks: Any = None):
+    """A `gymnasium.vector.VectorEnv` of `num_envs` envs of the world, each episode a
+    task drawn from the pool, stepped by one jitted, vmapped call."""
+    gymnasium = _gymnasium()
+    from gymnasium.vector import AutoresetMode, VectorEnv
+    from gymnasium.vector.utils import batch_space
+
+    world = _as_world(world_or_name)
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1 (got {num_envs})")
+    tasks = _pool(world, split, seed, num_tasks, tasks)
+    env = AutoReset(TaskPool(world))
+
+    class WorldVectorEnv(VectorEnv):
+        metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+        def __init__(self):
+            self.num_envs, self.world, self.tasks = num_envs, world, tasks
+            self.single_observation_space, self.single_action_space = _spaces(gymnasium, world)
+            self.observation_space = batch_space(self.single_observation_space, num_envs)
+            self.action_space = batch_space(self.single_action_space, num_envs)
+            self._carry = None
+
+        def reset(self, *, seed: int | None = None, options: dict | None = None):
+            super().reset(seed=seed)
+            key = jax.random.key(int(self.np_random.integers(2**31)))
+            self._carry, obs = _vector_reset(env, jax.random.split(key, num_envs), tasks)
+            task_index = np.asarray(self._carry[1].task_index)
+            return np.asarray(obs, np.float32), {"task_index": task_index,
+                                                  "_task_index": np.ones(num_envs, bool)}
+
+        def step(self, actions):
+            if self._carry is None:
+                raise RuntimeError("call reset() before step()")
+            actions = np.asarray(actions, np.int32).reshape(num_envs)
+            self._carry, outputs = _vector_step(env, self._carry, actions, tasks)
+            obs, reward, terminated, truncated, info = jax.device_get(outputs)
+            return (np.asarray(obs, np.float32), reward.astype(np.float64), terminated,
+                    truncated, _vector_info(world, info, terminated | truncated))
+
+    WorldVectorEnv.__name__ = WorldVectorEnv.__qualname__ = f"{type(world).__name__}VectorEnv"
+    return WorldVectorEnv()
+
+
+def _vector_info(world: World, info: dict, done: np.ndarray) -> dict:
+    """Gymnasium's vector info layout: each key with a `_key` mask of the envs it holds.
+    The step's own info is given for every env; a finished env's last observation and
+    info also under `final_obs` / `final_info`."""
+    step_info = _host_info(world, info, info["task_index"])
+    every = np.ones(done.shape, bool)
+    out: dict[str, Any] = {}
+    for name, value in step_info.items():
+        out[name], out[f"_{name}"] = value, every
+    final_obs = np.full(done.shape, None, object)
+    for i in np.flatnonzero(done):
+        final_obs[i] = np.asarray(info["final_obs"][i], np.float32)
+    out["final_obs"], out["_final_obs"] = final_obs, done
+    final_info = {}
+    for name, value in step_info.items():
+        final_info[name], final_info[f"_{name}"] = value, done
+    out["final_info"], out["_final_info"] = final_info, done
+    return out
+
+
+def register_envs() -> list[str]:
+    """Register every built-in world with Gymnasium as `trainee/<name>` (a single env and
+    a `vector_entry_point`); returns the ids. Runs when this module is imported."""
+    gymnasium = _gymnasium()
+    from trainee.worlds import names
+
+    ids = []
+    for name in names():
+        env_id = f"trainee/{name}"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(env_id, entry_point=partial(make_env, name),
+                               vector_entry_point=partial(make_vector_env, name),
+                               disable_env_checker=True)
+        ids.append(env_id)
+    return ids
+
+
+register_envs()

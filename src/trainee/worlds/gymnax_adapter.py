@@ -32,17 +32,27 @@ class GymnaxTask:
     difficulty: jax.Array  # () float32, always 0
 
 
+def import_gymnax(what: str):
+    """gymnax, or an ImportError that says what failed: gymnax missing, or installed
+    but broken (gymnax 1.0.1 imports `six` without declaring it)."""
+    try:
+        import gymnax
+    except ModuleNotFoundError as err:
+        if err.name == "gymnax":
+            raise ImportError(f"{what} needs gymnax: pip install 'trainee[gymnax]'") from err
+        raise ImportError(f"{what}: gymnax is installed but fails to import ({err}); "
+                          f"pip install {err.name} (or pip install -e '.[gymnax]')") from err
+    except ImportError as err:
+        raise ImportError(f"{what}: gymnax is installed but fails to import ({err})") from err
+    return gymnax
+
+
 class GymnaxWorld(World):
     splits = ("train",)
     counters = ()
 
     def __init__(self, env_name: str, **make_kwargs):
-        try:
-            import gymnax
-        except ImportError as err:  # pragma: no cover - depends on the extra
-            raise ImportError(
-                f"world 'gymnax:{env_name}' needs gymnax: pip install 'trainee[gymnax]'"
-            ) from err
+        gymnax = import_gymnax(f"world 'gymnax:{env_name}'")
         if env_name not in gymnax.registered_envs:
             raise ValueError(
                 f"unknown gymnax env {env_name!r}; known: {', '.join(gymnax.registered_envs)}"
