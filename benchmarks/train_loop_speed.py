@@ -28,9 +28,9 @@ def measure(seeds: int, total_steps: int, num_envs: int, chunks: int) -> dict:
     config = TrainConfig(world="gymnax:CartPole-v1", seeds=seeds, chunks=chunks,
                          hp=LearnerConfig(total_steps=total_steps, num_envs=num_envs))
     trainer = Trainer(config)
-    try:
+    if hasattr(trainer, "program"):
         state = trainer.init()
-    except TypeError:  # the tree before the program builder
+    else:  # the tree before the program builder
         state = trainer.init(trainer.seed_keys, trainer.tasks)
     compiled, compile_seconds = trainer.compile(state)
     start = time.perf_counter()

@@ -41,7 +41,7 @@ from trainee.registry import Registry
 from trainee.worlds.base import World
 
 __all__ = [
-    "LEARNERS", "TRACED", "Learner", "LearnerConfig", "TrainOutput", "TrainState",
+    "LEARNERS", "TRACED", "Learner", "LearnerConfig", "TrainOutput", "TrainState", "build_learner",
     "make_learner", "make_train", "resolve_learner", "run_updates", "sample_act", "vmap_seeds",
 ]
 

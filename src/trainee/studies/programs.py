@@ -4,7 +4,7 @@ A study program trains S seeds at once in chunks of updates and evaluates S para
 sets on one task set with shared episode keys (paired evaluation, so two checkpoints
 or two agents meet the same tasks and the same luck). The hyperparameters the studies
 sweep (`lr`, `gae_lambda`, `ent_coef`) are traced arguments of the program, so a
-sweep reuses it instead of compiling once per value (DESIGN.md, "compile once").
+sweep reuses it instead of compiling once per value (docs/design.md, "compiled once").
 """
 
 from __future__ import annotations
