@@ -96,3 +96,21 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
         checkpoint.load(tmp_path, state, "abc")
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
         checkpoint.load(tmp_path / "empty", state, "abc")
+
+
+def test_checkpoint_is_one_file_and_any_damage_is_one_error(tmp_path):
+    """State and description live in one file renamed into place at once, so no kill can
+    separate them; truncation anywhere, a flipped byte or a foreign file is refused."""
+    state = {"w": np.arange(6.0), "key": jax.random.key(3)}
+    checkpoint.save(tmp_path, state, {"config_hash": "abc", "updates_done": 2})
+    assert [p.name for p in tmp_path.iterdir()] == [checkpoint.STATE_FILE]
+    path = tmp_path / checkpoint.STATE_FILE
+    blob = path.read_bytes()
+    flipped = bytearray(blob)
+    flipped[len(checkpoint.MAGIC) + 12] ^= 1  # inside the JSON header
+    damaged = [blob[:5], blob[:len(checkpoint.MAGIC) + 4], blob[:len(checkpoint.MAGIC) + 20],
+               bytes(flipped), b"not a checkpoint at all"]
+    for data in damaged:
+        path.write_bytes(data)
+        with pytest.raises(checkpoint.CheckpointError, match="corrupt|not a trainee"):
+            checkpoint.load(tmp_path, state, "abc")

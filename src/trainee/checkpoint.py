@@ -1,14 +1,19 @@
-"""Checkpoints: a train state (any pytree) as msgpack bytes, plus a JSON description.
+"""Checkpoints: a train state (any pytree) and its description in one file.
 
-`checkpoint.msgpack` holds the state; `checkpoint.json` says which config and update it
-belongs to, so a resume with a different config, or a truncated or corrupt file, is
-refused with a readable `CheckpointError` instead of a traceback.
+`checkpoint.ckpt` is one atomic unit: a magic line, the length of a JSON header, the
+header (which config and update the state belongs to), the state as msgpack bytes, and
+the sha256 of everything before it. It is written to a temporary file and renamed into place in
+one step, so a kill at any moment leaves either the previous checkpoint or the new one,
+never a state without its description (two files renamed one after the other could be
+caught between the renames). A resume with a different config, or a truncated or corrupt
+file, is refused with a readable `CheckpointError` instead of a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +21,10 @@ import jax
 import numpy as np
 from flax import serialization
 
-from trainee.store import StoreError, atomic_write_bytes, atomic_write_json, read_json
+from trainee.store import atomic_write_bytes
 
-STATE_FILE = "checkpoint.msgpack"
-META_FILE = "checkpoint.json"
+STATE_FILE = "checkpoint.ckpt"
+MAGIC = b"trainee checkpoint 1\n"
 
 
 class CheckpointError(Exception):
@@ -54,27 +59,43 @@ def _from_storable(stored: Any, like: Any) -> Any:
 
 
 def save(run_dir: Path, state: Any, meta: dict) -> None:
-    """Write the state, then its description (the description names a complete file)."""
+    """Write the state and its description `meta` as one file, atomically."""
     data = serialization.to_bytes(_to_storable(state))
-    meta = dict(meta, sha256=hashlib.sha256(data).hexdigest())
-    atomic_write_bytes(Path(run_dir) / STATE_FILE, data)
-    atomic_write_json(Path(run_dir) / META_FILE, meta)
+    header = json.dumps(meta).encode()
+    blob = MAGIC + struct.pack("<Q", len(header)) + header + data
+    atomic_write_bytes(Path(run_dir) / STATE_FILE, blob + hashlib.sha256(blob).digest())
+
+
+def read(run_dir: Path) -> tuple[dict, bytes]:
+    """The description and the payload of the checkpoint in `run_dir`, checked whole."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint in {run_dir}; train without --resume first")
+    try:
+        blob = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"cannot read {path}: {err.strerror or err}") from err
+    start = len(MAGIC) + 8
+    if not blob.startswith(MAGIC) or len(blob) < start + 32:
+        raise CheckpointError(f"{path} is not a trainee checkpoint (or is truncated); "
+                              f"delete {run_dir} and train again")
+    blob, digest = blob[:-32], blob[-32:]
+    (size,) = struct.unpack("<Q", blob[len(MAGIC):start])
+    try:
+        meta = json.loads(blob[start:start + size]) if hashlib.sha256(blob).digest() == digest \
+            else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise CheckpointError(
+            f"{path} is corrupt (checksum mismatch); delete {run_dir} and train again")
+    data = blob[start + size:]
+    return meta, data
 
 
 def load(run_dir: Path, like: Any, expected_config_hash: str) -> tuple[Any, dict]:
     """Restore a state shaped like `like`; check it belongs to this config."""
-    run_dir = Path(run_dir)
-    state_path = run_dir / STATE_FILE
-    if not state_path.exists():
-        raise CheckpointError(f"no checkpoint in {run_dir}; train without --resume first")
-    try:
-        meta = read_json(run_dir / META_FILE)
-    except StoreError as err:
-        raise CheckpointError(f"checkpoint description unreadable: {err}") from err
-    data = state_path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise CheckpointError(
-            f"{state_path} is corrupt (checksum mismatch); delete {run_dir} and train again")
+    meta, data = read(run_dir)
     if meta.get("config_hash") != expected_config_hash:
         raise CheckpointError(
             f"the checkpoint in {run_dir} was made with a different config; "
@@ -84,7 +105,8 @@ def load(run_dir: Path, like: Any, expected_config_hash: str) -> tuple[Any, dict
         stored = serialization.from_bytes(template, data)
         jax.tree.map(_check_shape, stored, template)
     except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{state_path} does not match this learner: {err}") from err
+        raise CheckpointError(
+            f"{Path(run_dir) / STATE_FILE} does not match this learner: {err}") from err
     return _from_storable(stored, like), meta
 
 

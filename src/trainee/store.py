@@ -1,7 +1,7 @@
 """The results store: a directory per run and one SQLite database indexing them.
 
 A run directory holds `config.json` (the resolved config), `metrics.json` (learning
-curves), `checkpoint.msgpack` (+ `checkpoint.json` describing it) and `summary.json`.
+curves), `checkpoint.ckpt` (the state and its description in one file) and `summary.json`.
 Every file is written atomically: to a temporary file in the same directory, flushed,
 then renamed over the target, so an interrupted run never leaves a half-written file.
 
