@@ -1,6 +1,7 @@
 import os
 
 import jax
+import pytest
 
 # Share compiled programs across test processes and runs (JAX persistent cache).
 jax.config.update(
@@ -8,6 +9,13 @@ jax.config.update(
     os.environ.get("TRAINEE_CACHE", os.path.expanduser("~/.cache/trainee/jax")),
 )
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+@pytest.fixture(autouse=True)
+def _exam_keys_in_a_temporary_home(tmp_path_factory, monkeypatch):
+    """The exam writes its key under $XDG_DATA_HOME: never the real user's in tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+    monkeypatch.delenv("TRAINEE_EXAM_KEY", raising=False)
 
 
 def require(module: str):

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from trainee.cli import main
+from trainee.measures import aggregate
 from trainee.studies import STUDIES, parse_names, study_module
 from trainee.studies.verdict import (
     INCONCLUSIVE,
+    MARGINS,
     NOT_SUPPORTED,
     SUPPORTED,
     combine,
@@ -25,10 +27,13 @@ def ci(iqm, low, high):
 POSITIVE, NULL, UNSURE = ci(0.2, 0.1, 0.3), ci(0.0, -0.004, 0.004), ci(0.05, -0.05, 0.15)
 
 
-def test_positive_effect_reads_the_interval_against_zero_and_the_margin():
+def test_positive_effect_reads_the_interval_against_the_margin():
     assert positive_effect(POSITIVE, 0.05, "x")[0] == SUPPORTED
     assert positive_effect(NULL, 0.05, "x")[0] == NOT_SUPPORTED
     assert positive_effect(UNSURE, 0.05, "x")[0] == INCONCLUSIVE
+    # Above 0 but inside the margin: negligible, not support (issue 13).
+    assert positive_effect(ci(0.03, 0.01, 0.04), 0.05, "x")[0] == NOT_SUPPORTED
+    assert positive_effect(ci(0.2, 0.1, 0.3), MARGINS["gap"], "x")[0] == SUPPORTED
     assert "0.200 [0.100, 0.300]" in positive_effect(POSITIVE, 0.05, "x")[1]
     assert combine((SUPPORTED, "a"), (INCONCLUSIVE, "b"))[0] == INCONCLUSIVE
     assert combine((SUPPORTED, "a"), (NOT_SUPPORTED, "b"))[0] == NOT_SUPPORTED
@@ -64,17 +69,26 @@ def test_value_function_verdict_names_every_horizon():
     assert verdict.status == SUPPORTED and "program bits 8: +0.200" in verdict.reason
 
 
-def jagged_agent(nfr, jag, success=0.8):
-    return {"success_mean": success, "negative_flips": nfr, "jaggedness": jag,
-            "jaggedness_minus_null": ci(-0.1, -0.2, 0.0)}
+def jagged_agent(nfr_excess, jag_excess, success=0.8):
+    """Excesses over the nulls; the raw statistics (>= 0 by construction) look jagged."""
+    agent = {"success_mean": success, "negative_flips": POSITIVE, "jaggedness": POSITIVE,
+             "jaggedness_minus_null": jag_excess}
+    if nfr_excess is not None:
+        agent["negative_flips_minus_null"] = nfr_excess
+    return agent
 
 
-def test_jaggedness_verdict_needs_both_regressions_and_inversions():
+def test_jaggedness_verdict_compares_against_its_nulls_and_can_fail():
     module = study_module("jaggedness")
     verdict = lambda agent: module.verdict({"agents": {"ppo": agent}}).status
     assert verdict(jagged_agent(POSITIVE, POSITIVE)) == SUPPORTED
     assert verdict(jagged_agent(POSITIVE, NULL)) == NOT_SUPPORTED
     assert verdict(jagged_agent(POSITIVE, POSITIVE, success=0.0)) == INCONCLUSIVE
+    # Issue 13's smooth agent: raw index and flips well above 0, but below the shuffled
+    # null (0.057 vs 0.130): not supported, whatever the raw flip rate.
+    assert verdict(jagged_agent(None, ci(-0.073, -0.09, -0.05))) == NOT_SUPPORTED
+    # No flip null measured yet (the study today): never supported.
+    assert verdict(jagged_agent(None, POSITIVE)) == INCONCLUSIVE
 
 
 def test_eval_hacking_verdict():
@@ -134,6 +148,68 @@ def fleet_result(relative, skill=0.3):
 def test_fleet_verdict(relative, skill, status):
     verdict = study_module("fleet").verdict(fleet_result(relative, skill))
     assert verdict.status == status and verdict.value == relative
+
+
+# --- one rule, every study: both sides of its margin, and its placebo ---
+
+def _study_result(name, key_ci):
+    """A result in which `key_ci` (the study's key number) decides the verdict: every
+    other sub-claim is set to pass and every learning guard to hold."""
+    student = {"finetune_auc": ci(0.5, 0.4, 0.6)}
+    agent = {"new_success": ci(0.5, 0.4, 0.6)}
+    return {
+        "gap": lambda: gap_result(key_ci),
+        "two-students": lambda: {"broad_minus_narrow": key_ci, "new_job": "bigger",
+                                 "narrow": student, "broad": student},
+        "value-function": lambda: {"auc_advantage": key_ci, "world": "repair",
+                                   "advantage_per_horizon": {}},
+        "jaggedness": lambda: {"agents": {"ppo": {
+            **jagged_agent(key_ci, POSITIVE)}}},
+        "eval-hacking": lambda: {"optimism_reused": key_ci, "optimism_reduction": POSITIVE},
+        "care": lambda: {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
+                         "harm_reduction": key_ci, "harm_per_success_reduction": POSITIVE},
+        "on-the-job": lambda: on_the_job_result(key_ci, NO_FORGETTING),
+        "fleet": lambda: fleet_result(key_ci),
+    }[name]()
+
+
+def _around(m, low, high):
+    return ci((low + high) / 2, m + low, m + high)
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_every_study_reads_its_key_number_against_its_stated_margin(name):
+    margin = MARGINS[name]
+    assert margin.unit and margin.why  # stated and justified
+    m = margin.value
+    verdict = lambda c: study_module(name).verdict(_study_result(name, c)).status
+    assert verdict(_around(m, 0.001, 0.05)) == SUPPORTED  # just above the margin
+    assert verdict(_around(m, -0.05, -0.001)) == NOT_SUPPORTED  # just below it
+    assert verdict(_around(m, -0.01, 0.01)) == INCONCLUSIVE  # contains it
+    if m > 0 and name != "fleet":
+        # A real but negligible effect (CI inside (0, m)) does not support the claim.
+        assert verdict(ci(m / 2, m / 4, m * 0.9)) == NOT_SUPPORTED
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_a_placebo_is_never_supported(name):
+    """No effect by construction: per-seed key numbers centred on the null (0; a ratio of
+    1 - 5% would be the margin for fleet, so its placebo is a merged agent that loses 10%)."""
+    rng = np.random.default_rng(0)
+    m = MARGINS[name].value
+    centre = 0.9 if name == "fleet" else 0.0
+    scale = (1 - m) if name == "fleet" else m  # noise at the margin's own scale
+    statuses = []
+    for _ in range(200):
+        per_seed = centre + rng.normal(0.0, scale, size=5)
+        statuses.append(study_module(name).verdict(
+            _study_result(name, aggregate(per_seed).to_json())).status)
+    assert SUPPORTED not in statuses
+    # Whatever the noise, the rule's bound holds: P(supported) <= 2^-5 at 5 seeds.
+    wide = [study_module(name).verdict(_study_result(
+        name, aggregate(centre + rng.normal(0.0, 20 * scale, size=5)).to_json())).status
+        for _ in range(400)]
+    assert wide.count(SUPPORTED) / len(wide) <= 1 / 32 + 0.02
 
 
 @pytest.mark.slow

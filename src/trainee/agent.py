@@ -30,6 +30,11 @@ class Agent:
     program: Any = None  # the run's `trainee.program.Program` (its evaluator)
 
     @property
+    def network(self):
+        """The learner's network (None for a learner without one)."""
+        return self.learner.network
+
+    @property
     def num_seeds(self) -> int:
         return jax.tree.leaves(self.params)[0].shape[0]
 

@@ -318,8 +318,12 @@ class ExamArgs:
     """Which seed of the run sits the exam."""
     split: str | None = None
     """query: one held-out split instead of all of them pooled."""
-    force: bool = False
-    """final: take a second final on the same seal (flagged in the log and the report)."""
+    force: str | None = None
+    """final: a reason to sit a repeated final (logged, flagged, costs one unit of budget)."""
+    reason: str | None = None
+    """reseal: why the active seal is retired (logged)."""
+    key: Path | None = None
+    """The exam key file (default: $TRAINEE_EXAM_KEY, else in the user's data directory)."""
     db: Path | None = None
     """Results database (default: the run's, else $TRAINEE_DB, else runs/trainee.db)."""
 
@@ -340,19 +344,18 @@ def cmd_exam(args: list[str]) -> None:
     else:
         db = Path(os.environ.get("TRAINEE_DB", "runs/trainee.db"))
     if config.action == "status":
-        result = exam.status(db)
+        result = exam.status(db, key_path=config.key)
     elif config.action == "reseal":
-        result = exam.reseal(db)
+        result = exam.reseal(db, reason=config.reason, key_path=config.key)
     else:
         from trainee.agent import load_agent
 
         agent = load_agent(config.run)
-        policy = agent.policy(config.agent_seed)
         run_id = str(config.run.resolve())
         if config.action == "query":
-            result = exam.query(db, agent.world, policy, run_id, agent.params_hash, config.split)
+            result = exam.query(db, agent, config.agent_seed, config.split, run_id, config.key)
         else:
-            result = exam.final(db, agent.world, policy, run_id, agent.params_hash, config.force)
+            result = exam.final(db, agent, config.agent_seed, run_id, config.force, config.key)
     print(json.dumps(result, indent=2, default=str))
 
 

@@ -3,16 +3,20 @@
 Public API:
 - `Thresholdout(threshold, sigma, budget, key).answer(train_values, holdout_values)`:
   the reusable holdout of Dwork et al. 2015, usable on any evaluation; `BudgetExhausted`.
-- `status(db_path)`, `query(db_path, world, policy, run_id, agent_hash, split=None)`,
-  `reseal(db_path, config=None)`, `final(db_path, world, policy, run_id, agent_hash,
-  force=False)`: the sealed exam on the results database; each returns a dict.
-  `ExamConfig` holds a seal's constants; `ExamError`, `FinalAlreadyTaken`.
+- `status(db_path)`, `query(db_path, agent, seed=0, split=None)`,
+  `final(db_path, agent, seed=0, force_reason=None)`, `reseal(db_path, config=None,
+  reason=None)`: the sealed exam on the results database (its key in a file outside it,
+  `key_path=`); `agent` is a `trainee.agent.Agent`, evaluated inside the exam. Each
+  returns a dict. `ExamConfig` holds a seal's constants (validated); `ExamError`,
+  `FinalAlreadyTaken`.
 
 See docs/exam.md.
 """
 
+from trainee.exam.errors import ExamError, FinalAlreadyTaken
+from trainee.exam.keyfile import KEY_ENV
 from trainee.exam.seal import ExamConfig
-from trainee.exam.sealed import ExamError, FinalAlreadyTaken, final, query, reseal, status
+from trainee.exam.sealed import final, query, reseal, status
 from trainee.exam.thresholdout import (
     DEFAULT_BUDGET,
     DEFAULT_SIGMA,
@@ -33,6 +37,7 @@ __all__ = [
     "ExamConfig",
     "ExamError",
     "FinalAlreadyTaken",
+    "KEY_ENV",
     "Thresholdout",
     "ThresholdoutAnswer",
     "ThresholdoutState",

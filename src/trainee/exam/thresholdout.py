@@ -41,6 +41,13 @@ DEFAULT_SIGMA = 0.01  # noise rate: 1 / sqrt(n) for the paper's n = 10,000
 DEFAULT_BUDGET = 100  # over-threshold answers allowed; a policy choice, not from the paper
 
 
+def calibration(items: int) -> tuple[float, float]:
+    """(T, sigma) = (4 / sqrt(n), 1 / sqrt(n)) for a holdout of n items: the paper's
+    T = 0.04 and sigma = 0.01 for its n = 10,000, scaled with the standard error of a
+    mean of n items (the sealed exam's calibration; docs/exam.md)."""
+    return 4.0 / np.sqrt(items), 1.0 / np.sqrt(items)
+
+
 class BudgetExhausted(RuntimeError):
     """The holdout's budget of over-threshold answers is spent: it can answer no more."""
 

@@ -19,7 +19,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # records are read by field name; no jax import needed at run time
     from trainee.evaluate import Records
-from trainee.measures.stats import DEFAULT_REPS, ValueCI, aggregate
+from trainee.measures.stats import ValueCI, aggregate
 
 
 class Reference(NamedTuple):
@@ -60,8 +60,6 @@ def generalisation_gap(
     train: Records,
     heldout: Mapping[str, Records],
     references: Mapping[str, Reference] | None = None,
-    reps: int = DEFAULT_REPS,
-    seed: int = 0,
 ) -> dict[str, Gap]:
     """Gap per shift axis: `score(train) - score(heldout[axis])`, computed per seed (seeds
     paired by position), then IQM with a 95% CI across seeds. Positive: worse off-train.
@@ -77,7 +75,7 @@ def generalisation_gap(
         success_gap = train_success - success_rate(records)
         return_gap = train_return - normalised_return(records, reference)
         gaps[axis] = Gap(
-            success=aggregate(success_gap, reps=reps, seed=seed),
-            normalised_return=aggregate(return_gap, reps=reps, seed=seed),
+            success=aggregate(success_gap),
+            normalised_return=aggregate(return_gap),
         )
     return gaps

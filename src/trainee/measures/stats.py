@@ -1,5 +1,10 @@
-"""Statistics across seeds: interquartile mean, stratified-bootstrap CIs, probability
-of improvement.
+"""Statistics across seeds: interquartile mean, the across-seed interval every study
+reports (`aggregate`), rliable's stratified-bootstrap CIs, probability of improvement.
+
+`aggregate` (per-seed values -> IQM with a 95% interval) uses a distribution-free
+order-statistic interval, not the bootstrap: at 5 seeds the percentile bootstrap of the
+IQM covered the truth about 90% of the time, and no bootstrap or t-interval we simulated
+held 93% for skewed and bimodal data (benchmarks/interval_coverage.py, docs/measures.md).
 
 Source: Agarwal et al. 2021, "Deep Reinforcement Learning at the Edge of the Statistical
 Precipice" (NeurIPS), and its library `rliable`. Scores are arranged as
@@ -19,6 +24,7 @@ for the same data and seed the numbers agree (up to float summation order).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -161,8 +167,46 @@ def probability_of_improvement_ci(
     return ValueCI(probability_of_improvement(x, y), low, high)
 
 
-def aggregate(per_seed: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0) -> ValueCI:
-    """The summary of one measure across seeds: IQM of the per-seed values with a
-    bootstrap CI over seeds. Infinite values (e.g. a competence never reached) are kept:
-    they sort last, so the IQM trims them while they are at most floor(n / 4) of n."""
-    return iqm_ci(np.asarray(per_seed, dtype=np.float64).reshape(-1), reps=reps, seed=seed)
+def order_statistic_level(num: int, rank: int) -> float:
+    """P(x_(rank) <= m <= x_(num + 1 - rank)) for the median m of any continuous
+    distribution: 1 - 2 P(Binomial(num, 1/2) <= rank - 1) (the sign-test interval;
+    Conover, *Practical Nonparametric Statistics*, 3rd ed., sec. 3.2). Ties only raise it."""
+    tail = sum(math.comb(num, i) for i in range(rank)) / 2.0**num
+    return 1.0 - 2.0 * tail
+
+
+def order_statistic_rank(num: int, size: float = DEFAULT_SIZE) -> int:
+    """The largest rank r (1-based) whose interval [x_(r), x_(num + 1 - r)] still has level
+    >= `size`; 1 (min to max) when even that falls short (5 seeds: level 0.9375)."""
+    rank = 1
+    while rank + 1 <= (num + 1) // 2 and order_statistic_level(num, rank + 1) >= size:
+        rank += 1
+    return rank
+
+
+def order_statistic_interval(values: np.ndarray, size: float = DEFAULT_SIZE
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) = (x_(r), x_(n + 1 - r)) along the last axis of `values` (..., n), with
+    r = `order_statistic_rank(n, size)`: vectorised, so a coverage simulation is fast."""
+    values = np.sort(np.asarray(values, dtype=np.float64), axis=-1)
+    rank = order_statistic_rank(values.shape[-1], size)
+    return values[..., rank - 1], values[..., -rank]
+
+
+def aggregate(per_seed: np.ndarray, size: float = DEFAULT_SIZE) -> ValueCI:
+    """The summary of one measure across seeds: the IQM of the per-seed values (rliable's
+    estimator) with the order-statistic interval [x_(r), x_(n + 1 - r)],
+    r = `order_statistic_rank(n, size)` (`order_statistic_interval`).
+
+    Its level is exact and distribution-free for the median of the per-seed distribution
+    (`order_statistic_level`: 0.9375 at 5 seeds, 0.969-0.992 at 6-8, 0.9785 at 10); it covers
+    the population IQM as well while the IQM sits near the median, which held at >= 93%
+    for normal, skewed, bounded and bimodal data at 5 and 10 seeds (docs/measures.md).
+    With fewer than 5 seeds no interval reaches 93% (4 seeds: 0.875). Infinite values
+    (e.g. a competence never reached) are kept: they sort last, so the IQM trims them
+    while they are at most floor(n / 4) of n, and the interval's upper end becomes inf."""
+    values = np.asarray(per_seed, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise ValueError("aggregate needs at least one per-seed value")
+    low, high = order_statistic_interval(values, size)
+    return ValueCI(float(iqm(values)), float(low), float(high))

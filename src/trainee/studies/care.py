@@ -19,7 +19,7 @@ from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, train_curve
 from trainee.studies.pictures import episode_strip
 from trainee.studies.programs import get_program
-from trainee.studies.verdict import Verdict, combine, positive_effect
+from trainee.studies.verdict import MARGINS, Verdict, combine, positive_effect
 
 NAME = "care"
 CLAIM = ("Agents harm others when harm is not in their reward, and care learned under a "
@@ -33,7 +33,7 @@ METHOD = (
 )
 WORLD = "driving"
 PENALTY = 1.0
-MARGIN = 0.02  # pedestrians hit per episode
+MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 
 
 def pooled_harm(records: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

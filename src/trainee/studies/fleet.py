@@ -21,7 +21,7 @@ from trainee.learners import LearnerConfig
 from trainee.studies import figures
 from trainee.studies.experiment import Context, ci
 from trainee.studies.scale import Scale
-from trainee.studies.verdict import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, fmt
+from trainee.studies.verdict import INCONCLUSIVE, MARGINS, Verdict, fmt, positive_effect
 
 NAME = "fleet"
 CLAIM = ("Many deployed copies of a learner can merge what each learned into one agent "
@@ -37,7 +37,7 @@ METHOD = (
     "supported when it lies below 0.95, inconclusive otherwise, or when the specialists "
     "beat the untrained parameters by less than 0.1 (no skill to keep)."
 )
-KEEP = 0.95  # merged keeps >= 95% of the specialists' success: a negligible loss
+KEEP = MARGINS[NAME]  # stated and justified in studies/verdict.py
 SKILL = 0.1  # specialists must beat the untrained policy by this much (held-out success)
 AGENTS = ("merged", "specialists", "end_merge", "generalist")
 
@@ -96,12 +96,7 @@ def run(ctx: Context) -> dict:
 def verdict(result: dict) -> Verdict:
     key = "held-out success, merged / specialists (mean over jobs)"
     rel = result["relative_to_specialists"]
-    if rel["ci_low"] > KEEP:
-        status, reason = SUPPORTED, f"{key} = {fmt(rel)}: the 95% CI lies above {KEEP:g}"
-    elif rel["ci_high"] < KEEP:
-        status, reason = NOT_SUPPORTED, f"{key} = {fmt(rel)}: the 95% CI lies below {KEEP:g}"
-    else:
-        status, reason = INCONCLUSIVE, f"{key} = {fmt(rel)}: the 95% CI includes {KEEP:g}"
+    status, reason = positive_effect(rel, KEEP, key)
     agents = result["agents"]
     reason += ("; held-out success merged {:.3f}, specialists {:.3f}, merged at the end {:.3f}, "
                "generalist {:.3f}, untrained {:.3f}").format(

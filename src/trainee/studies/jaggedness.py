@@ -24,7 +24,7 @@ from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import main_world
-from trainee.studies.verdict import Verdict, combine, positive_effect, require_learning
+from trainee.studies.verdict import MARGINS, Verdict, above_null, combine, require_learning
 
 NAME = "jaggedness"
 CLAIM = ("Trained agents are jagged: they fail easy tasks while solving harder ones, and "
@@ -36,7 +36,7 @@ METHOD = (
     "Jaggedness at the end is compared with a null model in which success does not "
     "depend on difficulty (difficulties shuffled)."
 )
-MARGIN = 0.01
+MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 LEARNED = 0.2
 NULL_SHUFFLES = 20
 
@@ -96,13 +96,13 @@ def verdict(result: dict) -> Verdict:
     weak = require_learning(ppo["success_mean"], LEARNED, "ppo success")
     if weak:
         return Verdict("inconclusive", weak, key, ppo["negative_flips"])
+    # Both statistics are >= 0 by construction, so each is judged by its excess over its
+    # null (issue 13): difficulty shuffled for the index, the same policy played twice for
+    # flips (measured by the study redesign; until then that half is inconclusive).
     status, reason = combine(
-        positive_effect(ppo["negative_flips"], MARGIN, key),
-        positive_effect(ppo["jaggedness"], MARGIN, "ppo jaggedness index"),
+        above_null(ppo, "negative_flips", MARGIN, key),
+        above_null(ppo, "jaggedness", MARGIN, "ppo jaggedness index"),
     )
-    reason += (f"; jaggedness minus its shuffled-difficulty null "
-               f"{ppo['jaggedness_minus_null']['iqm']:+.3f} (negative: success still "
-               "tracks difficulty)")
     return Verdict(status, reason, key, ppo["negative_flips"])
 
 

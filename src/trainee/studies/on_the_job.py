@@ -27,6 +27,7 @@ from trainee.studies.programs import base_config
 from trainee.studies.scale import Scale
 from trainee.studies.verdict import (
     INCONCLUSIVE,
+    MARGINS,
     Verdict,
     at_most,
     combine,
@@ -47,12 +48,12 @@ METHOD = (
     "(jobs 2-4) is learning speed (normalised area under the training-success curve) "
     "fine-tuned minus from scratch; 'each new job' is read as the worst of them. Forgetting "
     "is Continual World's (R matrix). Verdict: supported when the worst gain's 95% CI lies "
-    "above 0 and forgetting's lies below 0.05; not supported when the worst gain's lies "
+    "above 0.05 and forgetting's lies below 0.05; not supported when the worst gain's lies "
     "below 0.05 or forgetting's above 0.05; inconclusive otherwise, or when the "
     "from-scratch learner ends below 0.5 success on some job (nothing to compare)."
 )
 COMPETENCE = 0.8  # training success that counts as competent (careers' default)
-MARGIN = 0.05  # learning speed / forgetting: smaller differences are negligible
+MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 LEARNED = 0.5  # the from-scratch learner must reach this on every job
 CHUNKS = 8  # points of each job's learning curve
 MIRRORED = 3  # controls layout 3 of a 3-action world swaps left and right (controls.layout)

@@ -16,7 +16,7 @@ from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, repeat_pool, take, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import main_world
-from trainee.studies.verdict import Verdict, positive_effect
+from trainee.studies.verdict import MARGINS, Verdict, positive_effect
 
 NAME = "two-students"
 CLAIM = ("At equal experience, a narrow learner (few task kinds, much practice each) "
@@ -29,7 +29,7 @@ METHOD = (
 )
 NARROW_DISTINCT = 8
 COMPETENCE = 0.8  # success rate that counts as competent on the new job
-MARGIN = 0.05
+MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 
 
 def students(ctx: Context, world, seed: int) -> dict:

@@ -1,12 +1,20 @@
 """Verdicts computed from the data: `supported`, `not supported` or `inconclusive`,
 always with the numbers that decided them.
 
-The rule is an interval test against a margin of practical relevance: a claim that an
-effect is positive is supported when the 95% CI of the effect lies above 0, not
-supported when it lies below `margin` (the effect is at most negligible), and
-inconclusive when the interval straddles both (too few seeds or too small a budget to
-tell). This is the usual "CI against a smallest effect of interest" reading (e.g.
-Lakens 2017, equivalence testing), with IQM CIs as Agarwal et al. 2021 recommend.
+One rule, an interval test against a margin of practical relevance m (Lakens 2017,
+equivalence testing: "CI against the smallest effect size of interest"):
+
+- a claim that an effect exceeds m is **supported** when the 95% interval's lower end
+  lies above m, **not supported** when its upper end lies below m, and **inconclusive**
+  when the interval contains m (too few seeds or too small a budget to tell);
+- a claim that an effect is negligible (`at_most`, e.g. no forgetting) is the mirror.
+
+An interval wholly inside (0, m) is therefore "not supported": an effect that is real but
+negligible does not support a claim that it matters. Each study's m is stated below in
+the units of its key number, with the reason smaller effects do not count (`MARGINS`).
+Under the rule a placebo (no effect) is supported only if all per-seed values of the
+order-statistic interval (`measures.aggregate`) exceed m > 0: at most 2^-n of the time
+(3.1% at 5 seeds) whatever the noise, and far less when the noise is at m's scale.
 """
 
 from __future__ import annotations
@@ -29,28 +37,86 @@ class Verdict(NamedTuple):
         return self._asdict()
 
 
+class Margin(NamedTuple):
+    """A study's margin of practical relevance: effects below it are negligible."""
+
+    value: float  # in the units of the study's key number
+    unit: str  # what the key number measures
+    why: str  # why a smaller effect does not count
+
+
+MARGINS: dict[str, Margin] = {
+    "gap": Margin(0.05, "success rate, train minus held-out (mean over shift axes)",
+                  "5 points of success: one quick-scale evaluation (64 tasks x 2 episodes) "
+                  "has a binomial standard error of up to 0.044, so a smaller gap is within "
+                  "one evaluation's noise and changes no choice of learner or curriculum"),
+    "two-students": Margin(0.05, "held-out success rate, broad minus narrow",
+                           "5 points of success, the same resolution as the gap study"),
+    "value-function": Margin(0.02, "area under the success curve (its mean height over "
+                                   "training), ppo minus pg",
+                             "2 points of mean success over the whole run: below it the "
+                             "two curves cross within evaluation noise"),
+    "jaggedness": Margin(0.01, "jaggedness index / negative flip rate above its null",
+                         "both are rates over pairs (ordered task pairs, (task, episode) "
+                         "pairs); one in a hundred beyond what the null produces by chance "
+                         "is the least excess that makes an agent jagged rather than noisy"),
+    "eval-hacking": Margin(0.01, "success rate, reported minus fresh (optimism)",
+                           "one point of success, the exam's noise rate sigma: a smaller "
+                           "overstatement is within Thresholdout's own answer noise"),
+    "care": Margin(0.02, "pedestrians hit per episode (and per success), baseline minus care",
+                   "one pedestrian in 50 episodes: less than one hit per evaluation of a "
+                   "seed's new-job tasks is not a difference in behaviour"),
+    "on-the-job": Margin(0.05, "normalised area under the training-success curve, "
+                               "fine-tuned minus scratch; forgetting in success rate",
+                         "5 points of success, as in the gap study, for both transfer and "
+                         "forgetting"),
+    "fleet": Margin(0.95, "held-out success, merged / specialists (mean over jobs)",
+                    "the merged agent may lose at most 5% of the specialists' skill: less "
+                    "is negligible next to the cost of training one specialist per job"),
+}
+
+
 def fmt(ci: dict) -> str:
     return f"{ci['iqm']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}]"
 
 
-def positive_effect(ci: dict, margin: float, what: str) -> tuple[str, str]:
-    """(status, reason) for the claim "`what` is positive", from its CI."""
-    if ci["ci_low"] > 0:
-        return SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies above 0"
-    if ci["ci_high"] < margin:
+def _value(m: Margin | float) -> float:
+    return m.value if isinstance(m, Margin) else float(m)
+
+
+def positive_effect(ci: dict, margin: Margin | float, what: str) -> tuple[str, str]:
+    """(status, reason) for the claim "`what` exceeds the margin", from its 95% CI."""
+    m = _value(margin)
+    if ci["ci_low"] > m:
+        return SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies above the margin {m:g}"
+    if ci["ci_high"] < m:
         return NOT_SUPPORTED, (f"{what} = {fmt(ci)}: the 95% CI lies below the margin "
-                               f"{margin:g} (no practically relevant effect)")
-    return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI includes 0 and reaches {margin:g}"
+                               f"{m:g} (no practically relevant effect)")
+    return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI contains the margin {m:g}"
 
 
-def at_most(ci: dict, margin: float, what: str) -> tuple[str, str]:
+def at_most(ci: dict, margin: Margin | float, what: str) -> tuple[str, str]:
     """(status, reason) for the claim "`what` is negligible" (e.g. no forgetting): supported
-    when the 95% CI lies below `margin`, not supported when it lies above it."""
-    if ci["ci_high"] < margin:
-        return SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies below {margin:g} (negligible)"
-    if ci["ci_low"] > margin:
-        return NOT_SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies above {margin:g}"
-    return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI includes {margin:g}"
+    when the 95% CI lies below the margin, not supported when it lies above it."""
+    m = _value(margin)
+    if ci["ci_high"] < m:
+        return SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies below {m:g} (negligible)"
+    if ci["ci_low"] > m:
+        return NOT_SUPPORTED, f"{what} = {fmt(ci)}: the 95% CI lies above {m:g}"
+    return INCONCLUSIVE, f"{what} = {fmt(ci)}: the 95% CI contains {m:g}"
+
+
+def above_null(numbers: dict, name: str, margin: Margin | float, what: str) -> tuple[str, str]:
+    """`positive_effect` on `numbers[name + "_minus_null"]`, the per-seed excess of a
+    statistic over its null (what an agent without the property scores). Without a
+    measured null the claim cannot be decided: inconclusive, never supported."""
+    excess = numbers.get(f"{name}_minus_null")
+    if excess is None:
+        raw = numbers.get(name)
+        shown = f" = {fmt(raw)}" if raw else ""
+        return INCONCLUSIVE, (f"{what}{shown} has no measured null to compare with, so it "
+                              "cannot be told from evaluation noise")
+    return positive_effect(excess, margin, f"{what} minus its null")
 
 
 def require_learning(score: float, floor: float, what: str) -> str | None:
