@@ -17,22 +17,18 @@ import numpy as np
 
 from trainee import checkpoint, store
 from trainee.evaluate import Policy, Recurrent, agent_policy
-from trainee.learners import Learner
+from trainee.learners import Learner, sample_act
 from trainee.worlds import World
 
 
 @dataclass(frozen=True)
 class Agent:
     world: World
-    learner: Learner  # its `act` reads `params`
+    network: Any  # the learner's network (None for a learner without one)
     params: Any  # stacked over seeds: every leaf (S, ...)
     run_dir: Path
+    learner: Learner | None = None  # its `act` reads `params` (None: sample `network`)
     program: Any = None  # the run's `trainee.program.Program` (its evaluator)
-
-    @property
-    def network(self):
-        """The learner's network (None for a learner without one)."""
-        return self.learner.network
 
     @property
     def num_seeds(self) -> int:
@@ -42,6 +38,8 @@ class Agent:
         return jax.tree.map(lambda x: x[seed], self.params)
 
     def policy(self, seed: int = 0, greedy: bool = False) -> Policy | Recurrent:
+        if self.learner is None:
+            return agent_policy(sample_act(self.network), self.seed_params(seed), None, greedy)
         return agent_policy(self.learner.act, self.seed_params(seed), self.learner.memory,
                             greedy)
 
@@ -66,4 +64,5 @@ def load_agent(run_dir: str | Path) -> Agent:
     trainer = Trainer(config)
     state, _ = checkpoint.load(run_dir, trainer.init(), checkpoint.config_hash(config.identity()))
     params = jax.tree.map(jnp.asarray, state.params)
-    return Agent(trainer.world, trainer.learner, params, run_dir, trainer.program)
+    return Agent(trainer.world, trainer.learner.network, params, run_dir, trainer.learner,
+                 trainer.program)
