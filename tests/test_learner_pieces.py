@@ -67,17 +67,6 @@ def test_log_prob_entropy_and_masked_mean():
     assert float(masked_mean(jnp.array([1.0, 3.0, 100.0]), jnp.array([1.0, 1.0, 0.0]))) == 2.0
 
 
-def test_network_picks_cnn_for_grids():
-    from trainee.learners import LearnerConfig
-    from trainee.learners.networks import init_params, make_network
-
-    net = make_network(LearnerConfig(), (5, 5, 3), 4)
-    params = init_params(net, jax.random.key(0), (5, 5, 3))
-    logits, value = net.apply(params, jnp.zeros((2, 5, 5, 3)))
-    assert logits.shape == (2, 4) and value.shape == (2,)
-    assert "actor_encoder" in params["params"]
-
-
 def test_orthogonal_init_matches_jax_without_lapack():
     from trainee.learners.networks import orthogonal
 

@@ -56,7 +56,9 @@ def _split_config_flag(args: list[str]) -> tuple[Path | None, list[str]]:
 
 
 def cmd_train(args: list[str]) -> None:
+    from trainee.learners.networks import describe_network
     from trainee.train import TrainConfig, config_from_dict, load_config_file, train
+    from trainee.worlds import make
 
     path, args = _split_config_flag(args)
     base = config_from_dict(load_config_file(path)) if path else TrainConfig()
@@ -68,6 +70,7 @@ def cmd_train(args: list[str]) -> None:
         description="Train a learner on a world. --config FILE (YAML/JSON) may "
         "set any field; flags override it.",
     )
+    print(describe_network(config.hp, make(config.world)))  # the network actually used
     summary = train(config)
     print_summary(summary, config.run_dir)
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from trainee.learners.common import Metrics, TrainState, make_optimizer
-from trainee.learners.networks import init_params, make_network
+from trainee.learners.networks import init_params, network_for
 
 # Metrics every update must return (scalars): the host loop, summaries and careers read them.
 REQUIRED_METRICS = ("episodes", "return_sum", "success_sum", "episode_return", "success",
@@ -103,10 +103,10 @@ def num_updates_for(config, steps_per_update: int) -> int:
 
 def actor_critic_learner(config, world, env, update: Callable, steps_per_update: int,
                          init_carry: Callable | None) -> Learner:
-    """The Learner of an actor-critic network (`networks.make_network`) trained by
+    """The Learner of an actor-critic network (`networks.network_for`) trained by
     `update(env, network, optimizer, config, state, tasks)`; `init_carry(env, key, tasks)`
     is its carry between updates (None: no carry). Shared by `ppo` and `pg`."""
-    network = make_network(config, world.observation_space.shape, world.action_space.n)
+    network = network_for(config, world)
     num_updates = num_updates_for(config, steps_per_update)
     optimizer = make_optimizer(config, num_updates)
 

@@ -1,5 +1,14 @@
-"""Networks: separate actor and critic towers (as PureJaxRL's CartPole PPO), an MLP for
-flat observations and a small CNN encoder in front for grid observations (H, W, C).
+"""Networks: separate actor and critic towers (as PureJaxRL's CartPole PPO), each an MLP
+over the observation or over an encoder's features. `LearnerConfig.network` chooses:
+
+- `mlp`: the observation flattened (grids too: PureJaxRL's MinAtar PPO uses an MLP);
+- `cnn`: two 3x3 convolutions in front, for grid observations (H, W, C);
+- `attention`: for worlds that declare an `entity_layout` (errands): each entity slot is
+  a token, the rest of the observation (agent, instruction) is the query of a multi-head
+  dot-product attention over them (Vaswani et al. 2017). Matching "the blue ball" to a
+  slot is then one dot product between the instruction's and the slot's features, the
+  same for every slot, where an MLP must learn it separately for each slot position;
+- `auto`: attention where the world has an entity layout, else mlp.
 
 Parameters are plain pytrees (nested dicts of arrays): average them, vmap them, save them.
 """
@@ -14,6 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee.learners.config import LearnerConfig
+from trainee.worlds.base import EntityLayout, World
+
+ATTENTION_DIM = 64  # token and query width of the attention encoder
+ATTENTION_HEADS = 4  # e.g. one for the named object, one for the goal tile, ...
 
 
 def orthogonal(scale: float = 1.0):
@@ -70,23 +83,29 @@ class MLP(nn.Module):
 
 
 class ActorCritic(nn.Module):
-    """obs (B, *obs_shape) -> (logits (B, A), value (B,))."""
+    """obs (B, *obs_shape) -> (logits (B, A), value (B,)). `encoder` is a resolved
+    network name (`mlp`, `cnn` or `attention`; never `auto`)."""
 
     num_actions: int
     hidden: int = 64
     layers: int = 2
     activation: str = "tanh"
-    grid: bool = False
+    encoder: str = "mlp"
+    obs_rank: int = 1  # len(obs_shape): the trailing dims that make one observation
+    layout: EntityLayout | None = None  # for `attention`
+
+    def encode(self, obs: jax.Array, name: str) -> jax.Array:
+        if self.encoder == "cnn":
+            return GridEncoder(name=name)(obs)
+        if self.encoder == "attention":
+            return EntityEncoder(self.layout, name=name)(obs)
+        return obs.reshape(*obs.shape[: obs.ndim - self.obs_rank], -1)
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
         features = [self.hidden] * self.layers
-        actor_in, critic_in = obs, obs
-        if self.grid:
-            actor_in, critic_in = (
-                GridEncoder(name="actor_encoder")(obs),
-                GridEncoder(name="critic_encoder")(obs),
-            )
+        actor_in = self.encode(obs, "actor_encoder")
+        critic_in = self.encode(obs, "critic_encoder")
         logits = MLP(features, self.num_actions, 0.01, self.activation, name="actor")(actor_in)
         value = MLP(features, 1, 1.0, self.activation, name="critic")(critic_in)
         return logits, value[..., 0]
@@ -103,18 +122,114 @@ class GridEncoder(nn.Module):
         return x.reshape(*x.shape[:-3], -1)
 
 
-def make_network(
-    config: LearnerConfig, obs_shape: tuple[int, ...], num_actions: int
-) -> ActorCritic:
-    """The network for a world: a CNN encoder when observations are (H, W, C) grids."""
+def split_entities(obs: jax.Array, layout: EntityLayout):
+    """(B, size) -> context (B, C), one (B, count, width) array per group (static slices,
+    no gather)."""
+    end = lambda g: g.start + g.count * g.width
+    context, at = [], 0
+    for g in sorted(layout.groups, key=lambda g: g.start):
+        context.append(obs[..., at:g.start])
+        at = end(g)
+    context.append(obs[..., at:layout.size])
+    groups = [obs[..., g.start:end(g)].reshape(*obs.shape[:-1], g.count, g.width)
+              for g in layout.groups]
+    return jnp.concatenate(context, axis=-1), groups
+
+
+class EntityEncoder(nn.Module):
+    """(B, size) flat observation -> (B, 2 * ATTENTION_DIM) features.
+
+    The context (everything outside the entity groups: agent, wall, door, carried object,
+    current sub-goal) is embedded as h; each head's query from h attends over the
+    tokens, one per slot of each group, with keys and values linear in the slot's
+    features (a projection per group, shared by its slots); absent slots (all zeros) are
+    masked out. Output: [h, attended]. No slot index enters anywhere, so the output is
+    invariant to reordering the slots of a group (tests/test_networks.py checks it).
+    Scores and sums are elementwise products and reductions (fused by XLA) rather than
+    batched matmuls of 16-wide heads over ~12 tokens."""
+
+    layout: EntityLayout
+    dim: int = ATTENTION_DIM
+    heads: int = ATTENTION_HEADS
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        context, groups = split_entities(obs, self.layout)
+        h = nn.relu(nn.Dense(self.dim, kernel_init=orthogonal(np.sqrt(2)), name="context")(context))
+        head_dim = self.dim // self.heads
+        split = lambda x: x.reshape(*x.shape[:-1], self.heads, head_dim)
+        project = lambda name: nn.Dense(self.dim, kernel_init=orthogonal(1.0), name=name)
+        q = split(project("query")(h))[..., None, :, :]  # (B, 1, H, d)
+        kv = jnp.concatenate([  # keys and values in one projection per group
+            nn.Dense(2 * self.dim, kernel_init=orthogonal(1.0), name=f"key_value_{g.name}")(x)
+            for g, x in zip(self.layout.groups, groups, strict=True)
+        ], axis=-2)
+        k, v = split(kv[..., :self.dim]), split(kv[..., self.dim:])  # (B, N, H, d)
+        present = jnp.concatenate([jnp.any(x != 0, axis=-1) for x in groups], -1)[..., None]
+        scores = jnp.sum(q * k, axis=-1) / np.sqrt(head_dim)  # (B, N, H)
+        scores = jnp.where(present, scores, -1e9)
+        weights = jax.nn.softmax(scores, axis=-2) * jnp.any(present, axis=-2, keepdims=True)
+        attended = jnp.sum(weights[..., None] * v, axis=-3)  # (B, H, d)
+        return jnp.concatenate([h, attended.reshape(*h.shape[:-1], self.dim)], axis=-1)
+
+
+def entity_layout(world: World) -> EntityLayout | None:
+    """The world's entity layout if it describes this world's observation, else None (a
+    wrapper that pads or replaces the observation forwards a layout that no longer fits)."""
+    layout = getattr(world, "entity_layout", None)
+    shape = world.observation_space.shape
+    return layout if layout is not None and shape == (layout.size,) else None
+
+
+def resolve_network(config: LearnerConfig, world: World) -> str:
+    """The network `config.network` means for `world`; ValueError (one line) if the world
+    cannot take it."""
+    config.validate()
+    layout, shape = entity_layout(world), world.observation_space.shape
+    if config.network == "auto":
+        # The MLP everywhere until another network is shown to pay: attention on errands
+        # was ahead at 0.5M steps (held-out 0.16 vs 0.10, one seed) but nowhere near the
+        # 0.9 target and 2.3x slower per step (docs/learners.md); the CNN was > 40x
+        # slower than the MLP on MinAtar Breakout.
+        return "mlp"
+    if config.network == "cnn" and len(shape) != 3:
+        raise ValueError(f"network 'cnn' needs (H, W, C) grid observations; {world.name} "
+                         f"gives {shape}: use --network mlp")
+    if config.network == "attention" and layout is None:
+        raise ValueError(f"network 'attention' needs a world with an entity_layout; "
+                         f"{world.name} has none: use --network mlp")
+    return config.network
+
+
+def network_for(config: LearnerConfig, world: World) -> ActorCritic:
+    """The network `config` asks for on `world` (the one way learners build theirs)."""
+    shape = world.observation_space.shape
     return ActorCritic(
-        num_actions=num_actions,
+        num_actions=world.action_space.n,
         hidden=config.hidden,
         layers=config.layers,
         activation=config.activation,
-        grid=len(obs_shape) == 3,
+        encoder=resolve_network(config, world),
+        obs_rank=len(shape),
+        layout=entity_layout(world),
     )
 
 
 def init_params(network: ActorCritic, key: jax.Array, obs_shape: tuple[int, ...]):
     return network.init(key, jnp.zeros((1, *obs_shape), jnp.float32))
+
+
+def parameter_count(network: ActorCritic, obs_shape: tuple[int, ...]) -> int:
+    """Number of parameters, from shapes alone (nothing is initialised)."""
+    shapes = jax.eval_shape(lambda k: init_params(network, k, obs_shape), jax.random.key(0))
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(shapes))
+
+
+def describe_network(config: LearnerConfig, world: World) -> str:
+    """One line for the start of a run, e.g. `network: attention (auto), 2 x 64 tanh
+    towers, 61,253 parameters`."""
+    network = network_for(config, world)
+    chosen = f"{network.encoder} (auto)" if config.network == "auto" else network.encoder
+    count = parameter_count(network, world.observation_space.shape)
+    return (f"network: {chosen}, {config.layers} x {config.hidden} {config.activation} "
+            f"towers, {count:,} parameters")

@@ -78,6 +78,27 @@ class Step(NamedTuple):
     info: Info
 
 
+class EntityGroup(NamedTuple):
+    """`count` entity slots of `width` features each, back to back in a flat observation
+    from index `start`: slot i is obs[start + i * width : start + (i + 1) * width]; an
+    absent slot is all zeros."""
+
+    name: str
+    start: int
+    count: int
+    width: int
+
+
+class EntityLayout(NamedTuple):
+    """The structure of a flat observation of length `size`: entity groups (sets of slots
+    whose order carries no meaning) and, in every index outside them, the context (the
+    agent, the instruction). A world that has one sets `entity_layout`; the attention
+    network (trainee.learners.networks) reads its tokens from it."""
+
+    size: int
+    groups: tuple[EntityGroup, ...]
+
+
 class World:
     """Base class of every world. Subclasses set the class attributes and implement
     `reset`, `step` and `tasks`.

@@ -11,7 +11,7 @@ Env card
   `open the door` (the door is open), `deliver X to Z` (stand on goal tile Z carrying
   X; X is then handed over and gone). Sub-goals are done in order; only the current
   one counts (an `open` whose door is already open completes on the next step).
-- Observation: Box(-1, 1, (115,)) float32, a flat vector (the learners use an MLP):
+- Observation: Box(-1, 1, (115,)) float32, a flat vector (slots in `entity_layout`):
   a full view (a memoryless agent sees everything it needs; MiniGrid's egocentric 7x7
   view would need memory) given as an entity list, not a grid, for speed: agent
   position; wall orientation and line; door state, offset and colour; 4 object slots
@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from trainee.worlds.base import Box, Discrete, Step, World
+from trainee.worlds.base import Box, Discrete, EntityGroup, EntityLayout, Step, World
 from trainee.worlds.errands_tasks import (
     COLOURS,
     DELIVER,
@@ -235,6 +235,13 @@ class Errands(World):
     max_steps = 100
     splits = SPLITS
     counters = ("harm",)
+    # The slots of `_entities` (their order is shuffled per task, or arbitrary), so a
+    # network can treat each group as a set: docs/learners.md, "Networks".
+    entity_layout = EntityLayout(ENTITY_SIZE + VECTOR_SIZE, (
+        EntityGroup("object", 14, NUM_OBJECTS, 11),
+        EntityGroup("goal", 14 + NUM_OBJECTS * 11, NUM_GOALS, 7),
+        EntityGroup("creature", 14 + NUM_OBJECTS * 11 + NUM_GOALS * 7, NUM_CREATURES, 3),
+    ))
 
     @property
     def observation_space(self) -> Box:

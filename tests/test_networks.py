@@ -1,0 +1,188 @@
+"""Networks: shapes and parameter counts on every built-in world, the attention network's
+invariance to the order of entity slots, the `auto` choice, bad `--network` values."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from trainee.learners import LearnerConfig
+from trainee.learners.networks import (
+    describe_network,
+    init_params,
+    network_for,
+    parameter_count,
+    resolve_network,
+)
+from trainee.worlds import make
+from trainee.worlds.base import Box, Discrete, World
+from trainee.worlds.embedding import embed
+
+BUILT_IN = ("corridor", "errands", "driving", "repair")
+
+
+class GridWorld(World):
+    """Observation-only stand-in for a grid world such as MinAtar ((10, 10, 4))."""
+
+    name = "grid"
+
+    @property
+    def observation_space(self) -> Box:
+        return Box(0.0, 1.0, (10, 10, 4))
+
+    @property
+    def action_space(self) -> Discrete:
+        return Discrete(3)
+
+
+def tower(inputs: int, hidden: int, layers: int, out: int) -> int:
+    """Parameters of one MLP tower, counted by hand."""
+    return inputs * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * out + out
+
+
+def expected_count(world, config: LearnerConfig, network: str) -> int:
+    shape, actions = world.observation_space.shape, world.action_space.n
+    h, n = config.hidden, config.layers
+    if network == "mlp":
+        size = int(np.prod(shape))
+        return tower(size, h, n, actions) + tower(size, h, n, 1)
+    if network == "cnn":
+        conv = 3 * 3 * shape[-1] * 16 + 16 + 3 * 3 * 16 * 32 + 32
+        features = shape[0] * shape[1] * 32
+        return 2 * conv + tower(features, h, n, actions) + tower(features, h, n, 1)
+    layout, dim = world.entity_layout, 64
+    in_groups = sum(g.count * g.width for g in layout.groups)
+    encoder = (layout.size - in_groups) * dim + dim + dim * dim + dim  # context, query
+    encoder += sum(g.width * 2 * dim + 2 * dim for g in layout.groups)  # keys and values
+    return 2 * encoder + tower(2 * dim, h, n, actions) + tower(2 * dim, h, n, 1)
+
+
+def cases():
+    for name in BUILT_IN:
+        yield name, "mlp"
+    yield "errands", "attention"
+    yield "grid", "cnn"
+    yield "grid", "mlp"
+
+
+@pytest.mark.parametrize(("world_name", "network"), list(cases()))
+def test_shapes_and_parameter_counts(world_name, network):
+    world = GridWorld() if world_name == "grid" else make(world_name)
+    config = LearnerConfig(network=network, hidden=32)
+    net = network_for(config, world)
+    shape = world.observation_space.shape
+    params = init_params(net, jax.random.key(0), shape)
+    logits, value = net.apply(params, jnp.zeros((3, *shape)))
+    assert logits.shape == (3, world.action_space.n) and value.shape == (3,)
+    counted = sum(x.size for x in jax.tree.leaves(params))
+    assert counted == parameter_count(net, shape) == expected_count(world, config, network)
+    assert net.encoder == network
+
+
+def errands_obs(n: int = 8):
+    world = make("errands")
+
+    @jax.jit
+    def first_obs(key):
+        tasks = world.tasks(key, "train", n, max_chain=2)
+        return jax.vmap(world.reset)(jax.random.split(key, n), tasks)[0]
+
+    return world, first_obs(jax.random.key(1))
+
+
+def permute_slots(obs, group, order):
+    """The observation with the slots of `group` reordered by `order`."""
+    slots = obs[:, group.start:group.start + group.count * group.width]
+    slots = slots.reshape(obs.shape[0], group.count, group.width)[:, np.asarray(order)]
+    return obs.at[:, group.start:group.start + group.count * group.width].set(
+        slots.reshape(obs.shape[0], -1))
+
+
+@pytest.mark.parametrize("network", ["attention", "mlp"])
+def test_attention_ignores_the_order_of_entity_slots(network):
+    """The attention network's output does not change when the slots of a group are
+    reordered (the world shuffles object slots per task, so their order means nothing);
+    the MLP's does, which shows the check can fail."""
+    world, obs = errands_obs()
+    net = network_for(LearnerConfig(network=network), world)
+    params = init_params(net, jax.random.key(0), obs.shape[1:])
+    before = net.apply(params, obs)
+    changed = False
+    for group in world.entity_layout.groups:
+        order = np.roll(np.arange(group.count), 1)
+        after = net.apply(params, permute_slots(obs, group, order))
+        same = all(np.allclose(a, b, atol=1e-5) for a, b in zip(before, after, strict=True))
+        if network == "attention":
+            assert same, group.name
+        changed |= not same
+    assert changed == (network == "mlp")
+    # ...and the content of the slots matters: remove every object and the output moves
+    objects = world.entity_layout.groups[0]
+    assert objects.name == "object"
+    emptied = obs.at[:, objects.start:objects.start + objects.count * objects.width].set(0.0)
+    assert not np.allclose(before[0], net.apply(params, emptied)[0], atol=1e-5)
+
+
+def test_auto_chooses_the_mlp_until_another_network_pays():
+    auto = LearnerConfig()
+    assert auto.network == "auto"
+    for name in ("corridor", "driving", "repair", "errands"):
+        assert resolve_network(auto, make(name)) == "mlp"
+    # grids get the MLP on the flattened observation (the CNN did not pay on MinAtar)
+    assert resolve_network(auto, GridWorld()) == "mlp"
+    assert "mlp (auto)" in describe_network(auto, make("errands"))
+    assert resolve_network(LearnerConfig(network="attention"), make("errands")) == "attention"
+    # a wrapper that pads the observation cannot use errands' layout
+    embedded = embed([make("errands"), make("corridor")])[0]
+    with pytest.raises(ValueError, match="entity_layout"):
+        resolve_network(LearnerConfig(network="attention"), embedded)
+    assert describe_network(LearnerConfig(network="mlp"), make("errands")).startswith(
+        "network: mlp,")
+
+
+@pytest.mark.parametrize(("world_name", "network", "message"), [
+    ("corridor", "attention", "needs a world with an entity_layout"),
+    ("errands", "cnn", "needs (H, W, C) grid observations"),
+    ("corridor", "transformer", "network must be one of auto, mlp, cnn, attention"),
+])
+def test_bad_network_is_one_line_error(world_name, network, message):
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        network_for(LearnerConfig(network=network), make(world_name))
+    assert "\n" not in str(info.value)
+
+
+def test_bad_network_flag_on_the_command_line(capsys):
+    from trainee.cli import main
+
+    assert main(["train", "--world", "corridor", "--network", "transformer"]) == 2
+    err = capsys.readouterr().err
+    assert "network must be one of" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_attention_learns_errands_chains_of_one_and_two():
+    """Acceptance (-m slow; minutes): ppo with the attention network on errands train
+    tasks with chains of 1-2 reaches >= 0.9 success on fresh tasks of the held-out splits
+    (layouts, combos, slippery, crowded; chains 1-2). Budget and figures:
+    docs/learners.md, "Networks"."""
+    from trainee.agent import policy_from_params
+    from trainee.evaluate import evaluate
+    from trainee.learners import make_train
+
+    world = make("errands")
+    config = LearnerConfig(network="attention", total_steps=SLOW_BUDGET, num_envs=128,
+                           num_steps=16, hidden=128, lr=1e-3, activation="relu")
+    pool = world.tasks(jax.random.key(123), "train", 4096, max_chain=2)
+    out = jax.jit(make_train(config, world))(jax.random.key(0), pool)
+    policy = policy_from_params(network_for(config, world), out.params)
+    scores = []
+    for i, split in enumerate(("layouts", "combos", "slippery", "crowded")):
+        tasks = world.tasks(jax.random.key(10 + i), split, 256, max_chain=2)
+        scores.append(float(evaluate(world, policy, jax.random.key(9), tasks, 2).success.mean()))
+    assert np.mean(scores) >= 0.9, scores
+
+
+SLOW_BUDGET = 3_000_000  # env steps; see docs/learners.md
