@@ -106,7 +106,9 @@ def actor_critic_learner(config, world, env, update: Callable, steps_per_update:
     """The Learner of an actor-critic network (`networks.network_for`) trained by
     `update(env, network, optimizer, config, state, tasks)`; `init_carry(env, key, tasks)`
     is its carry between updates (None: no carry). Shared by `ppo` and `pg`."""
-    network = network_for(config, world)
+    # the network reads static fields only; `network_for` validates, so it gets the
+    # static config (its traced fields may be tracers here)
+    network = network_for(config.static(), world)
     num_updates = num_updates_for(config, steps_per_update)
     optimizer = make_optimizer(config, num_updates)
 
