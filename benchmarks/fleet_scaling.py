@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--pool", type=int, default=16)
     args = parser.parse_args()
-    from trainee.cli import enable_compilation_cache
+    from trainee.runtime import enable_compilation_cache
 
     enable_compilation_cache()
     world = make_world(args.world)

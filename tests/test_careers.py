@@ -118,19 +118,19 @@ def test_unknown_career_and_intervention():
 
 def test_career_learner_settings_are_defaults_that_flags_override(tmp_path):
     from trainee.careers.career import ERRANDS_HP
-    from trainee.careers.command import CareerArgs, parse_career_args
+    from trainee.cli.career import CareerCommandConfig, parse_career_config
 
-    config, career = parse_career_args(["errands"])
+    config, career = parse_career_config(["errands"])
     assert career.name == "errands"
     for name, value in ERRANDS_HP.items():
         assert getattr(config.hp, name) == value
-    config, _ = parse_career_args(["errands", "--hidden", "32", "--lr", "3e-4"])
+    config, _ = parse_career_config(["errands", "--hidden", "32", "--lr", "3e-4"])
     assert (config.hp.hidden, config.hp.lr, config.hp.num_envs) == (32, 3e-4, 128)
-    config, _ = parse_career_args(["corridor"])  # no settings of its own: the usual defaults
-    assert config.hp == CareerArgs().hp
+    config, _ = parse_career_config(["corridor"])  # no settings of its own: the usual defaults
+    assert config.hp == CareerCommandConfig().hp
     path = tmp_path / "career.yaml"
     path.write_text("jobs: [{name: a, world: corridor, steps: 1000}]\nhp: {hidden: 8}\n")
-    config, _ = parse_career_args([str(path)])
+    config, _ = parse_career_config([str(path)])
     assert config.hp.hidden == 8
 
 

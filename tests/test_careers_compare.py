@@ -30,3 +30,13 @@ def test_table_and_plot_from_summaries(tmp_path, capsys):
 def test_missing_summary_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `trainee career` first"):
         load_summaries([tmp_path])
+
+
+def test_bad_arguments_are_one_line(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "summary.json").write_text(json.dumps(_summary(0.3)))
+    assert main([str(tmp_path / "a"), "--labels", "x", "y"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "trainee.careers.compare: error: 1 runs but 2 labels"]
+    assert main([str(tmp_path / "nowhere")]) == 2
+    assert "run `trainee career` first" in capsys.readouterr().err

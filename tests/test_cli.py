@@ -82,3 +82,34 @@ def test_exam_commands(tmp_path, capsys):
     assert main(["exam", "status", "--db", str(tmp_path / "trainee.db")]) == 0
     assert main(["exam", "query"]) == 2
     assert "needs --run" in capsys.readouterr().err
+
+
+def _trainee_imports(path) -> set[str]:
+    """Every `trainee...` module name a file imports, at the top or inside functions."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {name for name in found if name.startswith("trainee")}
+
+
+def test_layers_import_downwards_only():
+    """Nothing below the commands imports a command module; the runtime layer imports no
+    other trainee module (except the package itself, for its version)."""
+    from pathlib import Path
+
+    import trainee
+
+    src = Path(trainee.__file__).parent
+    for path in src.rglob("*.py"):
+        rel = path.relative_to(src).as_posix()
+        imports = _trainee_imports(path)
+        if not rel.startswith("cli/"):
+            assert not [m for m in imports if m.startswith("trainee.cli")], rel
+        if rel.startswith("runtime/"):
+            assert all(m.startswith("trainee.runtime") or m == "trainee"
+                       for m in imports), (rel, imports)

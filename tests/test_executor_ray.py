@@ -22,6 +22,7 @@ import sys  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
+from trainee import runs  # noqa: E402
 from trainee.agent import load_agent  # noqa: E402
 from trainee.careers import CareerSettings, load_career, run_career  # noqa: E402
 from trainee.careers.ray_executor import run_career_on_ray, stack_seeds  # noqa: E402
@@ -64,6 +65,9 @@ def test_train_on_ray_matches_local_run(local_ray, tmp_path):
     rows = sqlite3.connect(tmp_path / "trainee.db").execute(
         "SELECT run_dir, summary FROM runs WHERE summary IS NOT NULL").fetchall()
     assert sorted(r[0] for r in rows) == sorted(str(d.resolve()) for d in (local_dir, ray_dir))
+    records = [runs.read_record(d) for d in (local_dir, ray_dir)]
+    assert [(r["kind"], r["status"], r["config"]["executor"]) for r in records] == [
+        ("train", "done", "local"), ("train", "done", "ray")]
 
 
 @pytest.mark.slow
@@ -98,7 +102,8 @@ def test_stack_seeds_orders_seeds_and_refuses_unknown_per_seed_entries():
         stack_seeds([{**one(0.0), "new": np.zeros(1)}, {**one(1.0), "new": np.ones(1)}])
 
 
-@pytest.mark.parametrize("command", [["train", "--world", "corridor"], ["career", "corridor"]])
+@pytest.mark.parametrize("command", [["train", "--world", "corridor"], ["career", "corridor"],
+                                     ["fleet", "corridor"]])
 def test_missing_ray_is_a_one_line_error(command, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
     assert main([*command, "--executor", "ray", "--out", str(tmp_path / "run")]) == 2

@@ -103,6 +103,7 @@ def test_merge_none_trains_the_specialists_once(tmp_path):
 
 
 def test_merged_only_seed_and_sweep(tmp_path):
+    from trainee.fleet.config import load_fleet_config
     from trainee.fleet.experiment import run_seed
     from trainee.fleet.sweep import sweep
 
@@ -113,7 +114,8 @@ def test_merged_only_seed_and_sweep(tmp_path):
                       "eval_tasks: 4\neval_episodes: 2\nhp:\n  total_steps: 1024\n"
                       "  num_envs: 8\n  num_steps: 16\n  update_epochs: 1\n"
                       "  num_minibatches: 1\n  hidden: 16\n  lr: 0.001\n")
-    results = sweep(str(config), ["mean"], [4], 1, tmp_path / "sweep")
+    base = dataclasses.replace(load_fleet_config(str(config)), seeds=1)
+    results = sweep(base, ["mean"], [4], tmp_path / "sweep")
     assert set(results["reference"]) >= {"specialists", "end_merge", "generalist"}
     (row,) = results["rows"]
     assert row["rule"] == "mean" and row["merges"] == 2 and "merged" in row

@@ -33,14 +33,14 @@ def local_ray():
 
 def test_ray_fleet_matches_local(local_ray):
     rule = "diloco"  # the rule with the most state (anchor and momentum)
-    from trainee.fleet.ray_backend import ray_fleet
+    from trainee.fleet.ray_executor import run_fleet_on_ray
 
     world = make_world("corridor")
     pools = job_pools(world, jax.random.PRNGKey(0), "train", [0, 3], 4)
     key = jax.random.PRNGKey(1)
     local = jax.jit(make_fleet_run(make_learner(HP, world), make_rule(rule), 4, 2))(key, pools)
     jax.block_until_ready(local)
-    remote = ray_fleet(HP, "corridor", make_rule(rule), 4, 2, key, pools)
+    remote = run_fleet_on_ray(HP, "corridor", make_rule(rule), 4, 2, key, pools)
     for a, b in zip(jax.tree.leaves(local.merged), jax.tree.leaves(remote.merged), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
     for a, b in zip(jax.tree.leaves(local.states.env), jax.tree.leaves(remote.states.env),

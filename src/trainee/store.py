@@ -1,13 +1,16 @@
 """The results store: a directory per run and one SQLite database indexing them.
 
-A run directory holds `config.json` (the resolved config), `metrics.json` (learning
-curves), `checkpoint.ckpt` (the state and its description in one file) and `summary.json`.
+A run directory holds `record.json` (what ran: kind, fully resolved config, versions and
+machine, status; written by `trainee.runs`), then what the kind writes: a train run
+`config.json`, `metrics.json` (learning curves), `checkpoint.ckpt` (the state and its
+description in one file) and `summary.json`.
 Every file is written atomically: to a temporary file in the same directory, flushed,
 then renamed over the target, so an interrupted run never leaves a half-written file.
 
 The database (`trainee.db`, beside the run directories unless `TRAINEE_DB` says
-otherwise) has one row per run and per evaluation; other modules (the exam) add their
-own tables through `connect`. SQLite in WAL mode lets several processes write at once.
+otherwise) has one row per run of every kind (`index_run`) and per evaluation; other
+modules (the exam) add their own tables through `connect`. SQLite in WAL mode lets
+several processes write at once.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ CREATE TABLE IF NOT EXISTS runs (
     world TEXT NOT NULL,
     learner TEXT NOT NULL,
     config TEXT NOT NULL,       -- JSON
-    summary TEXT                -- JSON, filled in when the run finishes
+    summary TEXT,               -- JSON, filled in when the run finishes
+    kind TEXT NOT NULL DEFAULT 'train',   -- train, career, fleet, fleet-sweep, study
+    seeds INTEGER,
+    status TEXT NOT NULL DEFAULT 'done'   -- running, done, failed, interrupted
 );
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,6 +73,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def _jsonable(x: Any) -> Any:
     if hasattr(x, "tolist"):  # numpy / jax arrays and scalars
         return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
     raise TypeError(f"cannot write {type(x).__name__} as JSON")
 
 
@@ -86,6 +94,12 @@ def db_path_for(run_dir: Path) -> Path:
     return Path(env) if env else Path(run_dir).resolve().parent / "trainee.db"
 
 
+def default_db() -> Path:
+    """The database when no run names it: $TRAINEE_DB, else runs/trainee.db (the one
+    beside the default run directories, runs/<name>)."""
+    return Path(os.environ.get("TRAINEE_DB", "runs/trainee.db"))
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the results database with the base schema."""
     path = Path(path)
@@ -94,7 +108,26 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.executescript(SCHEMA)
+    _add_missing_columns(conn)
     return conn
+
+
+# Columns added after the first databases were written: (name, SQL type and default).
+_LATER_COLUMNS = (("kind", "TEXT NOT NULL DEFAULT 'train'"), ("seeds", "INTEGER"),
+                  ("status", "TEXT NOT NULL DEFAULT 'done'"))
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a database written by an older trainee up to the schema (its rows were all
+    train runs, so the defaults describe them)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for name, decl in _LATER_COLUMNS:
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
+            except sqlite3.OperationalError as err:  # another process added it first
+                if "duplicate column" not in str(err):
+                    raise
 
 
 @contextmanager
@@ -114,15 +147,21 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def record_run(run_dir: Path, world: str, learner: str, config: dict, summary: dict | None) -> None:
+def index_run(run_dir: Path, kind: str, worlds: str, learner: str, seeds: int | None,
+              status: str, config: dict, summary: dict | None) -> None:
+    """Insert or update the run's row (the run directory is the key); `trainee.runs` is
+    the writer every command calls, this is its SQLite half."""
     with transaction(db_path_for(run_dir)) as conn:
         conn.execute(
-            "INSERT INTO runs (run_dir, created, world, learner, config, summary) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(run_dir) DO UPDATE SET "
-            "config=excluded.config, summary=excluded.summary",
-            (str(Path(run_dir).resolve()), time.time(), world, learner,
+            "INSERT INTO runs (run_dir, created, world, learner, config, summary, kind, seeds, "
+            "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_dir) DO UPDATE SET "
+            "world=excluded.world, learner=excluded.learner, config=excluded.config, "
+            "summary=excluded.summary, kind=excluded.kind, seeds=excluded.seeds, "
+            "status=excluded.status",
+            (str(Path(run_dir).resolve()), time.time(), worlds, learner,
              json.dumps(config, default=_jsonable),
-             None if summary is None else json.dumps(summary, default=_jsonable)),
+             None if summary is None else json.dumps(summary, default=_jsonable),
+             kind, seeds, status),
         )
 
 

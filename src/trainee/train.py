@@ -19,10 +19,11 @@ import jax
 import numpy as np
 import tyro
 
-from trainee import checkpoint, store
+from trainee import checkpoint, runs, store
+from trainee.configs import from_mapping
 from trainee.learners import Learner, LearnerConfig
 from trainee.program import chunked_program, get_world
-from trainee.progress import progress_bar
+from trainee.runtime.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,8 @@ class Trainer:
 
 
 def train(config: TrainConfig, quiet: bool = False) -> dict:
-    """Run (or resume) training; returns the summary also written to summary.json."""
-    if config.executor == "ray":
-        from trainee.train_ray import train_on_ray
-
-        return train_on_ray(config, quiet)
+    """Run (or resume) training in this process (`--executor ray`: `train_ray.train_on_ray`);
+    returns the summary also written to summary.json."""
     trainer = Trainer(config)
     run_dir = config.run_dir
     identity = config.identity()
@@ -140,7 +138,8 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     else:
         refuse_existing_run(run_dir)
     store.atomic_write_json(run_dir / "config.json", identity)
-    store.record_run(run_dir, config.world, config.hp.learner, identity, None)
+    runs.begin_run(run_dir, "train", record_config(config), worlds=[config.world],
+                   learner=config.hp.learner, seeds=config.seeds)
     compiled, compile_seconds = trainer.compile(state)
     done = int(np.asarray(state.update)[0])
     total = trainer.learner.num_updates
@@ -163,8 +162,17 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     metrics = _concat(history)
     summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, done)
     store.atomic_write_json(run_dir / "summary.json", summary)
-    store.record_run(run_dir, config.world, config.hp.learner, identity, summary)
+    runs.end_run(run_dir, summary)
     return summary
+
+
+def record_config(config: TrainConfig) -> dict:
+    """The run record's config: every field but where it is written and whether it
+    resumed (`trainee rerun` rebuilds the TrainConfig from it)."""
+    d = dataclasses.asdict(config)
+    for name in ("out", "resume"):
+        d.pop(name)
+    return d
 
 
 def refuse_existing_run(run_dir: Path) -> None:
@@ -219,62 +227,4 @@ def open_sinks(config: TrainConfig, run_dir: Path) -> list:
 def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConfig:
     """A TrainConfig from a mapping (a config file or a stored config.json). Learner fields
     may be flat (`lr: 0.001`) or under `hp:`. Unknown keys are refused by name."""
-    base = base or TrainConfig()
-    values = dict(values)
-    hp_values = dict(values.pop("hp", None) or {})
-    train_fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"hp"}
-    hp_fields = {f.name for f in dataclasses.fields(LearnerConfig)}
-    top = {}
-    for name, value in values.items():
-        if name in train_fields:
-            top[name] = Path(value) if name == "out" and value is not None else value
-        elif name in hp_fields:
-            hp_values[name] = value
-        else:
-            known = ", ".join(sorted(train_fields | hp_fields))
-            raise ValueError(f"unknown config field {name!r}; known fields: {known}")
-    unknown = set(hp_values) - hp_fields
-    if unknown:
-        raise ValueError(f"unknown learner field(s) {sorted(unknown)} under 'hp'")
-    top = {k: _typed(base, k, v) for k, v in top.items()}
-    hp_values = {k: _typed(base.hp, k, v) for k, v in hp_values.items()}
-    try:
-        hp = dataclasses.replace(base.hp, **hp_values)
-        return dataclasses.replace(base, hp=hp, **top)
-    except TypeError as err:
-        raise ValueError(f"bad config: {err}") from err
-
-
-def _typed(config, name: str, value):
-    """Check a config value against the type of the field's default (ints pass as floats)."""
-    default = getattr(config, name)
-    if isinstance(default, bool) or default is None or isinstance(default, Path):
-        ok = default is None or isinstance(value, type(default)) or isinstance(default, Path)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, type(default)) and not isinstance(value, bool)
-    if not ok:
-        raise ValueError(f"config field {name!r} must be a {type(default).__name__} "
-                         f"(got {value!r})")
-    return value
-
-
-def load_config_file(path: Path) -> dict:
-    """Read a YAML or JSON config file into a mapping, with readable errors."""
-    import json
-
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} not found; check the path given to --config")
-    try:
-        text = path.read_text()
-        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ValueError(f"cannot read config file {path}: {err}") from err
-    if not isinstance(values, dict):
-        raise ValueError(f"config file {path} must hold a mapping of field: value")
-    return values
+    return from_mapping(TrainConfig, values, base, flat="hp")

@@ -25,14 +25,15 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from trainee import checkpoint, store
-from trainee.executor import ensure_ray, ray_map
+from trainee import checkpoint, runs, store
 from trainee.learners import run_updates
-from trainee.progress import progress_bar
+from trainee.runtime import ensure_ray, ray_map
+from trainee.runtime.progress import progress_bar
 from trainee.train import (
     TrainConfig,
     Trainer,
     open_sinks,
+    record_config,
     refuse_existing_run,
     run_summary,
     write_checkpoint,
@@ -74,7 +75,8 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     trainer = Trainer(config)  # fails fast on a bad world or split, before any task starts
     identity = config.identity()
     store.atomic_write_json(run_dir / "config.json", identity)
-    store.record_run(run_dir, config.world, config.hp.learner, identity, None)
+    runs.begin_run(run_dir, "train", record_config(config), worlds=[config.world],
+                   learner=config.hp.learner, seeds=config.seeds)
     with progress_bar(config.seeds, f"{config.hp.learner} on {config.world} (Ray)",
                       unit="seeds", disable=quiet) as bar:
         seeds = ray_map(train_seed, [(config, k) for k in range(config.seeds)],
@@ -90,5 +92,5 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     train_seconds = max(s.train_span[1] for s in seeds) - min(s.train_span[0] for s in seeds)
     summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
     store.atomic_write_json(run_dir / "summary.json", summary)
-    store.record_run(run_dir, config.world, config.hp.learner, identity, summary)
+    runs.end_run(run_dir, summary)
     return summary

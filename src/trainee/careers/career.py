@@ -53,6 +53,9 @@ class Job:
     controls: int = 0
     """Controls layout: 0 = the world's own; k > 0 = the actions relabelled by a fixed
     random permutation k (`trainee.worlds.controls`), a probe of plasticity."""
+    cue: tuple[float, ...] = ()
+    """Context the agent sees, appended to every observation (values in [-1, 1], e.g. a
+    "keep left" sign); every job of a career shows as many values, or none."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class Career:
                 raise ValueError(f"job {job.name!r}: steps must be > 0")
             if job.controls < 0:
                 raise ValueError(f"job {job.name!r}: controls must be >= 0 (0 = the world's own)")
+            if len(job.cue) != len(self.jobs[0].cue):
+                raise ValueError(f"job {job.name!r} shows a cue of {len(job.cue)} values, job "
+                                 f"{self.jobs[0].name!r} {len(self.jobs[0].cue)}; give every "
+                                 "job the same number")
+            if any(abs(v) > 1 for v in job.cue):
+                raise ValueError(f"job {job.name!r}: cue values must lie in [-1, 1]")
         fields = {f.name for f in dataclasses.fields(LearnerConfig)} - {"total_steps"}
         unknown = sorted(set(self.hp) - fields)
         if unknown:
@@ -96,8 +105,9 @@ def career_worlds(career: Career) -> dict[str, World]:
     names = list(dict.fromkeys(job.world for job in career.jobs))
     worlds = [make(name) for name in names]
     worlds = embed(worlds) if career.mixed else worlds
-    if any(job.controls for job in career.jobs):  # jobs with relabelled controls
-        worlds = [Relabelled(world) for world in worlds]
+    cue_size = len(career.jobs[0].cue)
+    if cue_size or any(job.controls for job in career.jobs):  # relabelled controls or cues
+        worlds = [Relabelled(world, cue_size) for world in worlds]
     return dict(zip(names, worlds, strict=True))
 
 
@@ -132,7 +142,7 @@ def job_tasks(world: World, job: Job, key: jax.Array, n: int):
         raise ValueError(f"job {job.name!r}: rule {job.where!r} keeps {keep.size} of {draws} "
                          f"sampled tasks, fewer than {n}; loosen the rule")
     tasks = jax.tree.map(lambda x: jnp.asarray(x)[keep[:n]], tasks)
-    return with_layout(tasks, job.controls) if relabelled else tasks
+    return with_layout(tasks, job.controls, job.cue) if relabelled else tasks
 
 
 # The PPO settings errands needs to learn at all (docs/worlds/errands.md, "PPO on the
@@ -163,6 +173,44 @@ def _mixed() -> Career:
     ), ERRANDS_HP)
 
 
+# Jobs that conflict (#12 part 5; docs/careers.md, "Jobs that conflict"). Driving at
+# level 1 (gentle curves, at most one car: a constant "straight ahead" action still
+# finishes 0.84 of level-0 routes but 0.19 of level-1 ones), each job a lane rule in a
+# car: "keep right" / "keep left" (the route counts only if it ends in that lane, so the
+# correct steering in the same state is reversed) and the car's controls layout (the
+# same buttons play other actions). The layouts were picked by a stated rule, not by
+# trial: going up from layout 0, keep k if the oracle of every kept layout, pressing its
+# buttons in car k (and car k's oracle in theirs), finishes <= 5% of routes
+# (`benchmarks/conflict_matrix.py --pick-cars`).
+CONFLICT_LEVEL = 1
+CONFLICT_CARS = (0, 4, 8, 23, 27, 46)
+LANES = {"right": -1, "left": 1}
+
+
+def conflict_job(lane: str, car: int, steps: int, cue: tuple[float, ...]) -> Job:
+    """Driving at CONFLICT_LEVEL under lane rule `lane` in car CONFLICT_CARS[car]."""
+    return Job(f"{lane}, car {car}", "driving", "train",
+               {"level": CONFLICT_LEVEL, "lane": LANES[lane]}, steps=steps,
+               controls=CONFLICT_CARS[car], cue=cue)
+
+
+def _career_conflict(steps: int) -> Career:
+    """12 jobs: keep right then keep left in each of 6 cars. The learner sees the lane
+    rule (a road sign, cue -1 / +1) but not which car it is in (it can only feel the
+    controls), and is never told that the job changed."""
+    return Career("career-conflict", tuple(
+        conflict_job(lane, car, steps, (float(LANES[lane]),))
+        for car in range(len(CONFLICT_CARS)) for lane in LANES))
+
+
+# The fleet's 4 jobs: both lane rules in cars 0 and 1; each job shows its rule and its
+# car (cue (lane, car: -1 / +1)), so one policy can in principle do all four and a merged
+# agent has something to keep (trainee.fleet.jobs).
+CONFLICT_FLEET = Career("conflict-fleet", tuple(
+    conflict_job(lane, car, 122_880, (float(LANES[lane]), 2.0 * car - 1.0))
+    for car in range(2) for lane in LANES))
+
+
 PRESETS = {
     "errands": lambda: _errands(300_000),
     "corridor": lambda: Career("corridor", (
@@ -185,6 +233,7 @@ PRESETS = {
     "driving-controls": lambda: Career("driving-controls", tuple(
         Job(f"{i}-{'ice' if i % 2 else 'dry'}", "driving", "ice" if i % 2 else "train",
             {"level": 0}, steps=40_960, controls=i) for i in range(20))),
+    "career-conflict": lambda: _career_conflict(122_880),
 }
 
 
@@ -196,13 +245,26 @@ def load_career(name_or_file: str) -> Career:
     if not path.is_file():
         raise ValueError(f"unknown career {name_or_file!r}: not a preset "
                          f"({', '.join(PRESETS)}) and no such file")
-    from trainee.train import load_config_file
+    from trainee.configs import read_mapping
 
-    values = load_config_file(path)
-    try:
-        jobs = tuple(Job(**job) for job in values["jobs"])
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"career file {path}: needs `jobs:` of world/split/steps ({err})") from err
-    career = Career(values.get("name", path.stem), jobs, dict(values.get("hp") or {}))
+    values = read_mapping(path)
+    unknown = sorted(set(values) - {"name", "jobs", "hp"})
+    if unknown or not isinstance(values.get("jobs"), list):
+        raise ValueError(f"career file {path}: needs `jobs:` (a list of world/split/steps) "
+                         f"and may set `name:` and `hp:`" + (f"; unknown {unknown}" if unknown
+                                                             else ""))
+    return career_from_mapping(values, path.stem, f"career file {path}")
+
+
+def career_from_mapping(values: dict, name: str = "career", where: str = "career") -> Career:
+    """A Career from `{name, jobs: [Job fields], hp: {LearnerConfig fields}}` (a career
+    file, or the `career` entry of a run record), type-checked by the config loader."""
+    from trainee.configs import from_mapping
+
+    jobs = tuple(from_mapping(Job, job, where=f"{where} job {i}")
+                 for i, job in enumerate(values["jobs"]))
+    hp = dict(values.get("hp") or {})
+    checked = from_mapping(LearnerConfig, hp, where=f"{where} hp")
+    career = Career(values.get("name", name), jobs, {k: getattr(checked, k) for k in hp})
     career.validate()
     return career

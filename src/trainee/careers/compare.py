@@ -10,13 +10,17 @@ Reads each DIR/summary.json written by `trainee career`.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import tyro
 
 from trainee.careers.summary import save_figure
+from trainee.measures import format_ci
 
 METRICS = ("average_performance", "forgetting", "forward_transfer", "plasticity_change",
            "final_average")
@@ -65,24 +69,40 @@ def metrics_table(summaries: list[dict], labels: list[str]) -> str:
 
 
 def _cell(value: dict | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value['iqm']:.3f} [{value['ci_low']:.3f}, {value['ci_high']:.3f}]"
+    return "-" if value is None else format_ci(value)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="career output directories")
-    parser.add_argument("--labels", nargs="+", help="one label per run (default: dir names)")
-    parser.add_argument("--out", type=Path, default=Path("careers_compared.png"))
-    args = parser.parse_args(argv)
-    labels = args.labels or [d.name for d in args.runs]
-    if len(labels) != len(args.runs):
-        parser.error(f"{len(args.runs)} runs but {len(labels)} labels")
-    summaries = load_summaries(args.runs)
+@dataclass(frozen=True)
+class CompareConfig:
+    """Compare careers run apart: a table of the continual metrics and a plot of learning
+    speed per job (IQM, 95% CI), one line per run."""
+
+    runs: Annotated[tuple[Path, ...], tyro.conf.Positional, tyro.conf.arg(metavar="DIR ...")]
+    """Career output directories (each with the summary.json of `trainee career`)."""
+    labels: tuple[str, ...] | None = None
+    """One label per run (default: the directory names)."""
+    out: Path = Path("careers_compared.png")
+    """Where the plot goes."""
+
+
+def compare(config: CompareConfig) -> None:
+    labels = list(config.labels or [d.name for d in config.runs])
+    if len(labels) != len(config.runs):
+        raise ValueError(f"{len(config.runs)} runs but {len(labels)} labels")
+    summaries = load_summaries(list(config.runs))
     print(metrics_table(summaries, labels))
-    print(f"plot: {plot_learning_speed_runs(summaries, labels, args.out)}")
+    print(f"plot: {plot_learning_speed_runs(summaries, labels, config.out)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m trainee.careers.compare DIR ... [--labels ...] [--out PNG]`."""
+    from trainee.errors import run_command
+
+    parse = lambda args: compare(tyro.cli(CompareConfig, args=args,
+                                          prog="python -m trainee.careers.compare"))
+    return run_command(parse, sys.argv[1:] if argv is None else argv,
+                       prog="trainee.careers.compare")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,9 +18,9 @@ import numpy as np
 
 from trainee.careers.career import Career
 from trainee.careers.run import CareerSettings, run_career
-from trainee.executor import ensure_ray, ray_map
 from trainee.learners import LearnerConfig
-from trainee.progress import progress_bar
+from trainee.runtime import ensure_ray, ray_map
+from trainee.runtime.progress import progress_bar
 
 # Which results carry a seed axis (and where); every other entry is the same for all seeds.
 SEED_AXIS = {"R": 0, "curves": 0, "flips_negative": 0, "flips_positive": 0}

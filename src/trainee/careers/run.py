@@ -30,7 +30,7 @@ from trainee.careers.interventions import Context, make_interventions
 from trainee.learners import LearnerConfig
 from trainee.measures import flips
 from trainee.program import Program, chunked_program, get_program
-from trainee.progress import progress_bar
+from trainee.runtime.progress import progress_bar
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
     summary = run_fleet_experiment(PRESETS["corridor"], "runs/fleet")
 
 Locally a fleet is one vmapped batch of train states in one process (`make_fleet_run`);
-the Ray backend (`trainee.fleet.ray_backend.ray_fleet`, extra `ray`) runs each instance
+the Ray executor (`trainee.fleet.ray_executor.run_fleet_on_ray`, extra `ray`) runs each instance
 as an actor. Merge rules live in `trainee.fleet.merge`; docs/fleet.md has the design,
 the decisions and the measured figures.
 """

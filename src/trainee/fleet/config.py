@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -102,12 +101,26 @@ PRESETS = {
         pool_size=256,
         eval_tasks=64,
     ),
+    # Four jobs that conflict (trainee.fleet.jobs, driving): keep right / keep left in two
+    # cars with different controls; the learner and budget at which ppo alone learns each
+    # job (docs/fleet.md, "The conflict preset").
+    "conflict": FleetConfig(
+        world="driving",
+        merge_every=4,
+        jobs=(0, 1, 2, 3),
+        hp=LearnerConfig(total_steps=122_880, num_envs=16, num_steps=64, lr=1e-3),
+        pool_size=256,
+        eval_tasks=64,
+    ),
 }
 
 
 def load_fleet_config(preset_or_file: str) -> FleetConfig:
     """A preset name or a YAML/JSON file of FleetConfig fields (`hp:` a mapping of
-    LearnerConfig fields); a file may name a base preset with `preset: NAME`."""
+    LearnerConfig fields), type-checked by the config loader; a file may name a base
+    preset with `preset: NAME` (default corridor)."""
+    from trainee.configs import from_mapping, read_mapping
+
     if preset_or_file in PRESETS:
         return PRESETS[preset_or_file]
     path = Path(preset_or_file)
@@ -115,15 +128,9 @@ def load_fleet_config(preset_or_file: str) -> FleetConfig:
         raise FileNotFoundError(
             f"{preset_or_file!r} is neither a preset ({', '.join(PRESETS)}) nor a file"
         )
-    import yaml
-
-    fields = yaml.safe_load(path.read_text()) or {}
-    base = PRESETS[fields.pop("preset", "corridor")]
-    hp = dataclasses.replace(base.hp, **fields.pop("hp", {}))
-    known = {f.name for f in dataclasses.fields(FleetConfig)}
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise ValueError(f"unknown fleet field(s) {unknown} in {path}; known: {sorted(known)}")
-    if fields.get("jobs") is not None:
-        fields["jobs"] = tuple(fields["jobs"])
-    return dataclasses.replace(base, hp=hp, **fields)
+    fields = read_mapping(path)
+    preset = fields.pop("preset", "corridor")
+    if preset not in PRESETS:
+        raise ValueError(f"fleet file {path}: unknown preset {preset!r}; one of "
+                         f"{', '.join(PRESETS)}")
+    return from_mapping(FleetConfig, fields, PRESETS[preset], where=f"fleet file {path}")

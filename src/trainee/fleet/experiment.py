@@ -108,10 +108,10 @@ def run_seed(config: FleetConfig, seed: int, programs: FleetPrograms | None = No
     start = time.perf_counter()
     rule = rule_for(config)
     if executor == "ray":
-        from trainee.fleet.ray_backend import ray_fleet
+        from trainee.fleet.ray_executor import run_fleet_on_ray
 
-        fleet = lambda r: ray_fleet(config.hp, config.world, r, config.merge_every, p.rounds,
-                                    key_train, pools)
+        fleet = lambda r: run_fleet_on_ray(config.hp, config.world, r, config.merge_every,
+                                           p.rounds, key_train, pools)
     else:
         fleet = lambda r: (p.fleet if r is not None else p.specialists)(key_train, pools)
     out = fleet(rule)
@@ -186,7 +186,7 @@ def run_fleet_experiment(config: FleetConfig, out, executor: str = "local",
     `baselines=False`: the merged fleet only (no specialists, end_merge, generalist)."""
     from pathlib import Path
 
-    from trainee.progress import progress_bar
+    from trainee.runtime.progress import progress_bar
     from trainee.store import atomic_write_json
 
     config.validate()

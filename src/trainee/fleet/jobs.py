@@ -10,6 +10,10 @@ on the host keeps the worlds untouched (they have no "only this combination" opt
 - errands: one-sub-goal errands (`max_chain=1`) of one (verb, object kind)
   combination, e.g. "fetch ball", "deliver box", or "open door"; held-out split
   `layouts` (the same errand in unseen wall/door layouts).
+- driving: the conflicting jobs of `trainee.careers.career.CONFLICT_FLEET` (a lane rule,
+  keep right or keep left, in one of two cars with different controls; each job shows
+  its rule and car as a cue in the observation); pools are sampled per job (the job
+  *sets* the rule and controls rather than selecting tasks); held-out split `night`.
 - any other world: job = task index modulo the job count (a split of the task space,
   no meaning beyond "different tasks"); held-out split = its first non-train split.
 """
@@ -29,9 +33,10 @@ __all__ = ["JobFamily", "job_family", "job_pools", "make_world"]
 
 class JobFamily(NamedTuple):
     names: tuple[str, ...]  # one per job
-    job_id: Callable[[Any], np.ndarray]  # batched tasks (numpy) -> (n,) job index, -1: none
+    job_id: Callable[[Any], np.ndarray] | None  # batched tasks -> (n,) job index, -1: none
     held_out: str  # the held-out split the jobs are scored on
     sample_kwargs: dict  # extra arguments to world.tasks
+    jobs: tuple = ()  # career `Job`s that make their own tasks (then job_id is None)
 
 
 def make_world(name: str) -> World:
@@ -39,6 +44,10 @@ def make_world(name: str) -> World:
     registry does not list it yet."""
     from trainee.worlds import make, names
 
+    if name == "driving":  # the conflicting jobs need their controls and cues
+        from trainee.careers.career import CONFLICT_FLEET, career_worlds
+
+        return career_worlds(CONFLICT_FLEET)["driving"]
     if name == "errands" and name not in names():
         from trainee.worlds.errands import Errands
 
@@ -75,6 +84,11 @@ def job_family(world: World, num_jobs: int = 8) -> JobFamily:
     if world.name == "errands":
         names = tuple(f"{v} {k}" for v, k in ERRANDS_JOBS)
         return JobFamily(names, _errands_job, "layouts", {"max_chain": 1})
+    if world.name == "driving":
+        from trainee.careers.career import CONFLICT_FLEET
+
+        jobs = CONFLICT_FLEET.jobs
+        return JobFamily(tuple(job.name for job in jobs), None, "night", {}, jobs)
     held_out = next((s for s in world.splits if s != "train"), "train")
 
     def by_index(tasks):
@@ -94,6 +108,8 @@ def job_pools(world: World, key: jax.Array, split: str, jobs: list[int], size: i
     (len(jobs), size, ...). Jobs may repeat (a fleet larger than the job family).
     `task_kwargs` go to `world.tasks` over the family's own (errands: `p_locked`...)."""
     family = job_family(world)
+    if family.jobs:
+        return _made_pools(world, family, key, split, jobs, size, task_kwargs)
     kwargs = {**family.sample_kwargs, **(task_kwargs or {})}
     wanted = sorted(set(jobs))
     found: dict[int, list] = {j: [] for j in wanted}
@@ -115,3 +131,21 @@ def job_pools(world: World, key: jax.Array, split: str, jobs: list[int], size: i
                          "lower the pool size")
     pools = {j: jax.tree.map(lambda *xs: np.concatenate(xs), *found[j]) for j in wanted}
     return jax.tree.map(lambda *xs: np.stack(xs), *[pools[j] for j in jobs])
+
+
+def _made_pools(world: World, family: JobFamily, key: jax.Array, split: str, jobs: list[int],
+                size: int, task_kwargs: dict | None):
+    """Pools of jobs that make their own tasks (`trainee.careers.career.job_tasks`: the
+    job's sampler options, rule, controls and cue), on `split`; leaves (len(jobs), size,
+    ...). A repeated job gets the same pool."""
+    import dataclasses
+
+    from trainee.careers.career import job_tasks
+
+    pools = []
+    for j in jobs:
+        job = family.jobs[j]
+        job = dataclasses.replace(job, split=split, tasks={**job.tasks, **(task_kwargs or {})})
+        tasks = job_tasks(world, job, jax.random.fold_in(key, j), size)
+        pools.append(jax.tree.map(np.asarray, tasks))
+    return jax.tree.map(lambda *xs: np.stack(xs), *pools)

@@ -4,24 +4,31 @@ a PNG plot.
 
     python -m trainee.fleet.sweep corridor --rules mean diloco --intervals 2 4 8 \\
         --out benchmarks/fleet_intervals
+    trainee rerun benchmarks/fleet_intervals     # the same sweep again, from its record
 
 The references do not depend on the rule, so they are trained once (`merge: none`, the
 preset's K), or read from an experiment's summary.json of the same config and seeds
 (`--reference`), and every (rule, K) trains only its merged fleet. Choose a budget whose
 update count every K divides, or the fleets of larger K drop the remainder.
-Writes OUT/results.json (`reference` and one row per (rule, K)) and
-OUT/fleet_intervals.png.
+Writes OUT/record.json (the resolved sweep: `trainee.runs`), OUT/results.json
+(`reference` and one row per (rule, K), atomically) and OUT/fleet_intervals.png.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import io
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
-from trainee.fleet.config import load_fleet_config
+import tyro
+
+from trainee.fleet.config import FleetConfig, load_fleet_config
 from trainee.fleet.experiment import run_fleet_experiment
+from trainee.store import atomic_write_bytes
 
 REFERENCES = ("specialists", "end_merge", "generalist")
 
@@ -43,14 +50,12 @@ def reference_from(summary: dict, seeds: int) -> dict:
     return reference
 
 
-def sweep(preset: str, rules: list[str], intervals: list[int], seeds: int, out: Path,
-          instances: int | None = None, reference: Path | None = None) -> dict:
-    """`{"reference": {agent: iqm/CI}, "rows": [one per (rule, K)]}`. `reference`: a
-    summary.json of the same config (any rule) with at least `seeds` seeds, read at the
-    end instead of training the references."""
-    base = dataclasses.replace(load_fleet_config(preset), seeds=seeds)
-    if instances is not None:
-        base = dataclasses.replace(base, instances=instances)
+def sweep(base: FleetConfig, rules: list[str], intervals: list[int], out: Path,
+          reference: Path | None = None) -> dict:
+    """`{"reference": {agent: iqm/CI}, "rows": [one per (rule, K)]}` over `base.seeds`
+    seeds. `reference`: a summary.json of the same config (any rule) with at least that
+    many seeds, read at the end instead of training the references."""
+    seeds = base.seeds
     rows = []
     for rule in rules:
         for k in intervals:
@@ -97,26 +102,82 @@ def plot(results: dict, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, png.getvalue())  # like results.json: never half a file
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset")
-    parser.add_argument("--rules", nargs="+", default=["mean", "diloco"])
-    parser.add_argument("--intervals", type=int, nargs="+", default=[2, 4, 8])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--instances", type=int, default=None)
-    parser.add_argument("--reference", type=Path, default=None,
-                        help="summary.json of the same config: its baselines, not retrained")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/fleet_intervals"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = sweep(args.preset, args.rules, args.intervals, args.seeds, args.out,
-                    args.instances, args.reference)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
-    plot(results, args.out / "fleet_intervals.png", f"{args.preset}: merge rule vs interval")
+@dataclass(frozen=True)
+class SweepConfig:
+    """Held-out success of the merged fleet for each merge rule and interval K, with the
+    references trained once; OUT/results.json and OUT/fleet_intervals.png."""
+
+    preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
+    """A fleet preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
+    rules: tuple[Literal["mean", "ties", "diloco"], ...] = ("mean", "diloco")
+    """Merge rules to sweep."""
+    intervals: tuple[int, ...] = (2, 4, 8)
+    """Updates between merges K to sweep."""
+    seeds: int = 5
+    """Repetitions of every (rule, K)."""
+    instances: int | None = None
+    """Instances N (default: the preset's)."""
+    reference: Path | None = None
+    """summary.json of the same config: its baselines, not retrained."""
+    out: Path = Path("benchmarks/fleet_intervals")
+    """Run directory of the sweep."""
+
+
+def resolve(config: SweepConfig) -> dict:
+    """The sweep's record config: the base fleet resolved to its fields, the grid."""
+    from trainee.configs import to_mapping
+
+    base = dataclasses.replace(load_fleet_config(config.preset), seeds=config.seeds)
+    if config.instances is not None:
+        base = dataclasses.replace(base, instances=config.instances)
+    return {"fleet": to_mapping(base), "source": config.preset, "rules": list(config.rules),
+            "intervals": list(config.intervals),
+            "reference": None if config.reference is None else str(config.reference)}
+
+
+def run_sweep(plan: dict, out: Path) -> dict:
+    """Run the sweep `plan` (see `resolve`) into `out`, recorded; returns the results."""
+    from trainee import runs
+    from trainee.configs import from_mapping
+    from trainee.store import atomic_write_json
+
+    base = from_mapping(FleetConfig, plan["fleet"], where="sweep fleet config")
+    base.validate()
+    out = Path(out)
+    with runs.recorded_run(out, "fleet-sweep", plan, worlds=[base.world],
+                           learner=base.hp.learner, seeds=base.seeds) as record:
+        reference = None if plan["reference"] is None else Path(plan["reference"])
+        results = sweep(base, plan["rules"], plan["intervals"], out, reference)
+        atomic_write_json(out / "results.json", results)
+        plot(results, out / "fleet_intervals.png", f"{plan['source']}: merge rule vs interval")
+        record.summary = results
+    return results
+
+
+def rerun(record: dict, out: Path) -> Path:
+    """`trainee rerun` of a sweep: the same plan into `out`."""
+    run_sweep(record["config"], out)
+    return out / "results.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trainee.errors import run_command
+    from trainee.runtime import enable_compilation_cache
+
+    def command(args: list[str]) -> None:
+        config = tyro.cli(SweepConfig, args=args, prog="python -m trainee.fleet.sweep")
+        run_sweep(resolve(config), config.out)
+
+    enable_compilation_cache()
+    return run_command(command, sys.argv[1:] if argv is None else argv,
+                       prog="trainee.fleet.sweep")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

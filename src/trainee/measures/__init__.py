@@ -41,6 +41,7 @@ from trainee.measures.regressions import (
 from trainee.measures.stats import (
     ValueCI,
     aggregate,
+    format_ci,
     iqm,
     iqm_ci,
     probability_of_improvement,
@@ -68,6 +69,7 @@ __all__ = [
     "generalisation_gap",
     "harm_rate",
     "iqm",
+    "format_ci",
     "iqm_ci",
     "jaggedness",
     "jaggedness_index",

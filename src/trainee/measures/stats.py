@@ -210,3 +210,10 @@ def aggregate(per_seed: np.ndarray, size: float = DEFAULT_SIZE) -> ValueCI:
         raise ValueError("aggregate needs at least one per-seed value")
     low, high = order_statistic_interval(values, size)
     return ValueCI(float(iqm(values)), float(low), float(high))
+
+
+def format_ci(value: dict, digits: int = 3) -> str:
+    """`ValueCI` JSON (`{"iqm", "ci_low", "ci_high"}`) as `iqm [low, high]`, the one way
+    every table and verdict prints a value with its CI."""
+    return (f"{value['iqm']:.{digits}f} [{value['ci_low']:.{digits}f}, "
+            f"{value['ci_high']:.{digits}f}]")

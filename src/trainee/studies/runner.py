@@ -9,30 +9,14 @@ interrupted run (Ctrl-C, kill) resumes and recomputes no finished study.
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
+from trainee.runtime import environment
 from trainee.store import atomic_write_json, read_json
 from trainee.studies import study_module
 from trainee.studies.experiment import Context
 from trainee.studies.scale import get_scale
-
-
-def environment() -> dict:
-    """Versions and machine, for the report."""
-    import jax
-
-    return {
-        "python": sys.version.split()[0],
-        "jax": jax.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "devices": [str(d) for d in jax.devices()],
-    }
 
 
 def study_path(run_dir: Path, name: str) -> Path:
@@ -42,7 +26,7 @@ def study_path(run_dir: Path, name: str) -> Path:
 def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool = False,
             learner: str = "ppo") -> dict:
     """Run one study of `learner` and return its stored form (result, verdict, timing)."""
-    from trainee.progress import progress_bar
+    from trainee.runtime.progress import progress_bar
 
     module = study_module(name)
     scale = get_scale(scale_name)
@@ -99,10 +83,13 @@ def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: in
     for name in names:
         if name not in todo:
             log(f"{name}: already done, skipped (delete {study_path(run_dir, name)} to rerun)")
-    if executor == "ray":
-        from trainee.studies.ray_executor import run_with_ray
+    if executor == "ray":  # every study a Ray task; each result stored as it arrives
+        from trainee.runtime import ensure_ray, ray_map
 
-        run_with_ray(todo, run_dir, scale, seeds, quiet)
+        ensure_ray(log_to_driver=not quiet)
+        ray_map(run_one, [(name, scale, seeds, 0, True) for name in todo],
+                on_result=lambda i, result: atomic_write_json(study_path(run_dir, todo[i]),
+                                                              result))
     elif executor == "local":
         for name in todo:
             atomic_write_json(study_path(run_dir, name),

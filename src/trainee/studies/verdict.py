@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from trainee.measures.stats import format_ci
+
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
@@ -77,7 +79,7 @@ MARGINS: dict[str, Margin] = {
 
 
 def fmt(ci: dict) -> str:
-    return f"{ci['iqm']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}]"
+    return format_ci(ci)
 
 
 def _value(m: Margin | float) -> float:

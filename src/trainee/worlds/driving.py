@@ -30,7 +30,9 @@ Env card
   `max_steps` = 200 steps (20 s). Hitting a pedestrian does not end the episode.
 - Task params: `curvature` (9,), `length`, `mu`, `sensor_noise`, `harm_penalty`, cars
   (`car_s0`, `car_d`, `car_v`, `car_mask`, (6,) each), pedestrians (`ped_s`, `ped_side`,
-  `ped_speed`, `ped_trigger`, `ped_mask`, (2,) each), `difficulty`.
+  `ped_speed`, `ped_trigger`, `ped_mask`, (2,) each), `lane` (a lane rule: 0 = either
+  lane, the default; -1 = the route counts as done only if the car ends it in the right
+  lane, +1 in the left lane; `tasks(..., lane=L)`; the rule is not observed), `difficulty`.
 - Splits and shift axes (each held-out split changes exactly one axis of train):
   `train`: max |curvature| <= 0.02, mu 0.7-1.0, no noise, <= 2 cars;
   `curvy`: max |curvature| 0.03-0.05; `ice`: mu 0.2-0.35; `night`: noise 0.05-0.2;
@@ -97,6 +99,10 @@ class DrivingTask:
     ped_trigger: jax.Array  # (NUM_PEDS,) float32, starts walking when the car is this close
     ped_mask: jax.Array  # (NUM_PEDS,) bool
     difficulty: jax.Array  # () float32
+    # () float32 lane rule: 0 either lane; -1 / +1 the route must end in the right / left
+    # lane (d < 0 / d > 0) to count as success. Reversing it reverses the correct action
+    # in the same state (conflicting jobs, trainee.careers `career-conflict`).
+    lane: jax.Array
 
 
 @struct.dataclass
@@ -211,11 +217,12 @@ class Driving(World):
             & (jnp.abs(car_s - s) < CAR_LENGTH)
             & (jnp.abs(task.car_d - d) < CAR_WIDTH)
         )
-        success = (s >= task.length) & ~off_road & ~crash
+        in_lane = (task.lane == 0.0) | (jnp.sign(d) == task.lane)
+        success = (s >= task.length) & ~off_road & ~crash & in_lane
         harm = jnp.sum(hits).astype(jnp.float32)
         progress = (jnp.minimum(s, task.length) - jnp.minimum(state.s, task.length)) / task.length
         reward = progress + success - task.harm_penalty * harm
-        terminated = success | off_road | crash
+        terminated = (s >= task.length) | off_road | crash
         info = self.empty_info(success)
         info.update(harm=harm, crash=crash.astype(jnp.float32))
         info["off_road"] = off_road.astype(jnp.float32)
@@ -228,13 +235,18 @@ class Driving(World):
             info=info,
         )
 
-    def tasks(self, key, split, n, level=None):
+    def tasks(self, key, split, n, level=None, lane=0):
         """`n` tasks of `split`; `level` (0-3, a Python int) fixes the difficulty level
-        of the axes the split does not shift (0 = easiest); None mixes levels 0-3."""
+        of the axes the split does not shift (0 = easiest); None mixes levels 0-3.
+        `lane`: the lane rule of every task (0 either lane, -1 right, +1 left)."""
         self.check_split(split)
         from trainee.worlds.driving_tasks import check_level, sample_tasks
 
-        return sample_tasks(key, split, n, jnp.int32(check_level(level)))
+        if lane not in (-1, 0, 1):
+            raise ValueError(f"driving lane rule must be -1 (right), 0 (either) or 1 (left), "
+                             f"got {lane!r}")
+        tasks = sample_tasks(key, split, n, jnp.int32(check_level(level)))
+        return tasks.replace(lane=jnp.full((n,), lane, jnp.float32))
 
     def is_train(self, task):
         return (

@@ -127,6 +127,7 @@ def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
         ped_trigger=ped_trigger,
         ped_mask=ped_mask,
         difficulty=difficulty.astype(jnp.float32),
+        lane=jnp.zeros((n,), jnp.float32),  # either lane (Driving.tasks sets a rule)
     )
 
 
@@ -141,13 +142,19 @@ def _lane_gap(state: DrivingState, task: DrivingTask, lane_d: jax.Array):
 
 def _choose_lane(state: DrivingState, task: DrivingTask) -> jax.Array:
     """Keep right; overtake on the left when the right lane is blocked and the left is
-    clear; come back right once it is clear again."""
+    clear; come back right once it is clear again. Under a lane rule, keep to that lane
+    (move into it when it is clear; no overtaking)."""
     here = jnp.where(state.d > 0.0, LANE_D, -LANE_D)
     other = -here
     gap_here, _ = _lane_gap(state, task, here)
     gap_other, clear_other = _lane_gap(state, task, other)
     prefer_other = (gap_other > gap_here + 10.0) | ((other < 0) & (gap_other >= 40.0))
-    return jnp.where(clear_other & prefer_other, other, here)
+    free = jnp.where(clear_other & prefer_other, other, here)
+    # A lane rule (task.lane = -1 / +1): head for that lane whenever it is clear.
+    ruled = task.lane * LANE_D
+    _, clear_ruled = _lane_gap(state, task, ruled)
+    go_ruled = (jnp.abs(here - ruled) < 0.1) | clear_ruled
+    return jnp.where(task.lane == 0.0, free, jnp.where(go_ruled, ruled, here))
 
 
 def _pedestrian_limit(state: DrivingState, task: DrivingTask, brake: jax.Array):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 
+from trainee.cli.common import parse
+
 
 @dataclass(frozen=True)
-class FleetArgs:
+class FleetCommandConfig:
     """Train a fleet (N instances, each on its own job, merged every K updates) and its
     baselines (specialists, merge at the end, one generalist) with the same experience;
     write DIR/summary.json (held-out success over the jobs, IQM and 95% CI over seeds)."""
 
-    preset: tyro.conf.Positional[str]
+    preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
     """A preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
     merge: Literal["mean", "ties", "diloco", "none"] | None = None
     """Merge rule (default: the preset's)."""
@@ -35,24 +37,46 @@ class FleetArgs:
     """No progress bar."""
 
 
-def cmd_fleet(args: list[str]) -> None:
+def main(args: list[str]) -> None:
+    from trainee.configs import to_mapping
     from trainee.fleet.config import load_fleet_config
-    from trainee.fleet.experiment import run_fleet_experiment
 
-    parsed = tyro.cli(FleetArgs, args=args, prog="trainee fleet")
-    if parsed.executor == "ray":
-        from trainee.executor import ensure_ray
-
-        ensure_ray()  # before JAX starts work in this process
+    parsed = parse(FleetCommandConfig, args, "fleet")
     config = load_fleet_config(parsed.preset)
     overrides = {name: getattr(parsed, name)
                  for name in ("merge", "instances", "seeds", "merge_every")
                  if getattr(parsed, name) is not None}
     config = dataclasses.replace(config, **overrides)
-    summary = run_fleet_experiment(config, parsed.out, parsed.executor, not parsed.quiet)
-    line = ", ".join(f"{agent} {summary[agent]['iqm']:.2f} "
-                     f"[{summary[agent]['ci_low']:.2f}, {summary[agent]['ci_high']:.2f}]"
+    plan = {"fleet": to_mapping(config), "source": parsed.preset, "executor": parsed.executor}
+    run_fleet_command(plan, parsed.out, not parsed.quiet)
+
+
+def run_fleet_command(plan: dict, out: Path, show_progress: bool = True) -> dict:
+    """Run the fleet `plan` ({fleet: FleetConfig fields, executor}) into `out`, recorded."""
+    from trainee import runs
+    from trainee.configs import from_mapping
+    from trainee.fleet.config import FleetConfig
+    from trainee.fleet.experiment import run_fleet_experiment
+    from trainee.measures import format_ci
+
+    if plan["executor"] == "ray":
+        from trainee.runtime import ensure_ray
+
+        ensure_ray()  # before JAX starts work in this process
+    config = from_mapping(FleetConfig, plan["fleet"], where="fleet config")
+    config.validate()
+    with runs.recorded_run(out, "fleet", plan, worlds=[config.world], learner=config.hp.learner,
+                           seeds=config.seeds) as record:
+        record.summary = summary = run_fleet_experiment(config, out, plan["executor"],
+                                                        show_progress)
+    line = ", ".join(f"{agent} {format_ci(summary[agent], 2)}"
                      for agent in ("merged", "specialists", "end_merge", "generalist"))
     print(f"held-out success ({summary['held_out_split']}): {line}")
     print(f"{summary['merges']} merges, {summary['bytes_communicated']:,} bytes; "
-          f"summary in {parsed.out / 'summary.json'}")
+          f"summary in {out / 'summary.json'}")
+    return summary
+
+
+def rerun(record: dict, out: Path) -> Path:
+    run_fleet_command(record["config"], out)
+    return out / "summary.json"

@@ -7,9 +7,9 @@ and returns its parameters; the driver stacks them, applies the same merge rule,
 the merged parameters in the object store once, and every actor reads them from there.
 Only parameters travel (up and down); optimiser and env states stay in the actors.
 
-Cluster: `trainee.executor.ensure_ray` connects to $RAY_ADDRESS when set (an existing
-cluster, e.g. one started by `ray start --head`), else starts a local one. Ray is an
-optional extra: `pip install "trainee[ray]"`; it is imported only when needed.
+Cluster and actors: `trainee.runtime.ensure_ray` / `ray_actors` (RAY_ADDRESS selects an
+existing cluster, else a local one starts). Ray is an optional extra: `pip install
+"trainee[ray]"`; it is imported only when needed.
 """
 
 from __future__ import annotations
@@ -17,29 +17,25 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from trainee.executor import ensure_ray
-from trainee.fleet.jobs import make_world
 from trainee.fleet.local import FleetOutput, broadcast, init_fleet
 from trainee.fleet.merge import MergeRule
-from trainee.learners import LearnerConfig, make_learner
-from trainee.learners import run_updates as _run_updates
+from trainee.learners import LearnerConfig, make_learner, run_updates
+from trainee.runtime import ensure_ray, ray_actors
+from trainee.worlds import make
 
-__all__ = ["ray_fleet"]
+__all__ = ["run_fleet_on_ray"]
 
 
-class _Instance:
-    """One fleet instance (wrapped as a Ray actor by `_actor_class`)."""
+class Instance:
+    """One fleet instance (what each Ray actor holds)."""
 
     def __init__(self, hp: LearnerConfig, world: str, state, pool, merge_every: int):
         # The learner is rebuilt here from its config: worlds (wrapper objects with
         # __getattr__ delegation) do not survive pickling, configs do.
-        from trainee.cli import enable_compilation_cache
-
-        enable_compilation_cache()  # actor processes share the driver's compiled programs
-        learner = make_learner(hp, make_world(world))
+        learner = make_learner(hp, make(world))
         self.state = jax.tree.map(jax.numpy.asarray, state)
         self.pool = jax.tree.map(jax.numpy.asarray, pool)
-        self.train = jax.jit(lambda s, t: _run_updates(learner, s, t, merge_every)[0])
+        self.train = jax.jit(lambda s, t: run_updates(learner, s, t, merge_every)[0])
 
     def run_round(self, params):
         """Take `params` (None: keep mine), run K updates, return my parameters."""
@@ -52,17 +48,13 @@ class _Instance:
         return jax.tree.map(np.asarray, self.state)
 
 
-def _actor_class(ray, cpus: float):
-    return ray.remote(num_cpus=cpus)(_Instance)
-
-
 def _stack(trees):
     return jax.tree.map(lambda *xs: np.stack(xs), *trees)
 
 
-def ray_fleet(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every: int,
-              rounds: int, key: jax.Array, pools,
-              cpus_per_instance: float | None = None) -> FleetOutput:
+def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every: int,
+                     rounds: int, key: jax.Array, pools,
+                     cpus_per_instance: float | None = None) -> FleetOutput:
     """The fleet of `make_fleet_run(make_learner(hp, world), rule, merge_every,
     rounds)(key, pools)` with each instance a Ray actor; returns the same FleetOutput
     (metrics empty).
@@ -73,25 +65,24 @@ def ray_fleet(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every
     n = jax.tree.leaves(pools)[0].shape[0]
     if cpus_per_instance is None:
         cpus_per_instance = min(1.0, ray.cluster_resources().get("CPU", 1.0) / n)
-    learner = make_learner(hp, make_world(world))
+    learner = make_learner(hp, make(world))
     states = jax.tree.map(np.asarray, init_fleet(learner, key, pools))
     shared = jax.tree.map(lambda x: x[0], states.params)
     merge_state = rule.init(shared) if rule is not None else None
     merge = jax.jit(rule.merge) if rule is not None else None
-    Actor = _actor_class(ray, cpus_per_instance)
     take = lambda tree, i: jax.tree.map(lambda x: x[i], tree)
-    actors = [Actor.remote(hp, world, take(states, i), take(pools, i), merge_every)
-              for i in range(n)]
+    actors = ray_actors(Instance, [(hp, world, take(states, i), take(pools, i), merge_every)
+                                   for i in range(n)], cpus_per_instance)
     merged_ref, merged = None, None
     try:
         for _ in range(rounds):
-            params = ray.get([a.run_round.remote(merged_ref) for a in actors])
+            params = ray.get([a.call.remote("run_round", merged_ref) for a in actors])
             if rule is None:
                 continue
             merged, merge_state = merge(_stack(params), merge_state)
             merged = jax.tree.map(np.asarray, merged)
             merged_ref = ray.put(merged)  # one copy in the object store, read by all
-        final = _stack(ray.get([a.get_state.remote() for a in actors]))
+        final = _stack(ray.get([a.call.remote("get_state") for a in actors]))
     finally:
         for actor in actors:
             ray.kill(actor)

@@ -1,0 +1,99 @@
+"""`trainee run`: every study (or --studies) into one run directory and one HTML report.
+The study runs of `trainee study` go through here too (`run_studies_command`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from trainee.cli.common import parse
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The main job: run every study (or --studies) and write one HTML report. Rerunning
+    the same command resumes: finished studies are read back, never recomputed."""
+
+    scale: Literal["quick", "full", "tiny"] = "quick"
+    """quick: <= 10 min on a 2-core CPU; full: GPU-sized (hours on a GPU, see
+    docs/studies.md); tiny: seconds, for tests only (no evidence)."""
+    studies: str = "all"
+    """Comma-separated study names (see docs/studies.md), or all."""
+    seeds: int | None = None
+    """Seeds per configuration (default: the scale's, 5 at quick)."""
+    out: Path | None = None
+    """Run directory (default runs/<scale>; the same directory resumes)."""
+    executor: Literal["local", "ray"] = "local"
+    """local: studies one after another in this process; ray: each study a Ray task."""
+    quiet: bool = False
+    """No progress bars."""
+
+
+def main(args: list[str]) -> None:
+    from trainee.studies import parse_names
+
+    config = parse(RunConfig, args, "run")
+    run_studies_command(parse_names(config.studies), config.scale, config.seeds, config.out,
+                        config.executor, config.quiet)
+
+
+def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Path | None,
+                        executor: str, quiet: bool) -> Path:
+    """Run the studies into `out` (a study run record, resumable), render the report, print
+    the verdicts; returns the run directory."""
+    from trainee import runs
+    from trainee.report import render_report
+    from trainee.studies.runner import check_run_config, run_studies
+    from trainee.studies.scale import get_scale
+
+    out = out or Path("runs") / scale
+    seeds = seeds or get_scale(scale).seeds
+    check_run_config(out, scale, seeds)  # before the record: a refused resume changes nothing
+    if executor == "ray":
+        from trainee.runtime import ensure_ray
+
+        ensure_ray(log_to_driver=not quiet)  # before JAX starts work (the record reads devices)
+    before = runs.read_record(out)["config"]["studies"] if (out / runs.RECORD_FILE).exists() \
+        else []
+    config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
+              "seeds": seeds, "executor": executor}
+    start = time.perf_counter()
+    try:
+        with runs.recorded_run(out, "study", config, worlds=[], learner="", seeds=seeds):
+            stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
+                                 quiet=quiet)
+    except KeyboardInterrupt:
+        print(f"trainee: interrupted; rerun the same command to resume (finished studies "
+              f"are kept in {out / 'studies'})", file=sys.stderr)
+        raise SystemExit(130) from None
+    path = render_report(out)
+    print_study_table(stored)
+    print(f"{time.perf_counter() - start:.0f} s; report: {path}")
+    return out
+
+
+def rerun(record: dict, out: Path) -> Path:
+    """Every study of the record, at its scale and seeds, into `out`."""
+    config = record["config"]
+    run_studies_command(config["studies"], config["scale"], config["seeds"], out,
+                        config["executor"], quiet=False)
+    return out / "studies"
+
+
+def print_study_table(stored: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainee.measures import format_ci
+
+    table = Table(title="trainee studies")
+    for column in ("study", "claim", "verdict", "key number (IQM [95% CI])"):
+        table.add_column(column, overflow="fold")
+    for s in stored:
+        v = s["verdict"]
+        number = f"{v['key']}: {format_ci(v['value'])}" if v["value"] else "-"
+        table.add_row(s["name"], s["claim"], v["status"], number)
+    Console().print(table)
