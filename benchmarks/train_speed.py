@@ -7,7 +7,7 @@ Settings: PureJaxRL's CartPole config (4 envs x 128 steps, 500k steps) with 1 se
 64 envs; 4 seeds vmapped; and `pg` with the same budget. Steps/s counts simulated env
 steps of all seeds after compilation (compile time reported apart, with no persistent
 cache so it is the real cost). Reference on this 2-core machine: PureJaxRL's own script
-does about 221k steps/s after a 4.2 s compile (../shared/DESIGN.md).
+does about 221k steps/s after a 4.2 s compile (docs/design.md).
 """
 
 from __future__ import annotations

@@ -87,10 +87,10 @@ def test_cli_fleet_writes_summary(tmp_path):
 
 
 def test_merge_none_trains_the_specialists_once(tmp_path):
-    from trainee.fleet.experiment import _Programs, run_seed
+    from trainee.fleet.experiment import FleetPrograms, run_seed
 
     config = dataclasses.replace(TINY, merge="none", seeds=1)
-    programs = _Programs(config)
+    programs = FleetPrograms(config)
 
     def no_second_fleet(*args):
         raise AssertionError("merge none must reuse the specialists, not train a fleet")

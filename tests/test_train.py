@@ -10,7 +10,8 @@ from trainee import checkpoint
 from trainee import train as train_module
 from trainee.agent import load_agent
 from trainee.learners import LearnerConfig, make_train
-from trainee.train import TrainConfig, chunk_size, train
+from trainee.program import chunk_size
+from trainee.train import TrainConfig, train
 from trainee.worlds import make
 
 TINY = LearnerConfig(total_steps=16 * 32 * 12, num_envs=16, num_steps=32, lr=1e-3)
@@ -41,7 +42,7 @@ def test_chunk_size_divides():
 
 def test_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
     whole = train(tiny_config(tmp_path / "whole"), quiet=True)
-    original = train_module._checkpoint
+    original = train_module.write_checkpoint
     calls = []
 
     def crash_after_two(*args):
@@ -50,10 +51,10 @@ def test_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_checkpoint", crash_after_two)
+    monkeypatch.setattr(train_module, "write_checkpoint", crash_after_two)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(tmp_path / "cut"), quiet=True)
-    monkeypatch.setattr(train_module, "_checkpoint", original)
+    monkeypatch.setattr(train_module, "write_checkpoint", original)
     resumed = train(tiny_config(tmp_path / "cut", resume=True), quiet=True)
     assert resumed["final_return"] == whole["final_return"]
     assert resumed["env_steps"] == whole["env_steps"]

@@ -16,18 +16,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee import checkpoint, store
-from trainee.evaluate import Policy
-from trainee.learners import make_learner
-from trainee.learners.networks import ActorCritic
+from trainee.evaluate import Policy, Recurrent, agent_policy
+from trainee.learners import Learner, sample_act
 from trainee.worlds import World
 
 
 @dataclass(frozen=True)
 class Agent:
     world: World
-    network: ActorCritic
+    network: Any  # the learner's network (None for a learner without one)
     params: Any  # stacked over seeds: every leaf (S, ...)
     run_dir: Path
+    learner: Learner | None = None  # its `act` reads `params` (None: sample `network`)
+    program: Any = None  # the run's `trainee.program.Program` (its evaluator)
 
     @property
     def num_seeds(self) -> int:
@@ -36,8 +37,11 @@ class Agent:
     def seed_params(self, seed: int) -> Any:
         return jax.tree.map(lambda x: x[seed], self.params)
 
-    def policy(self, seed: int = 0, greedy: bool = False) -> Policy:
-        return policy_from_params(self.network, self.seed_params(seed), greedy)
+    def policy(self, seed: int = 0, greedy: bool = False) -> Policy | Recurrent:
+        if self.learner is None:
+            return agent_policy(sample_act(self.network), self.seed_params(seed), None, greedy)
+        return agent_policy(self.learner.act, self.seed_params(seed), self.learner.memory,
+                            greedy)
 
     @property
     def params_hash(self) -> str:
@@ -46,16 +50,6 @@ class Agent:
         for leaf in jax.tree.leaves(self.params):
             digest.update(np.asarray(leaf).tobytes())
         return digest.hexdigest()[:16]
-
-
-def policy_from_params(network: ActorCritic, params, greedy: bool = False) -> Policy:
-    """`policy(key, obs, state, task) -> action`: sample from (or argmax) the logits."""
-
-    def policy(key, obs, state, task):
-        logits, _ = network.apply(params, obs[None])
-        return jnp.argmax(logits[0]) if greedy else jax.random.categorical(key, logits[0])
-
-    return policy
 
 
 def load_agent(run_dir: str | Path) -> Agent:
@@ -68,8 +62,7 @@ def load_agent(run_dir: str | Path) -> Agent:
                                 f"with `trainee train --out {run_dir}`")
     config: TrainConfig = config_from_dict(store.read_json(run_dir / "config.json"))
     trainer = Trainer(config)
-    like = trainer.init(trainer.seed_keys, trainer.tasks)
-    state, _ = checkpoint.load(run_dir, like, checkpoint.config_hash(config.identity()))
-    learner = make_learner(config.hp, trainer.world)
+    state, _ = checkpoint.load(run_dir, trainer.init(), checkpoint.config_hash(config.identity()))
     params = jax.tree.map(jnp.asarray, state.params)
-    return Agent(trainer.world, learner.network, params, run_dir)
+    return Agent(trainer.world, trainer.learner.network, params, run_dir, trainer.learner,
+                 trainer.program)

@@ -2,21 +2,35 @@
 
 Everything downstream (measures, studies, the exam) reads `Records`. A policy is any
 function `policy(key, obs, state, task) -> action`: an agent's network, a world's
-oracle (`oracle_policy`), or a random one (`random_policy`).
+oracle (`oracle_policy`), or a random one (`random_policy`); a policy with memory (a
+recurrent learner's) is a `Recurrent(step, memory)`.
+
+`make_evaluator` is the one evaluator of trained parameters that every caller uses
+(train, careers, fleets, studies, `trainee eval`): jitted, vmapped over seeds (one seed
+unvmapped), and paired: every seed meets the same tasks with the same episode keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from trainee.learners.learner import vmap_seeds
 from trainee.worlds.base import Task, World
 
 Policy = Callable[[jax.Array, jax.Array, object, Task], jax.Array]
+
+
+class Recurrent(NamedTuple):
+    """A policy with memory: `step(key, obs, state, task, memory) -> (action, memory)`,
+    `memory` its value at every episode's start."""
+
+    step: Callable
+    memory: Any
 
 
 class Trace(NamedTuple):
@@ -51,16 +65,26 @@ def oracle_policy(world: World) -> Policy:
     return lambda key, obs, state, task: world.oracle(key, state, task)
 
 
-def play_episode(world: World, policy: Policy, key: jax.Array, task: Task) -> Trace:
+def agent_policy(act: Callable, params, memory=None, greedy: bool = False) -> Policy | Recurrent:
+    """The policy of a learner's `act` with parameters `params` (see Learner.act)."""
+    if memory is None:
+        return lambda key, obs, state, task: act(params, key, obs, None, greedy)[0]
+    return Recurrent(lambda key, obs, state, task, m: act(params, key, obs, m, greedy), memory)
+
+
+def play_episode(world: World, policy: Policy | Recurrent, key: jax.Array, task: Task) -> Trace:
     """One episode from reset until it terminates or is truncated; steps after the end
     are padding with `valid` False (the world is not stepped meaningfully there)."""
     key_reset, key_steps = jax.random.split(key)
     obs, state = world.reset(key_reset, task)
+    if not isinstance(policy, Recurrent):
+        policy = Recurrent(lambda key, obs, state, task, m, p=policy: (p(key, obs, state, task), m),
+                           ())
 
     def one_step(carry, key):
-        obs, state, done = carry
+        obs, state, done, memory = carry
         key_policy, key_world = jax.random.split(key)
-        action = policy(key_policy, obs, state, task)
+        action, memory = policy.step(key_policy, obs, state, task, memory)
         out = world.step(key_world, state, action, task)
         valid = ~done
         mask = lambda x: jnp.where(valid, x, jnp.zeros_like(x))
@@ -73,10 +97,10 @@ def play_episode(world: World, policy: Policy, key: jax.Array, task: Task) -> Tr
             counters={name: mask(out.info[name]) for name in world.counters},
         )
         done = done | out.terminated | out.truncated
-        return (out.obs, out.state, done), trace
+        return (out.obs, out.state, done, memory), trace
 
     keys = jax.random.split(key_steps, world.max_steps)
-    _, trace = jax.lax.scan(one_step, (obs, state, jnp.array(False)), keys)
+    _, trace = jax.lax.scan(one_step, (obs, state, jnp.array(False), policy.memory), keys)
     return trace
 
 
@@ -90,10 +114,28 @@ def summarize(trace: Trace) -> dict[str, jax.Array]:
     }
 
 
-def evaluate(world: World, policy: Policy, key: jax.Array, tasks: Task, episodes: int) -> Records:
+def evaluate(world: World, policy: Policy | Recurrent, key: jax.Array, tasks: Task,
+             episodes: int) -> Records:
     """Play `episodes` episodes on every task of the batch `tasks` (all vmapped)."""
     num_tasks = jax.tree.leaves(tasks)[0].shape[0]
     keys = jax.random.split(key, (num_tasks, episodes))
     one = lambda key, task: play_episode(world, policy, key, task)
     traces = jax.vmap(jax.vmap(one, in_axes=(0, None)))(keys, tasks)  # (num_tasks, episodes, T)
     return Records(difficulty=tasks.difficulty, **summarize(traces))
+
+
+# The exam's form: one policy, compiled once per (world, policy, episodes).
+evaluate_policy = jax.jit(evaluate, static_argnums=(0, 1, 4))
+
+
+def make_evaluator(world: World, act: Callable, episodes: int, memory=None,
+                   greedy: bool = False, in_axes: tuple = (0, None, None)) -> Callable:
+    """`evaluator(params, key, tasks) -> Records`, jitted. With the default `in_axes`,
+    `params` is seed-stacked (S, ...), and every seed plays the same tasks with the same
+    episode keys (paired): Records (S, tasks, episodes). Other `in_axes` map other
+    arguments (a fleet: one agent on N jobs, `(None, 0, 0)`, each job its own key)."""
+
+    def one(params, key, tasks):
+        return evaluate(world, agent_policy(act, params, memory, greedy), key, tasks, episodes)
+
+    return jax.jit(vmap_seeds(one, in_axes))

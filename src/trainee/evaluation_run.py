@@ -9,7 +9,7 @@ import numpy as np
 
 from trainee import store
 from trainee.agent import load_agent
-from trainee.evaluate import Records, evaluate
+from trainee.evaluate import Records
 
 
 def evaluate_run(run_dir: Path, split: str, num_tasks: int = 256, episodes: int = 4,
@@ -22,10 +22,8 @@ def evaluate_run(run_dir: Path, split: str, num_tasks: int = 256, episodes: int 
     agent.world.check_split(split)
     key_tasks, key_play = jax.random.split(jax.random.key(seed))
     tasks = agent.world.tasks(key_tasks, split, num_tasks)
-    per_seed: list[Records] = []
-    for i in range(agent.num_seeds):
-        records = evaluate(agent.world, agent.policy(i, greedy), key_play, tasks, episodes)
-        per_seed.append(records.to_numpy())
+    records = agent.program.evaluator(episodes, greedy)(agent.params, key_play, tasks).to_numpy()
+    per_seed = [jax.tree.map(lambda x, i=i: x[i], records) for i in range(agent.num_seeds)]
     result = {
         "split": split,
         "params_hash": agent.params_hash,

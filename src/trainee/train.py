@@ -21,9 +21,9 @@ import tyro
 
 from trainee import checkpoint, runs, store
 from trainee.configs import from_mapping
-from trainee.learners import Learner, LearnerConfig, make_learner, run_updates, vmap_seeds
+from trainee.learners import Learner, LearnerConfig
+from trainee.program import chunked_program, get_world
 from trainee.runtime.progress import progress_bar
-from trainee.worlds import make
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class TrainConfig:
 
     @property
     def run_dir(self) -> Path:
-        world = self.world.replace(":", "-").replace("/", "-")
-        return self.out or Path("runs") / f"{world}-{self.hp.learner}-s{self.seed}"
+        name = f"{self.world}-{self.hp.learner}-s{self.seed}"
+        return self.out or Path("runs") / name.replace(":", "-").replace("/", "-")
 
     def identity(self) -> dict:
         """What defines the numbers of a run (not where it is written or how it is shown)."""
@@ -77,13 +77,6 @@ class TrainConfig:
         self.hp.validate()
 
 
-def chunk_size(num_updates: int, chunks: int) -> int:
-    """The smallest divisor of `num_updates` that gives at most `chunks` chunks, so every
-    chunk has the same length and one compiled function serves them all."""
-    low = math.ceil(num_updates / chunks)
-    return next(d for d in range(low, num_updates + 1) if num_updates % d == 0)
-
-
 def final_return(metrics: dict[str, np.ndarray], fraction: float = 0.05) -> np.ndarray:
     """(S,) mean episodic return over the last `fraction` of updates (episode-weighted)."""
     n = metrics["episodes"].shape[1]
@@ -99,27 +92,31 @@ def final_success(metrics: dict[str, np.ndarray], fraction: float = 0.05) -> np.
 
 
 class Trainer:
-    """The compiled pieces of one training run."""
+    """One training run's program (`trainee.program`), task pool, seed keys and traced
+    hyperparameters."""
 
     def __init__(self, config: TrainConfig):
         config.validate()
         self.config = config
-        self.world = make(config.world)
+        self.world = get_world(config.world)
         self.world.check_split(config.split)
-        self.learner: Learner = make_learner(config.hp, self.world)
+        self.program = chunked_program(self.world, config.hp, config.chunks)
+        self.learner: Learner = self.program.learner
+        self.chunk = self.program.updates
         key_tasks, key_seeds = jax.random.split(jax.random.key(config.seed))
         self.tasks = self.world.tasks(key_tasks, config.split, config.num_tasks)
         self.seed_keys = jax.random.split(key_seeds, config.seeds)
-        self.chunk = chunk_size(self.learner.num_updates, config.chunks)
-        learner, chunk = self.learner, self.chunk
-        self.init = jax.jit(vmap_seeds(learner.init, (0, None)))
-        self.run_chunk = jax.jit(
-            vmap_seeds(lambda s, t: run_updates(learner, s, t, chunk), (0, None)))
+        self.hp = self.program.hp(config.hp, config.seeds)
+
+    def init(self, seed_keys=None):
+        """The seeds' initial states (every leaf (S, ...))."""
+        keys = self.seed_keys if seed_keys is None else seed_keys
+        return self.program.init(keys, self.tasks, {k: v[:len(keys)] for k, v in self.hp.items()})
 
     def compile(self, state) -> tuple[object, float]:
         start = time.perf_counter()
-        compiled = self.run_chunk.lower(state, self.tasks).compile()
-        return compiled, time.perf_counter() - start
+        compiled = self.program.run.lower(state, self.tasks, self.hp).compile()
+        return (lambda s, t: compiled(s, t, self.hp)), time.perf_counter() - start
 
 
 def train(config: TrainConfig, quiet: bool = False) -> dict:
@@ -129,7 +126,7 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     run_dir = config.run_dir
     identity = config.identity()
     digest = checkpoint.config_hash(identity)
-    state = trainer.init(trainer.seed_keys, trainer.tasks)
+    state = trainer.init()
     history: list[dict[str, np.ndarray]] = []
     if config.resume:
         state, meta = checkpoint.load(run_dir, state, digest)
@@ -146,7 +143,7 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     compiled, compile_seconds = trainer.compile(state)
     done = int(np.asarray(state.update)[0])
     total = trainer.learner.num_updates
-    sinks = _open_sinks(config, run_dir)
+    sinks = open_sinks(config, run_dir)
     train_seconds = 0.0
     with progress_bar(total * trainer.learner.steps_per_update * config.seeds,
                       f"{config.hp.learner} on {config.world}", disable=quiet) as bar:
@@ -158,12 +155,12 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
             train_seconds += time.perf_counter() - start
             history.append(metrics)
             done += trainer.chunk
-            _checkpoint(run_dir, state, history, digest, done)
+            write_checkpoint(run_dir, state, history, digest, done)
             for sink in sinks:
                 sink(metrics, done - trainer.chunk)
             bar.advance(trainer.chunk * trainer.learner.steps_per_update * config.seeds)
     metrics = _concat(history)
-    summary = _summary(config, trainer, metrics, compile_seconds, train_seconds, done)
+    summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, done)
     store.atomic_write_json(run_dir / "summary.json", summary)
     runs.end_run(run_dir, summary)
     return summary
@@ -188,7 +185,7 @@ def _concat(history: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([h[k] for h in history], axis=1) for k in history[0]}
 
 
-def _checkpoint(run_dir: Path, state, history, digest: str, updates_done: int) -> None:
+def write_checkpoint(run_dir: Path, state, history, digest: str, updates_done: int) -> None:
     # Metrics first: a checkpoint must never claim updates whose metrics are missing.
     store.atomic_write_json(run_dir / "metrics.json", _concat(history))
     checkpoint.save(run_dir, state, {"config_hash": digest, "updates_done": updates_done})
@@ -198,7 +195,7 @@ def _load_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in store.read_json(run_dir / "metrics.json").items()}
 
 
-def _summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: float,
+def run_summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: float,
              train_seconds: float, updates: int) -> dict:
     simulated = updates * trainer.learner.steps_per_update * config.seeds
     return {
@@ -216,7 +213,7 @@ def _summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: fl
     }
 
 
-def _open_sinks(config: TrainConfig, run_dir: Path) -> list:
+def open_sinks(config: TrainConfig, run_dir: Path) -> list:
     from trainee.sinks import tensorboard_sink, wandb_sink
 
     sinks = []

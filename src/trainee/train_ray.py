@@ -32,11 +32,11 @@ from trainee.runtime.progress import progress_bar
 from trainee.train import (
     TrainConfig,
     Trainer,
-    _checkpoint,
-    _open_sinks,
-    _summary,
+    open_sinks,
     record_config,
     refuse_existing_run,
+    run_summary,
+    write_checkpoint,
 )
 
 
@@ -85,12 +85,12 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     state = jax.tree.map(stack, *[s.state for s in seeds])
     metrics = {k: stack(*[s.metrics[k] for s in seeds]) for k in seeds[0].metrics}
     updates = trainer.learner.num_updates
-    _checkpoint(run_dir, state, [metrics], checkpoint.config_hash(identity), updates)
-    for sink in _open_sinks(config, run_dir):
+    write_checkpoint(run_dir, state, [metrics], checkpoint.config_hash(identity), updates)
+    for sink in open_sinks(config, run_dir):
         sink(metrics, 0)
     compile_seconds = max(s.compile_seconds for s in seeds)
     train_seconds = max(s.train_span[1] for s in seeds) - min(s.train_span[0] for s in seeds)
-    summary = _summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
+    summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
     store.atomic_write_json(run_dir / "summary.json", summary)
     runs.end_run(run_dir, summary)
     return summary

@@ -25,16 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.agent import policy_from_params
 from trainee.careers.career import Career, Job, career_worlds, job_tasks
 from trainee.careers.interventions import Context, make_interventions
-from trainee.evaluate import evaluate
-from trainee.learners import LearnerConfig, make_learner, run_updates
-from trainee.learners.networks import network_for
+from trainee.learners import LearnerConfig
 from trainee.measures import flips
+from trainee.program import Program, chunked_program, get_program
 from trainee.runtime.progress import progress_bar
-from trainee.train import chunk_size
-from trainee.worlds import World
 
 
 @dataclass(frozen=True)
@@ -45,8 +41,8 @@ class CareerSettings:
     """`finetune`: carry parameters; `scratch`: fresh learner per job; `multitask`: all
     jobs at once with the same total budget."""
     interventions: tuple[str, ...] = ()
-    """Continual-learning interventions, applied in order (replay, shrink_perturb,
-    reset_dormant, l2_init)."""
+    """Continual-learning interventions, applied in order (names registered in
+    `careers.interventions.INTERVENTIONS`: replay, shrink_perturb, reset_dormant, l2_init)."""
     seeds: int = 5
     seed: int = 0
     num_tasks: int = 256
@@ -60,29 +56,6 @@ class CareerSettings:
     only_seeds: tuple[int, ...] = ()
     """Run only these of the `seeds` seeds, each with its key in the full run (empty: all);
     the Ray executor runs one seed per task this way."""
-
-
-class _Compiled:
-    """Compiled pieces shared by every job of one world and budget (tasks are data)."""
-
-    def __init__(self, world: World, hp: LearnerConfig, chunks: int):
-        self.learner = make_learner(hp, world)
-        self.chunk = chunk_size(self.learner.num_updates, chunks)
-        learner, chunk = self.learner, self.chunk
-        self.init = jax.jit(jax.vmap(learner.init, in_axes=(0, None)))
-        self.run = jax.jit(jax.vmap(lambda s, t: run_updates(learner, s, t, chunk), (0, None)))
-        self.reset = jax.jit(jax.vmap(world.reset))
-
-
-def _evaluator(world: World, hp: LearnerConfig, episodes: int):
-    """(seed-stacked params, key, tasks) -> (S, tasks, episodes) success in `world`."""
-    network = network_for(hp, world)
-
-    def success(params, key, tasks):
-        records = evaluate(world, policy_from_params(network, params), key, tasks, episodes)
-        return records.success  # (tasks, episodes)
-
-    return jax.jit(jax.vmap(success, in_axes=(0, None, None)))
 
 
 def hidden_activations(network, activation: str):
@@ -112,74 +85,85 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
     worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
     jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
-    pools = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i), settings.num_tasks)
-             for i, job in enumerate(jobs)]
-    eval_sets = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i + 1),
-                           settings.eval_tasks) for i, job in enumerate(jobs)]
+    pools, eval_sets = _job_sets(career, worlds, key, settings)
     if settings.baseline == "multitask":
         career, pools = _multitask(career, pools, key)
-    evaluators = {name: _evaluator(world, hp, settings.episodes) for name, world in worlds.items()}
+    evaluators = {name: get_program(world, hp, 1).evaluator(settings.episodes)
+                  for name, world in worlds.items()}
+    resets = {name: jax.jit(jax.vmap(world.reset)) for name, world in worlds.items()}
     interventions = make_interventions(settings.interventions)
-    compiled: dict[tuple[str, int], _Compiled] = {}
-    seed_keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
-    if settings.only_seeds:
-        seed_keys = seed_keys[np.asarray(settings.only_seeds)]
+    seed_keys = _seed_keys(settings)
     eval_key = jax.random.key(settings.seed + 2)
     results = {"jobs": [j.name for j in career.jobs], "R": [], "curves": [], "curve_steps": [],
                "stage_success": []}
     carried = init_params = istate = None
-    past: list = []
     total = sum(j.steps for j in career.jobs) * settings.seeds
     with progress_bar(total, f"career {career.name}", disable=quiet) as bar:
         for i, (job, pool) in enumerate(zip(career.jobs, pools, strict=True)):
-            world = worlds[job.world]
-            if (job.world, job.steps) not in compiled:
-                compiled[job.world, job.steps] = _Compiled(
-                    world, dataclasses.replace(hp, total_steps=job.steps), settings.chunks)
-            c = compiled[job.world, job.steps]
-            state = c.init(jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i), pool)
+            config = dataclasses.replace(hp, total_steps=job.steps)
+            program = chunked_program(worlds[job.world], config, settings.chunks)
+            hp_arrays = program.hp(config, len(seed_keys))
+            keys = jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i)
+            state = program.init(keys, pool, hp_arrays)
             if carried is not None and settings.baseline != "scratch":
                 state = state._replace(params=carried)
             if init_params is None:
                 init_params, istate = state.params, interventions.init(state.params)
             ctx = _context("job_start", jax.random.fold_in(key, 1000 + i), state.params,
-                           init_params, pool, past, c, hp)
+                           init_params, pool, pools[:i], resets[job.world], program, hp)
             ctx, istate = interventions.update(ctx, istate)
-            state, curve, istate = _train_job(c, state._replace(params=ctx.params), ctx,
-                                              interventions, istate,
-                                              lambda n: bar.advance(n * settings.seeds))
+            state, curve, istate = _train_job(program, hp_arrays, state._replace(
+                params=ctx.params), ctx, interventions, istate,
+                lambda n: bar.advance(n * settings.seeds))
             carried = state.params
-            past.append(pools[i])
             results["curves"].append(curve)  # (S, points)
             results["curve_steps"].append(
-                np.arange(1, curve.shape[1] + 1) * c.chunk * c.learner.steps_per_update)
+                np.arange(1, curve.shape[1] + 1) * program.steps_per_chunk)
             results["stage_success"].append(  # T x (S, tasks, episodes)
-                [np.asarray(evaluators[j.world](carried, eval_key, tasks))
+                [np.asarray(evaluators[j.world](carried, eval_key, tasks).success)
                  for j, tasks in zip(jobs, eval_sets, strict=True)])
     return _finish(results)
 
 
-def _train_job(c: _Compiled, state, ctx: Context, interventions, istate, advance):
+def _seed_keys(settings: CareerSettings) -> jax.Array:
+    """(S,) the seeds' keys; with `only_seeds`, those seeds' keys in the full run."""
+    keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
+    return keys[np.asarray(settings.only_seeds)] if settings.only_seeds else keys
+
+
+def _job_sets(career: Career, worlds: dict, key, settings: CareerSettings) -> tuple[list, list]:
+    """Each job's training pool and its fixed evaluation instances (the R matrix's)."""
+    pools = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i), settings.num_tasks)
+             for i, job in enumerate(career.jobs)]
+    eval_sets = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i + 1),
+                           settings.eval_tasks) for i, job in enumerate(career.jobs)]
+    return pools, eval_sets
+
+
+def _train_job(program: Program, hp_arrays, state, ctx: Context, interventions, istate,
+               advance):
     """Train one job in chunks (the `chunk_end` interventions after each); returns the
     final state, the (S, points) training-success curve and the interventions' state."""
     pool, curve = ctx.tasks, []
-    for k in range(c.learner.num_updates // c.chunk):
-        state, metrics = c.run(state, pool)
+    for k in range(program.chunks):
+        state, metrics = program.run(state, pool, hp_arrays)
         curve.append(np.asarray(metrics["success"]).mean(axis=1))
         ctx = ctx._replace(event="chunk_end", params=state.params,
                            key=jax.random.fold_in(ctx.key, k))
         ctx, istate = interventions.update(ctx, istate)
         state = state._replace(params=ctx.params)
-        advance(c.chunk * c.learner.steps_per_update)
+        advance(program.steps_per_chunk)
     return state, np.stack(curve, axis=1), istate
 
 
-def _context(event, key, params, init_params, pool, past, c: _Compiled, hp) -> Context:
+def _context(event, key, params, init_params, pool, past, reset, program: Program,
+             hp) -> Context:
     n = min(256, jax.tree.leaves(pool)[0].shape[0])
     keys = jax.random.split(key, n)
-    obs, _ = c.reset(keys, jax.tree.map(lambda x: x[:n], pool))
-    return Context(event, key, params, init_params, pool, list(past), obs,
-                   hidden_activations(c.learner.network, hp.activation))
+    obs, _ = reset(keys, jax.tree.map(lambda x: x[:n], pool))
+    network = program.learner.network
+    hidden = None if network is None else hidden_activations(network, hp.activation)
+    return Context(event, key, params, init_params, pool, list(past), obs, hidden)
 
 
 def _multitask(career: Career, pools: list, key) -> tuple[Career, list]:

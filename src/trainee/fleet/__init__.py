@@ -12,7 +12,7 @@ the decisions and the measured figures.
 from trainee.fleet.config import PRESETS, FleetConfig, load_fleet_config
 from trainee.fleet.experiment import communication, run_fleet_experiment, run_seed
 from trainee.fleet.jobs import job_family, job_pools, make_world
-from trainee.fleet.local import FleetOutput, init_fleet, make_fleet_run, make_generalist_run
+from trainee.fleet.local import FleetOutput, init_fleet, make_fleet_run
 from trainee.fleet.merge import MergeRule, make_rule
 from trainee.learners import LearnerConfig
 
@@ -28,7 +28,6 @@ __all__ = [
     "job_pools",
     "load_fleet_config",
     "make_fleet_run",
-    "make_generalist_run",
     "make_rule",
     "make_world",
     "run_fleet_experiment",

@@ -21,40 +21,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.agent import policy_from_params
-from trainee.evaluate import evaluate
 from trainee.fleet.config import FleetConfig
 from trainee.fleet.jobs import job_family, job_pools, make_world
-from trainee.fleet.local import make_fleet_run, make_generalist_run
-from trainee.fleet.merge import make_rule, param_count, task_arithmetic
-from trainee.learners import make_learner
+from trainee.fleet.local import make_fleet_run
+from trainee.fleet.merge import param_count, rule_for, task_arithmetic
+from trainee.program import get_program
 
-__all__ = ["communication", "make_score", "merge_rule", "run_fleet_experiment", "run_seed",
-           "summarize"]
+__all__ = ["FleetPrograms", "communication", "eval_pools", "run_fleet_experiment", "run_seed",
+           "success", "summarize"]
 
 AGENTS = ("merged", "specialists", "end_merge", "generalist")
-
-
-def merge_rule(config: FleetConfig):
-    """The config's merge rule as an init/merge pair (None for `none`)."""
-    if config.merge == "none":
-        return None
-    kwargs = {
-        "mean": {},
-        "ties": {"density": config.ties_density, "scale": config.ties_scale},
-        "diloco": {"lr": config.outer_lr, "momentum": config.outer_momentum},
-    }[config.merge]
-    return make_rule(config.merge, **kwargs)
-
-
-def make_score(world, network, episodes: int):
-    """`score(params, key, tasks) -> ()` mean success of the agent `params` on `tasks`."""
-
-    def score(params, key, tasks):
-        policy = policy_from_params(network, params)
-        return jnp.mean(evaluate(world, policy, key, tasks, episodes).success)
-
-    return score
 
 
 def communication(config: FleetConfig, params, rounds: int) -> dict:
@@ -67,28 +43,49 @@ def communication(config: FleetConfig, params, rounds: int) -> dict:
             "bytes_communicated": merges * per_merge, "parameters": param_count(params)}
 
 
-class _Programs:
-    """The compiled programs of one config (built once, reused by every seed)."""
+class FleetPrograms:
+    """The compiled programs of one config (built once, reused by every seed), all from
+    the one program builder (`trainee.program`): the fleet and the specialists compose
+    its learner (instances vmapped, merges inside one scan); the generalist is its
+    program of N times the budget; scores are its evaluator."""
 
     def __init__(self, config: FleetConfig):
         self.world = make_world(config.world)
-        self.learner = make_learner(config.hp, self.world)
+        self.program = get_program(self.world, config.hp, config.merge_every)
+        self.learner = self.program.learner
         self.rounds = config.rounds(self.learner.num_updates)
-        updates = self.rounds * config.merge_every
-        rule = merge_rule(config)
-        self.fleet = jax.jit(make_fleet_run(self.learner, rule, config.merge_every, self.rounds))
-        self.specialists = jax.jit(
-            make_fleet_run(self.learner, None, config.merge_every, self.rounds)
-        )
+        self.hp = {k: jnp.float32(v) for k, v in config.hp.traced().items()}
+        self.fleet = self._fleet(rule_for(config))
+        self.specialists = self._fleet(None)
         wide = dataclasses.replace(config.hp, total_steps=config.hp.total_steps * config.instances)
-        general = make_learner(wide, self.world)
-        self.generalist = jax.jit(make_generalist_run(general, updates * config.instances))
-        score = make_score(self.world, self.learner.network, config.eval_episodes)
-        self.score_one = jax.jit(jax.vmap(score, in_axes=(None, 0, 0)))  # one agent, N jobs
-        self.score_own = jax.jit(jax.vmap(score, in_axes=(0, 0, 0)))  # agent i on job i
+        self.general = get_program(self.world, wide,
+                                   self.rounds * config.merge_every * config.instances)
+        self.general_hp = self.general.hp(wide, 1)
+        self.score_one = self.program.evaluator(config.eval_episodes, in_axes=(None, 0, 0))
+        self.score_own = self.program.evaluator(config.eval_episodes, in_axes=(0, 0, 0))
+
+    def _fleet(self, rule):
+        program, rounds, every = self.program, self.rounds, self.program.updates
+
+        def run(key, pools, hp):
+            return make_fleet_run(program.learner_with(hp), rule, every, rounds)(key, pools)
+
+        compiled = jax.jit(run)
+        return lambda key, pools: compiled(key, pools, self.hp)
+
+    def generalist(self, key, pool):
+        """One learner on the pool mixing every job's tasks, N times the budget: params."""
+        state = self.general.init(key[None], pool, self.general_hp)
+        state, _ = self.general.run(state, pool, self.general_hp)
+        return jax.tree.map(lambda x: x[0], state.params)
 
 
-def _pools(config: FleetConfig, world, key):
+def success(records) -> np.ndarray:
+    """(N,) mean success of each row of (N, tasks, episodes) records."""
+    return np.mean(np.asarray(records.success, np.float64), axis=(1, 2))
+
+
+def eval_pools(config: FleetConfig, world, key):
     family = job_family(world)
     jobs = config.job_ids(len(family.names))
     keys = jax.random.split(key, 3)
@@ -98,18 +95,18 @@ def _pools(config: FleetConfig, world, key):
             job_pools(world, keys[2], family.held_out, jobs, config.eval_tasks, **kwargs))
 
 
-def run_seed(config: FleetConfig, seed: int, programs: _Programs | None = None,
+def run_seed(config: FleetConfig, seed: int, programs: FleetPrograms | None = None,
              executor: str = "local", baselines: bool = True) -> dict:
     """One repetition: train every agent kind, score each on every job. Returns numpy
     arrays (N,) per agent and split, plus timings. `baselines=False` trains and scores
     only the merged fleet (a sweep over rules and intervals needs the baselines once).
     With `merge: none` the fleet *is* the specialists, so they are trained once."""
-    p = programs or _Programs(config)
+    p = programs or FleetPrograms(config)
     key_pools, key_train, key_general, key_eval = jax.random.split(jax.random.PRNGKey(seed), 4)
-    pools, eval_train, eval_held = _pools(config, p.world, key_pools)
+    pools, eval_train, eval_held = eval_pools(config, p.world, key_pools)
     merged_only = not baselines and config.merge != "none"
     start = time.perf_counter()
-    rule = merge_rule(config)
+    rule = rule_for(config)
     if executor == "ray":
         from trainee.fleet.ray_executor import run_fleet_on_ray
 
@@ -132,10 +129,9 @@ def run_seed(config: FleetConfig, seed: int, programs: _Programs | None = None,
     for split, tasks in (("train", eval_train), ("held_out", eval_held)):
         keys = jax.random.split(jax.random.fold_in(key_eval, split == "train"), config.instances)
         for agent, params in agents.items():
-            result[f"{agent}/{split}"] = np.asarray(p.score_one(params, keys, tasks))
+            result[f"{agent}/{split}"] = success(p.score_one(params, keys, tasks))
         if spec is not None:
-            result[f"specialists/{split}"] = np.asarray(
-                p.score_own(spec.states.params, keys, tasks))
+            result[f"specialists/{split}"] = success(p.score_own(spec.states.params, keys, tasks))
     result.update(communication(config, out.initial, p.rounds))
     result["env_steps_per_instance"] = p.rounds * config.merge_every * p.learner.steps_per_update
     return result
@@ -196,7 +192,7 @@ def run_fleet_experiment(config: FleetConfig, out, executor: str = "local",
     config.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    programs = _Programs(config)
+    programs = FleetPrograms(config)
     per_seed = []
     with progress_bar(config.seeds, f"fleet {config.merge}", "seeds",
                       disable=not show_progress) as bar:

@@ -27,7 +27,7 @@ from trainee.fleet.merge import MergeRule
 from trainee.learners import Learner, TrainState
 from trainee.learners import run_updates as _run_updates
 
-__all__ = ["FleetOutput", "broadcast", "init_fleet", "make_fleet_run", "make_generalist_run"]
+__all__ = ["FleetOutput", "broadcast", "init_fleet", "make_fleet_run"]
 
 
 class FleetOutput(NamedTuple):
@@ -83,15 +83,5 @@ def make_fleet_run(learner: Learner, rule: MergeRule | None, merge_every: int, r
         )
         merged = jax.tree.map(lambda x: x[0], states.params) if rule is not None else None
         return FleetOutput(states, merged, shared, metrics)
-
-    return run
-
-
-def make_generalist_run(learner: Learner, num_updates: int):
-    """`run(key, pool) -> params`: one learner on a pool mixing every job's tasks."""
-
-    def run(key: jax.Array, pool):
-        state, _ = _run_updates(learner, learner.init(key, pool), pool, num_updates)
-        return state.params
 
     return run

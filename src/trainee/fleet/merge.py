@@ -33,16 +33,20 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from trainee.registry import Registry
+
 Params = Any
 
 __all__ = [
     "DilocoState",
     "MergeRule",
     "RULES",
+    "RuleEntry",
     "diloco",
     "make_rule",
     "mean",
     "param_count",
+    "rule_for",
     "task_arithmetic",
     "ties",
 ]
@@ -117,24 +121,52 @@ def diloco(
     return anchor, DilocoState(anchor, buf)
 
 
+class RuleEntry(NamedTuple):
+    """A registered merge rule: `make(**hyperparameters) -> MergeRule`, and which fields
+    of a fleet config are its hyperparameters (`config -> kwargs`)."""
+
+    make: Callable[..., MergeRule]
+    hyperparameters: Callable[[Any], dict]
+
+
+def _stateless(merge_fn: Callable[[Params, Params], Params]) -> Callable[..., MergeRule]:
+    """A rule whose state is only the anchor (the last merged parameters)."""
+
+    def make(**kwargs) -> MergeRule:
+        def merge(stacked, anchor):
+            merged = merge_fn(stacked, anchor, **kwargs)
+            return merged, merged
+
+        return MergeRule(lambda params: params, merge)
+
+    return make
+
+
+def _diloco(**kwargs) -> MergeRule:
+    return MergeRule(lambda params: DilocoState(params, jax.tree.map(jnp.zeros_like, params)),
+                     lambda stacked, state: diloco(stacked, state, **kwargs))
+
+
+# Adding a rule is one `register` call here (the fleet config, the CLI and the sweep read
+# the registry): the function, and the config fields that are its hyperparameters.
+RULES: Registry[RuleEntry] = Registry("merge rule", hint=" (or none)")
+RULES.register("mean", RuleEntry(_stateless(lambda stacked, anchor: mean(stacked)),
+                                 lambda config: {}))
+RULES.register("ties", RuleEntry(_stateless(ties), lambda config: {
+    "density": config.ties_density, "scale": config.ties_scale}))
+RULES.register("diloco", RuleEntry(_diloco, lambda config: {
+    "lr": config.outer_lr, "momentum": config.outer_momentum}))
+
+
 def make_rule(name: str, **kwargs) -> MergeRule:
     """The merge rule called `name` (`mean`, `ties`, `diloco`) as an init/merge pair;
     `kwargs` are the rule's hyperparameters (ties: density, scale; diloco: lr, momentum)."""
-    if name == "mean":
-        return MergeRule(lambda params: params, lambda stacked, _: (m := mean(stacked), m))
-    if name == "ties":
-
-        def merge_ties(stacked, anchor):
-            merged = ties(stacked, anchor, **kwargs)
-            return merged, merged
-
-        return MergeRule(lambda params: params, merge_ties)
-    if name == "diloco":
-        return MergeRule(
-            lambda params: DilocoState(params, jax.tree.map(jnp.zeros_like, params)),
-            lambda stacked, state: diloco(stacked, state, **kwargs),
-        )
-    raise ValueError(f"unknown merge rule {name!r}; choose one of {', '.join(RULES)} (or none)")
+    return RULES.get(name).make(**kwargs)
 
 
-RULES = ("mean", "ties", "diloco")
+def rule_for(config) -> MergeRule | None:
+    """A fleet config's merge rule with its hyperparameters (None for `none`)."""
+    if config.merge == "none":
+        return None
+    entry = RULES.get(config.merge)
+    return entry.make(**entry.hyperparameters(config))

@@ -1,8 +1,10 @@
-"""Learners: `make_train(config, world) -> train(key, tasks) -> TrainOutput`.
+"""Learners: `make_learner(config, world) -> Learner(init, update, act, ...)`, pure
+functions that `trainee.program` jits and seed-vmaps; `make_train(config, world) ->
+train(key, tasks) -> TrainOutput` is the same learner as one pure function.
 
-`train` is pure and jittable end to end; `jax.jit(vmap_seeds(train, (0, None)))` (or
-`jax.vmap`) trains many seeds at once. `make_learner` exposes the same thing in pieces (`init`,
-`update`) so a host loop can run it in chunks with progress, checkpoints and resume.
+`config.learner` names a registered learner (`ppo`, `pg`) or a user's own factory,
+`package.module:factory` or `path/to/file.py:factory` (`resolve_learner`; the contract
+is in docs/learners.md and `trainee.learners.learner`).
 
     from trainee.learners import LearnerConfig, make_train
     train = jax.jit(make_train(LearnerConfig(learner="ppo"), world))
@@ -12,99 +14,96 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
+import sys
 from collections.abc import Callable
-from functools import partial
-from typing import Any, NamedTuple
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from trainee.learners.common import Metrics, TrainState, make_optimizer
-from trainee.learners.config import LearnerConfig
-from trainee.learners.networks import ActorCritic, init_params, network_for
-from trainee.learners.pg import pg_update
-from trainee.learners.ppo import init_env, ppo_update
+from trainee.learners.common import TrainState
+from trainee.learners.config import TRACED, LearnerConfig
+from trainee.learners.learner import (
+    Learner,
+    TrainOutput,
+    check_learner,
+    run_updates,
+    sample_act,
+    vmap_seeds,
+)
+from trainee.learners.pg import make_pg
+from trainee.learners.ppo import make_ppo
+from trainee.registry import Registry
 from trainee.worlds.base import World
-from trainee.worlds.wrappers import AutoReset, TaskPool
 
 __all__ = [
-    "Learner", "LearnerConfig", "TrainOutput", "TrainState", "make_learner", "make_train",
-    "vmap_seeds",
+    "LEARNERS", "TRACED", "Learner", "LearnerConfig", "TrainOutput", "TrainState", "build_learner",
+    "make_learner", "make_train", "resolve_learner", "run_updates", "sample_act", "vmap_seeds",
 ]
 
+Factory = Callable[[LearnerConfig, World], Learner]
 
-class TrainOutput(NamedTuple):
-    params: Any
-    metrics: Metrics  # each (num_updates,)
-    state: TrainState
+LEARNERS: Registry[Factory] = Registry(
+    "learner", hint=", or package.module:factory or path/to/file.py:factory")
+LEARNERS.register("ppo", make_ppo)
+LEARNERS.register("pg", make_pg)
 
 
-class Learner(NamedTuple):
-    network: ActorCritic
-    init: Callable[[jax.Array, Any], TrainState]  # (key, tasks) -> state
-    update: Callable[[TrainState, Any], tuple[TrainState, Metrics]]  # (state, tasks)
-    num_updates: int
-    steps_per_update: int  # simulated env steps per update
+@cache
+def resolve_learner(name: str) -> Factory:
+    """The factory `name` stands for: a registered learner, `package.module:factory` or
+    `path/to/file.py:factory`. A bad name is a one-line ValueError naming it."""
+    if ":" not in name:
+        return LEARNERS.get(name)
+    where, _, attr = name.rpartition(":")
+    if where.endswith(".py"):
+        module = _load_file(Path(where), name)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as err:
+            raise ValueError(f"learner {name!r}: cannot import module {where!r} ({err})") from err
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ValueError(f"learner {name!r}: {where} has no callable {attr!r}")
+    try:
+        inspect.signature(factory).bind(LearnerConfig(), None)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"learner {name!r}: the factory must take (config, world) "
+                         f"({err})") from err
+    return factory
+
+
+def _load_file(path: Path, name: str):
+    if not path.is_file():
+        raise ValueError(f"learner {name!r}: no file {path}")
+    module_name = f"trainee_user_learner_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a user's file: any error it raises is theirs, shown in one line
+        del sys.modules[module_name]
+        raise ValueError(f"learner {name!r}: {path} failed to import "
+                         f"({type(err).__name__}: {err})") from err
+    return module
+
+
+def build_learner(config: LearnerConfig, world: World) -> Learner:
+    """The learner of `config`, unvalidated: its traced fields may be tracers
+    (`trainee.program` calls this inside the trace)."""
+    return check_learner(resolve_learner(config.learner)(config, world), config.learner)
 
 
 def make_learner(config: LearnerConfig, world: World) -> Learner:
+    """The learner of a concrete `config` (validated first)."""
     config.validate()
-    network = network_for(config, world)
-    if config.learner == "ppo":
-        env = AutoReset(TaskPool(world))
-        steps_per_update = config.num_envs * config.num_steps
-        update = ppo_update
-    else:
-        env = TaskPool(world)
-        steps_per_update = config.num_envs * world.max_steps
-        update = pg_update
-    num_updates = config.total_steps // steps_per_update
-    if num_updates < 1:
-        raise ValueError(
-            f"total_steps={config.total_steps} is less than one update "
-            f"({steps_per_update} steps); raise --total-steps"
-        )
-    optimizer = make_optimizer(config, num_updates)
-
-    def init(key: jax.Array, tasks) -> TrainState:
-        key, key_params, key_env = jax.random.split(key, 3)
-        params = init_params(network, key_params, world.observation_space.shape)
-        carry = init_env(env, key_env, tasks, config.num_envs) if config.learner == "ppo" else None
-        return TrainState(
-            params, optimizer.init(params), carry, key, jnp.zeros(()), jnp.zeros((), jnp.int32)
-        )
-
-    return Learner(
-        network,
-        init,
-        partial(update, env, network, optimizer, config),
-        num_updates,
-        steps_per_update,
-    )
-
-
-def run_updates(learner: Learner, state: TrainState, tasks, num: int):
-    """`num` updates in one scan; returns (state, metrics each (num,))."""
-    return jax.lax.scan(lambda s, _: learner.update(s, tasks), state, None, length=num)
-
-
-def vmap_seeds(fn: Callable, in_axes: tuple) -> Callable:
-    """`jax.vmap(fn, in_axes)` over a leading seed axis, except that a batch of one seed
-    runs `fn` itself (and gets the axis back on its outputs). The results are the same;
-    the speed is not: under `vmap` every `lax.cond` becomes a select that computes both
-    branches, which costs ppo ~10% on CartPole with one seed."""
-    batched = jax.vmap(fn, in_axes)
-
-    def run(*args):
-        seeds = next(jax.tree.leaves(a)[0].shape[0]
-                     for a, ax in zip(args, in_axes, strict=True) if ax == 0)
-        if seeds > 1:
-            return batched(*args)
-        args = [jax.tree.map(lambda x: x[0], a) if ax == 0 else a
-                for a, ax in zip(args, in_axes, strict=True)]
-        return jax.tree.map(lambda x: x[None], fn(*args))
-
-    return run
+    return build_learner(config, world)
 
 
 def make_train(config: LearnerConfig, world: World) -> Callable[[jax.Array, Any], TrainOutput]:

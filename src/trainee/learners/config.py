@@ -5,9 +5,14 @@ docstrings into `--help`). Defaults are PureJaxRL's PPO defaults for CartPole-v1
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+# Fields that change no shape: the compiled programs take them as traced arguments
+# (`trainee.program`), so a sweep over them reuses one compiled program. Every other
+# field is static: it changes shapes or control flow, and a new value compiles anew.
+TRACED = ("lr", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_grad_norm")
 # The networks `network` may name; `auto` resolves to one of the others per world
 # (`trainee.learners.networks.resolve_network`).
 NETWORKS = ("auto", "mlp", "cnn", "attention")
@@ -15,9 +20,10 @@ NETWORKS = ("auto", "mlp", "cnn", "attention")
 
 @dataclass(frozen=True)
 class LearnerConfig:
-    learner: Literal["ppo", "pg"] = "ppo"
+    learner: str = "ppo"
     """`ppo`: actor-critic with GAE (learns a value function); `pg`: outcome-only policy
-    gradient with a leave-one-out group baseline (no critic)."""
+    gradient with a leave-one-out group baseline (no critic); or a learner of your own,
+    `package.module:factory` or `path/to/file.py:factory` (docs/learners.md)."""
     total_steps: int = 500_000
     """Budget of environment steps (for `pg`, of simulated steps: see docs/learners.md)."""
     num_envs: int = 4
@@ -79,6 +85,9 @@ class LearnerConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        for name in TRACED:
+            if not isinstance(getattr(self, name), int | float):
+                raise ValueError(f"{name} must be a number (got {getattr(self, name)!r})")
         if self.network not in NETWORKS:
             raise ValueError(
                 f"network must be one of {', '.join(NETWORKS)} (got {self.network!r})"
@@ -94,3 +103,13 @@ class LearnerConfig:
             )
         if self.learner == "pg" and self.group_size < 2:
             raise ValueError("pg needs group_size >= 2 for a leave-one-out baseline")
+
+    def static(self) -> LearnerConfig:
+        """This config with every traced field at its default: the key of a compiled
+        program (two configs that differ only in traced fields share one)."""
+        return dataclasses.replace(self, **{name: getattr(LearnerConfig, name)
+                                            for name in TRACED})
+
+    def traced(self) -> dict[str, float]:
+        """The traced fields' values (what a compiled program takes as arguments)."""
+        return {name: float(getattr(self, name)) for name in TRACED}

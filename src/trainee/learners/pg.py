@@ -27,8 +27,10 @@ from trainee.learners.common import (
     update_epochs,
 )
 from trainee.learners.config import LearnerConfig
+from trainee.learners.learner import Learner, actor_critic_learner
 from trainee.learners.networks import ActorCritic
 from trainee.worlds.base import World
+from trainee.worlds.wrappers import TaskPool
 
 
 class Episodes(NamedTuple):
@@ -118,3 +120,10 @@ def pg_update(
     }
     new_state = TrainState(params, opt_state, None, key, state.env_steps + steps, state.update + 1)
     return new_state, metrics
+
+
+def make_pg(config: LearnerConfig, world: World) -> Learner:
+    """The `pg` learner: whole episodes of TaskPool(world), padded to the time limit (an
+    update simulates `num_envs * max_steps` steps); no carry between updates."""
+    return actor_critic_learner(config, world, TaskPool(world), pg_update,
+                                config.num_envs * world.max_steps, None)

@@ -13,6 +13,8 @@ that runs only on steps where some env was truncated (see `next_values`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -27,8 +29,10 @@ from trainee.learners.common import (
     update_epochs,
 )
 from trainee.learners.config import LearnerConfig
+from trainee.learners.learner import Learner, actor_critic_learner
 from trainee.learners.networks import ActorCritic
 from trainee.worlds.base import World
+from trainee.worlds.wrappers import AutoReset, TaskPool
 
 
 class EnvCarry(NamedTuple):
@@ -124,17 +128,10 @@ def explained_variance(value: jax.Array, target: jax.Array) -> jax.Array:
     return 1.0 - jnp.var(target - value) / jnp.maximum(jnp.var(target), 1e-8)
 
 
-def ppo_update(
-    env: World, network: ActorCritic, optimizer, config: LearnerConfig, state: TrainState, tasks
-) -> tuple[TrainState, Metrics]:
-    """One update: collect a rollout, estimate advantages, several epochs of SGD."""
-    key, key_rollout, key_update = jax.random.split(state.key, 3)
-    carry, rollout = collect_rollout(
-        env, network, state.params, state.env, key_rollout, tasks, config.num_steps
-    )
-    _, last_value = network.apply(state.params, carry.obs)
+def gae_advantages(rollout: Rollout, last_value: jax.Array, config: LearnerConfig):
+    """ppo's estimator: GAE(lambda) advantages and value targets, each (T, E)."""
     done = rollout.terminated | rollout.truncated
-    advantages, targets = compute_gae(
+    return compute_gae(
         rollout.reward,
         rollout.value,
         next_values(rollout, last_value),
@@ -143,6 +140,24 @@ def ppo_update(
         config.gamma,
         config.gae_lambda,
     )
+
+
+Advantages = Callable[[Rollout, jax.Array, LearnerConfig], tuple[jax.Array, jax.Array]]
+
+
+def ppo_update(
+    env: World, network: ActorCritic, optimizer, config: LearnerConfig, state: TrainState, tasks,
+    advantages: Advantages = gae_advantages,
+) -> tuple[TrainState, Metrics]:
+    """One update: collect a rollout, estimate advantages (`advantages(rollout,
+    last_value, config) -> (advantages, value targets)`), several epochs of SGD."""
+    key, key_rollout, key_update = jax.random.split(state.key, 3)
+    carry, rollout = collect_rollout(
+        env, network, state.params, state.env, key_rollout, tasks, config.num_steps
+    )
+    _, last_value = network.apply(state.params, carry.obs)
+    done = rollout.terminated | rollout.truncated
+    advantages, targets = advantages(rollout, last_value, config)
     flat = lambda x: x.reshape(-1, *x.shape[2:])
     batch = Batch(
         flat(rollout.obs),
@@ -165,3 +180,16 @@ def ppo_update(
     }
     new_state = TrainState(params, opt_state, carry, key, state.env_steps + steps, state.update + 1)
     return new_state, metrics
+
+
+def make_ppo(config: LearnerConfig, world: World,
+             advantages: Advantages = gae_advantages) -> Learner:
+    """The `ppo` learner: AutoReset(TaskPool(world)) stepped `num_envs` x `num_steps` per
+    update; the env carry persists across updates (and chunks). `advantages`: the
+    estimator (GAE by default; examples/nstep_ppo.py brings another)."""
+    env = AutoReset(TaskPool(world))
+    init_carry = lambda env, key, tasks: init_env(env, key, tasks, config.num_envs)
+    update = ppo_update if advantages is gae_advantages else partial(ppo_update,
+                                                                       advantages=advantages)
+    return actor_critic_learner(config, world, env, update,
+                                config.num_envs * config.num_steps, init_carry)

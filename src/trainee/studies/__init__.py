@@ -14,23 +14,20 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-# name -> module; the order is the report's order.
-STUDIES = {
-    "gap": "trainee.studies.gap",
-    "two-students": "trainee.studies.two_students",
-    "value-function": "trainee.studies.value_function",
-    "jaggedness": "trainee.studies.jaggedness",
-    "eval-hacking": "trainee.studies.eval_hacking",
-    "care": "trainee.studies.care",
-    "on-the-job": "trainee.studies.on_the_job",
-    "fleet": "trainee.studies.fleet",
-}
+from trainee.registry import Registry
+
+# name -> module path (imported when the study runs); the order is the report's order.
+# Adding a study is one `register` call here.
+STUDIES: Registry[str] = Registry("study")
+for _name, _module in (("gap", "gap"), ("two-students", "two_students"),
+                       ("value-function", "value_function"), ("jaggedness", "jaggedness"),
+                       ("eval-hacking", "eval_hacking"), ("care", "care"),
+                       ("on-the-job", "on_the_job"), ("fleet", "fleet")):
+    STUDIES.register(_name, f"trainee.studies.{_module}")
 
 
 def study_module(name: str) -> ModuleType:
-    if name not in STUDIES:
-        raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
-    return importlib.import_module(STUDIES[name])
+    return importlib.import_module(STUDIES.get(name))
 
 
 def parse_names(text: str | None) -> list[str]:

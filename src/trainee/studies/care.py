@@ -14,9 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.measures import harm_rate
+from trainee.measures import harm_rate, success_rate
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, success_rate, train_curve
+from trainee.studies.experiment import Context, ci, train_curve
 from trainee.studies.pictures import episode_strip
 from trainee.studies.programs import get_program
 from trainee.studies.verdict import MARGINS, Verdict, combine, positive_effect
@@ -47,7 +47,7 @@ def pooled_harm(records: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def run(ctx: Context) -> dict:
-    program = get_program(WORLD, "ppo", ctx.scale)
+    program = get_program(WORLD, ctx.learner, ctx.scale)
     world = program.world
     keys = jax.random.split(jax.random.key(ctx.seed + 600), 2 + len(world.shift_axes))
     pool = world.tasks(keys[0], "train", ctx.scale.pool)

@@ -45,7 +45,7 @@ def config_list(count: int, seed: int) -> list[dict]:
 
 def score_configs(ctx: Context, world_name: str, configs: list[dict], seed: int) -> dict:
     """Per config: per-seed, per-item success on dev, holdout and final, (S, items)."""
-    program = get_program(world_name, "ppo", ctx.scale)
+    program = get_program(world_name, ctx.learner, ctx.scale)
     world = program.world
     keys = jax.random.split(jax.random.key(seed), 1 + DEV_BATCHES + 1 + FINAL_BATCHES)
     pool = world.tasks(keys[0], "train", ctx.scale.pool)

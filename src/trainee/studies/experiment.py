@@ -15,8 +15,10 @@ import numpy as np
 
 from trainee.evaluate import Records
 from trainee.measures import aggregate
-from trainee.studies.programs import Program, seed_keys, to_numpy
+from trainee.program import Program
+from trainee.studies.programs import seed_keys, study_hp
 from trainee.studies.scale import Scale
+from trainee.worlds import task_at
 
 
 @dataclass
@@ -31,6 +33,9 @@ class Context:
     """Base PRNG seed of the run."""
     advance: Any = field(default=lambda n: None)
     """Progress callback: `advance(env_steps_done)`."""
+    learner: str = "ppo"
+    """The learner under study (a registered name or `module:factory` / `file.py:factory`);
+    studies that compare learners by design (value-function, jaggedness) use ppo and pg."""
 
 
 class Curve(NamedTuple):
@@ -66,9 +71,10 @@ def train_curve(
     every checkpoint) before training and after each chunk. `params` (S...) starts
     from given parameters (fine-tuning) with a fresh optimiser and environments. With
     `curve` False only the final parameters are evaluated."""
-    hp_arrays = program.hp(ctx.seeds, **(hp or {}))
+    hp_arrays = study_hp(program, ctx.seeds, **(hp or {}))
     pool = tasks
     state = program.init(seed_keys(seed, ctx.seeds), pool, hp_arrays)
+    evaluate = program.evaluator(ctx.scale.episodes)
     if params is not None:
         state = state._replace(params=params)
     eval_key = jax.random.key(seed + 7919)  # one key for every checkpoint: paired flips
@@ -76,15 +82,15 @@ def train_curve(
 
     def evaluate_all(params):
         for name, batch in eval_sets.items():
-            records[name].append(to_numpy(program.evaluate(params, eval_key, batch)))
+            records[name].append(evaluate(params, eval_key, batch).to_numpy())
 
     steps = []
     if curve:
         evaluate_all(state.params)
         steps.append(0)
-    per_chunk = program.updates_per_chunk * program.steps_per_update
+    per_chunk = program.steps_per_chunk
     for i in range(chunks):
-        state, _ = program.chunk(state, pool, hp_arrays)
+        state, _ = program.run(state, pool, hp_arrays)
         if curve or i == chunks - 1:
             evaluate_all(state.params)
             steps.append((i + 1) * per_chunk)
@@ -92,21 +98,12 @@ def train_curve(
     return Curve(np.asarray(steps, np.float64), records, state)
 
 
-def chunk_steps(program: Program) -> int:
-    return program.updates_per_chunk * program.steps_per_update
-
-
-def success_rate(records: Records) -> np.ndarray:
-    """(S,) success over tasks and episodes."""
-    return np.mean(np.asarray(records.success, np.float64), axis=(-2, -1))
-
-
 def repeat_pool(tasks, distinct: int, size: int):
     """A pool of `size` tasks made of the first `distinct` tasks repeated: the same
     experience budget spread over fewer distinct tasks."""
-    index = np.arange(size) % distinct
-    return jax.tree.map(lambda x: x[index], tasks)
+    return task_at(tasks, np.arange(size) % distinct)
 
 
 def take(tasks, index):
-    return jax.tree.map(lambda x: x[np.asarray(index)], tasks)
+    """The tasks at `index` (a sequence of positions) as a batch."""
+    return task_at(tasks, np.asarray(index))

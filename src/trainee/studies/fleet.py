@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee.fleet import PRESETS, FleetConfig
-from trainee.fleet.experiment import _pools, _Programs, run_seed, summarize
+from trainee.fleet.experiment import FleetPrograms, eval_pools, run_seed, success, summarize
 from trainee.learners import LearnerConfig
 from trainee.studies import figures
 from trainee.studies.experiment import Context, ci
@@ -42,7 +42,7 @@ SKILL = 0.1  # specialists must beat the untrained policy by this much (held-out
 AGENTS = ("merged", "specialists", "end_merge", "generalist")
 
 
-def fleet_config(scale: Scale, seeds: int, seed: int) -> FleetConfig:
+def fleet_config(scale: Scale, seeds: int, seed: int, learner: str = "ppo") -> FleetConfig:
     """The errands acceptance fleet at full scale; a corridor fleet (seconds) below."""
     common = {"seeds": seeds, "seed": seed}
     if scale.name == "full":
@@ -50,7 +50,7 @@ def fleet_config(scale: Scale, seeds: int, seed: int) -> FleetConfig:
     per_update = scale.num_envs * scale.num_steps
     # An eighth of a standard run, in whole merge rounds of 4 updates (none dropped).
     updates = max(8, scale.train_steps // 8 // per_update // 4 * 4)
-    hp = LearnerConfig(total_steps=updates * per_update,
+    hp = LearnerConfig(learner=learner, total_steps=updates * per_update,
                        num_envs=scale.num_envs, num_steps=scale.num_steps, lr=1e-3,
                        hidden=scale.hidden, layers=scale.layers)
     return FleetConfig(world="corridor", instances=4, merge="mean", merge_every=4, hp=hp,
@@ -58,19 +58,19 @@ def fleet_config(scale: Scale, seeds: int, seed: int) -> FleetConfig:
                        eval_tasks=scale.eval_tasks, eval_episodes=scale.episodes, **common)
 
 
-def untrained(programs: _Programs, config: FleetConfig, seed: int) -> np.ndarray:
+def untrained(programs: FleetPrograms, config: FleetConfig, seed: int) -> np.ndarray:
     """(N,) held-out success of freshly initialised parameters on every job."""
     key_pools, key_init, key_eval = jax.random.split(jax.random.PRNGKey(seed + 10_000), 3)
-    pools, _, held = _pools(config, programs.world, key_pools)
+    pools, _, held = eval_pools(config, programs.world, key_pools)
     first = jax.tree.map(lambda x: jnp.asarray(x[0]), pools)
     params = programs.learner.init(key_init, first).params
     keys = jax.random.split(key_eval, config.instances)
-    return np.asarray(programs.score_one(params, keys, held))
+    return success(programs.score_one(params, keys, held))
 
 
 def run(ctx: Context) -> dict:
-    config = fleet_config(ctx.scale, ctx.seeds, ctx.seed + 400)
-    programs = _Programs(config)
+    config = fleet_config(ctx.scale, ctx.seeds, ctx.seed + 400, ctx.learner)
+    programs = FleetPrograms(config)
     per_seed, blank = [], []
     for s in range(config.seeds):
         per_seed.append(run_seed(config, config.seed + s, programs))

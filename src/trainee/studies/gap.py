@@ -15,9 +15,9 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from trainee.measures import generalisation_gap
+from trainee.measures import generalisation_gap, success_rate
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, repeat_pool, success_rate, take, train_curve
+from trainee.studies.experiment import Context, ci, repeat_pool, take, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.verdict import MARGINS, Verdict, positive_effect, require_learning
 
@@ -35,7 +35,7 @@ DISTINCT = (4, 16, 64)  # distinct training tasks, then the whole pool
 
 
 def world_gap(ctx: Context, name: str, seed: int) -> dict:
-    program = get_program(name, "ppo", ctx.scale)
+    program = get_program(name, ctx.learner, ctx.scale)
     world = program.world
     keys = jax.random.split(jax.random.key(seed), len(world.splits))
     pool = world.tasks(keys[0], "train", ctx.scale.pool)
@@ -56,7 +56,7 @@ def world_gap(ctx: Context, name: str, seed: int) -> dict:
 
 
 def distinct_curve(ctx: Context, name: str, seed: int) -> dict:
-    program = get_program(name, "ppo", ctx.scale)
+    program = get_program(name, ctx.learner, ctx.scale)
     world = program.world
     key_pool, key_unseen = jax.random.split(jax.random.key(seed + 1))
     tasks = world.tasks(key_pool, "train", ctx.scale.pool)

@@ -17,10 +17,11 @@ from trainee.measures import (
     jaggedness,
     jaggedness_index,
     reintroduced_bugs_per_episode,
+    success_rate,
     task_success,
 )
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, success_rate, train_curve
+from trainee.studies.experiment import Context, ci, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import main_world
 from trainee.studies.verdict import MARGINS, Verdict, above_null, combine, require_learning

@@ -87,7 +87,7 @@ def make_career(scale: Scale) -> Career:
 
 def run(ctx: Context) -> dict:
     career = make_career(ctx.scale)
-    hp = base_config("ppo", ctx.scale)
+    hp = base_config(ctx.learner, ctx.scale)
     settings = CareerSettings(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
                               eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                               chunks=CHUNKS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jax
 
-from trainee.agent import policy_from_params
+from trainee.evaluate import agent_policy
 from trainee.worlds import task_at
 from trainee.worlds.render import record_episode, save_strip
 
@@ -23,7 +23,7 @@ def episode_strip(program, params, tasks, index: int, seed: int, caption: str) -
     one = jax.tree.map(lambda x: x[0], params)
     task = task_at(tasks, index)
     try:
-        states = record_episode(world, policy_from_params(program.network, one),
+        states = record_episode(world, agent_policy(program.learner.act, one),
                                 jax.random.key(seed), task)
         every = max(1, -(-len(states) // MAX_FRAMES))
         frames = [world.render_rgb(s, task) for s in states[::every]]

@@ -23,15 +23,16 @@ def study_path(run_dir: Path, name: str) -> Path:
     return Path(run_dir) / "studies" / f"{name}.json"
 
 
-def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool = False) -> dict:
-    """Run one study and return its stored form (result, verdict, timing)."""
+def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool = False,
+            learner: str = "ppo") -> dict:
+    """Run one study of `learner` and return its stored form (result, verdict, timing)."""
     from trainee.runtime.progress import progress_bar
 
     module = study_module(name)
     scale = get_scale(scale_name)
     start = time.perf_counter()
     with progress_bar(None, f"{name:<15}", unit="env steps", disable=quiet) as bar:
-        ctx = Context(scale=scale, seeds=seeds, seed=seed, advance=bar.advance)
+        ctx = Context(scale=scale, seeds=seeds, seed=seed, advance=bar.advance, learner=learner)
         result = module.run(ctx)
     return {
         "name": name,
@@ -39,37 +40,41 @@ def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool =
         "method": module.METHOD,
         "scale": scale_name,
         "seeds": seeds,
+        "learner": learner,
         "seconds": time.perf_counter() - start,
         "result": result,
         "verdict": module.verdict(result).to_json(),
     }
 
 
-def check_run_config(run_dir: Path, scale: str, seeds: int) -> None:
-    """A run directory holds one scale and seed count; resuming with others is an error."""
+def check_run_config(run_dir: Path, scale: str, seeds: int, learner: str = "ppo") -> None:
+    """A run directory holds one scale, seed count and learner; resuming with others is
+    an error."""
     path = Path(run_dir) / "run.json"
     if not path.exists():
         return
     stored = read_json(path)
-    if (stored["scale"], stored["seeds"]) != (scale, seeds):
+    before = (stored["scale"], stored["seeds"], stored.get("learner", "ppo"))
+    if before != (scale, seeds, learner):
         raise ValueError(
-            f"{run_dir} holds a run at scale {stored['scale']} with {stored['seeds']} seeds; "
-            f"use another --out for scale {scale} with {seeds} seeds"
+            f"{run_dir} holds a run at scale {before[0]} with {before[1]} seeds of learner "
+            f"{before[2]}; use another --out for scale {scale} with {seeds} seeds of {learner}"
         )
 
 
 def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: int | None = None,
-                executor: str = "local", quiet: bool = False, log=print) -> list[dict]:
+                executor: str = "local", quiet: bool = False, log=print,
+                learner: str = "ppo") -> list[dict]:
     """Run the studies not yet stored in `run_dir`; return every study's stored form."""
     run_dir = Path(run_dir)
     seeds = seeds or get_scale(scale).seeds
     if seeds < 5:
         log(f"note: {seeds} seeds (< 5): verdicts will rest on few seeds")
-    check_run_config(run_dir, scale, seeds)
+    check_run_config(run_dir, scale, seeds, learner)
     stored = read_json(run_dir / "run.json") if (run_dir / "run.json").exists() else {}
     studies = list(dict.fromkeys([*stored.get("studies", []), *names]))
     atomic_write_json(run_dir / "run.json", {
-        "scale": scale, "seeds": seeds, "studies": studies,
+        "scale": scale, "seeds": seeds, "studies": studies, "learner": learner,
         "scale_config": dataclasses.asdict(get_scale(scale)),
         "environment": environment(),
         "started": stored.get("started", time.time()),
@@ -87,7 +92,8 @@ def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: in
                                                               result))
     elif executor == "local":
         for name in todo:
-            atomic_write_json(study_path(run_dir, name), run_one(name, scale, seeds, quiet=quiet))
+            atomic_write_json(study_path(run_dir, name),
+                              run_one(name, scale, seeds, quiet=quiet, learner=learner))
     else:
         raise ValueError(f"unknown executor {executor!r}; choose local or ray")
     return [read_json(study_path(run_dir, n)) for n in names]

@@ -4,7 +4,7 @@ what `trainee run` uses on a laptop CPU, `full` is sized for a GPU.
 Every field is a budget or a count; none changes what a study measures, only how
 precisely. Shapes that reach compiled programs (`num_envs`, `num_steps`, `chunk_updates`,
 `eval_tasks`, `episodes`, the network) are shared by every study at one scale, so one
-compiled program per (world, learner) serves them all (DESIGN.md, "compile once").
+compiled program per (world, learner) serves them all (docs/design.md, "compiled once").
 """
 
 from __future__ import annotations

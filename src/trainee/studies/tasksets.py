@@ -12,8 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.studies.programs import get_world
+from trainee.program import get_world
 from trainee.studies.scale import Scale
+from trainee.worlds import task_at
 
 HORIZONS = {
     "repair": (0, 2, 4),  # size levels: 4, 6, 8 bits
@@ -48,5 +49,5 @@ def horizon_tasks(world: str, key: jax.Array, n: int, h: int):
             return w.tasks(key, "longer", n)
         tasks = w.tasks(key, "train", 8 * n, max_chain=3)
         index = np.flatnonzero(np.asarray(tasks.chain_len) == h)[:n]
-        return jax.tree.map(lambda x: x[index], tasks)
+        return task_at(tasks, index)
     raise ValueError(f"no horizon rule for world {world!r}")

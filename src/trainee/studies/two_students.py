@@ -47,7 +47,7 @@ def students(ctx: Context, world, seed: int) -> dict:
 
 def run(ctx: Context) -> dict:
     name = main_world(ctx.scale)
-    program = get_program(name, "ppo", ctx.scale)
+    program = get_program(name, ctx.learner, ctx.scale)
     world = program.world
     sets = students(ctx, world, ctx.seed + 200)
     new_job = world.shift_axes[0]

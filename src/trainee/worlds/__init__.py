@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from trainee.registry import Registry
 from trainee.worlds.base import Box, Discrete, Step, World
 from trainee.worlds.wrappers import AutoReset, TaskPool, pool_size, task_at
 
 __all__ = [
+    "WORLDS",
     "AutoReset",
     "Box",
     "Discrete",
@@ -26,12 +28,13 @@ __all__ = [
     "to_gymnasium",
 ]
 
-_REGISTRY: dict[str, Callable[[], World]] = {}
+WORLDS: Registry[Callable[[], World]] = Registry(
+    "world", hint=" or gymnax:<EnvName> (e.g. gymnax:CartPole-v1)")
 
 
 def register(name: str, factory: Callable[[], World]) -> None:
     """Make `factory()` available as `make(name)`."""
-    _REGISTRY[name] = factory
+    WORLDS.register(name, factory)
 
 
 # External worlds behind an extra: prefix -> (package that must be installed, adapter
@@ -48,7 +51,7 @@ def names(external: bool = True) -> list[str]:
     import importlib
     import importlib.util
 
-    found = sorted(_REGISTRY)
+    found = sorted(WORLDS)
     for package, module in _EXTERNAL.values() if external else ():
         if importlib.util.find_spec(package) is not None:  # installed; not imported here
             found += importlib.import_module(module).world_names()
@@ -67,13 +70,13 @@ def make(name: str) -> World:
         import importlib
 
         return importlib.import_module(_EXTERNAL[prefix][1]).make_world(suffix)
-    if name not in _REGISTRY:
+    if name not in WORLDS:
         raise ValueError(
             f"unknown world {name!r}; choose one of {', '.join(names(external=False))}, "
             "gymnax:<EnvName> (e.g. gymnax:CartPole-v1), xminigrid:<benchmark or "
             "MiniGrid env> (e.g. xminigrid:trivial-2k) or craftax:classic"
         )
-    return _REGISTRY[name]()
+    return WORLDS.get(name)()
 
 
 def to_gymnasium(world_or_name: World | str, split: str = "train", seed: int = 0, **kwargs):

@@ -1,0 +1,132 @@
+"""The one program builder: S seeds of a learner, trained in chunks of updates.
+
+`get_program(world, config, updates)` jits and seed-vmaps (one seed unvmapped:
+`vmap_seeds`) a learner's `init` and its chunk of `updates` updates, and gives the one
+evaluator (`trainee.evaluate.make_evaluator`) of its parameters. `trainee train`,
+careers, fleets and studies all train through it.
+
+The config's shape-changing fields are compile-time constants; its traced fields
+(`LearnerConfig.TRACED`: `lr`, `gae_lambda`, `ent_coef`, `clip_eps`, `vf_coef`, ...)
+are arguments, one value per seed, so a sweep over them reuses the compiled program.
+Programs are cached per (world, learner, static config, chunk length): one compiled
+program serves every caller in a process that asks for the same shapes.
+
+    program = get_program("corridor", LearnerConfig(total_steps=8192), updates=4)
+    hp = program.hp(config, seeds=4)
+    state = program.init(seed_keys(0, 4), tasks, hp)
+    state, metrics = program.run(state, tasks, hp)  # metrics: each (S, updates)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from trainee.evaluate import make_evaluator
+from trainee.learners import Learner, LearnerConfig, make_learner, run_updates, vmap_seeds
+from trainee.learners import build_learner as _build
+from trainee.worlds import World, make
+
+__all__ = ["Program", "chunk_size", "chunked_program", "get_program", "get_world", "seed_keys"]
+
+
+class Program(NamedTuple):
+    world: World
+    config: LearnerConfig  # the static part (traced fields at their defaults)
+    learner: Learner  # built from `config`: num_updates, steps_per_update, network, act
+    updates: int  # updates per chunk
+    init: Callable  # (keys (S,), tasks, hp {name: (S,)}) -> state (S, ...)
+    run: Callable  # (state (S, ...), tasks, hp) -> (state, metrics each (S, updates))
+
+    @property
+    def steps_per_chunk(self) -> int:
+        """Simulated env steps of one seed in one chunk."""
+        return self.updates * self.learner.steps_per_update
+
+    @property
+    def chunks(self) -> int:
+        """Chunks that spend the config's whole budget."""
+        return self.learner.num_updates // self.updates
+
+    def hp(self, config: LearnerConfig, seeds: int, **values: float) -> dict[str, jax.Array]:
+        """The traced fields of `config` (overridden by `values`) as (S,) arrays, after
+        checking the concrete config."""
+        concrete = dataclasses.replace(config, **values)
+        concrete.validate()
+        if concrete.static() != self.config:
+            raise ValueError("the config differs from the program's in a static field")
+        return {k: jnp.full((seeds,), v, jnp.float32) for k, v in concrete.traced().items()}
+
+    def evaluator(self, episodes: int, greedy: bool = False,
+                  in_axes: tuple = (0, None, None)) -> Callable:
+        """`(params, key, tasks) -> Records (S, tasks, episodes)`: see make_evaluator."""
+        return _evaluator(self.world, self.config, episodes, greedy, in_axes)
+
+    def learner_with(self, hp: dict) -> Learner:
+        """The learner with the traced fields `hp` (scalars, concrete or traced)."""
+        return _build(dataclasses.replace(self.config, **hp), self.world)
+
+
+@cache
+def get_world(name: str) -> World:
+    """The world `name`, made once per process (so its programs are shared)."""
+    return make(name)
+
+
+def seed_keys(seed: int, seeds: int) -> jax.Array:
+    """(S,) keys of a run's seeds: `key(seed)` split S ways."""
+    return jax.random.split(jax.random.key(seed), seeds)
+
+
+def chunk_size(num_updates: int, chunks: int) -> int:
+    """The smallest divisor of `num_updates` that gives at most `chunks` chunks, so every
+    chunk has the same length and one compiled function serves them all."""
+    low = math.ceil(num_updates / chunks)
+    return next(d for d in range(low, num_updates + 1) if num_updates % d == 0)
+
+
+def get_program(world: World | str, config: LearnerConfig, updates: int) -> Program:
+    """The program of `config` on `world` with chunks of `updates` updates (cached)."""
+    world = get_world(world) if isinstance(world, str) else world
+    config.validate()
+    return _program(world, config.static(), updates)
+
+
+def chunked_program(world: World | str, config: LearnerConfig, chunks: int) -> Program:
+    """The program that spends `config.total_steps` in about `chunks` equal chunks."""
+    world = get_world(world) if isinstance(world, str) else world
+    num_updates = make_learner(config, world).num_updates
+    return get_program(world, config, chunk_size(num_updates, chunks))
+
+
+@lru_cache(maxsize=64)
+def _program(world: World, config: LearnerConfig, updates: int) -> Program:
+    learner = _build(config, world)
+
+    def init(key, tasks, hp):
+        return _build(dataclasses.replace(config, **hp), world).init(key, tasks)
+
+    def chunk(state, tasks, hp):
+        return run_updates(_build(dataclasses.replace(config, **hp), world), state, tasks,
+                           updates)
+
+    # Every seed trains on the same pool (in_axes None): a per-seed copy of the pool
+    # costs memory and, with repair's int8 tasks, hung XLA:CPU (jax 0.10.2).
+    return Program(world, config, learner, updates,
+                   jax.jit(vmap_seeds(init, (0, None, 0))),
+                   jax.jit(vmap_seeds(chunk, (0, None, 0))))
+
+
+@lru_cache(maxsize=64)
+def _evaluator(world: World, config: LearnerConfig, episodes: int, greedy: bool,
+               in_axes: tuple) -> Callable:
+    learner = _build(config, world)
+    return make_evaluator(world, learner.act, episodes, learner.memory, greedy, in_axes)
+
+
