@@ -127,3 +127,18 @@ def test_a_missing_extra_names_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # xminigrid.benchmarks imports it
     with pytest.raises(ImportError, match="xminigrid is installed but fails.*pip install tqdm"):
         import_xminigrid("world 'xminigrid:trivial-2k'")
+
+
+def test_a_broken_gymnax_install_shows_its_missing_dependency(monkeypatch):
+    """gymnax 1.0.1 imports `six` without declaring it: the error must say so, not
+    claim gymnax is missing (a fresh install once failed that way)."""
+    from trainee.worlds.gymnax_adapter import import_gymnax
+
+    for name in [m for m in sys.modules if m == "gymnax" or m.startswith("gymnax.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "six", None)
+    with pytest.raises(ImportError, match="gymnax is installed but fails.*pip install six"):
+        import_gymnax("world 'gymnax:CartPole-v1'")
+    monkeypatch.setitem(sys.modules, "gymnax", None)
+    with pytest.raises(ImportError, match=r"needs gymnax: pip install 'trainee\[gymnax\]'"):
+        import_gymnax("world 'gymnax:CartPole-v1'")

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from trainee.runtime.extras import import_extra
 from trainee.worlds.base import Box, Discrete, Step, World
 
 HELDOUT_START = 1 << 24  # first held-out seed; train seeds stay far below it
@@ -34,22 +35,10 @@ _SEED_CAP = (1 << 31) - 1  # seeds are int32
 
 
 def import_craftax(what: str):
-    """Craftax-Classic's symbolic env module, or an ImportError saying what to install
-    or what failed to import."""
-    try:
-        from craftax.craftax_classic import constants
-        from craftax.craftax_classic.envs import craftax_symbolic_env
-    except ModuleNotFoundError as err:
-        top = (err.name or "").partition(".")[0]
-        if top == "craftax":
-            raise ImportError(f"{what} needs craftax: pip install 'trainee[craftax]' "
-                              f"({err})") from err
-        raise ImportError(f"{what}: craftax is installed but fails to import ({err}); "
-                          f"pip install {top} (or pip install -e '.[craftax]')") from err
-    except ImportError as err:
-        raise ImportError(f"{what}: craftax is installed but fails to import ({err})") from err
-    return craftax_symbolic_env, constants
-
+    """Craftax-Classic's symbolic env module and its constants, or an ImportError saying
+    what to install or what failed to import."""
+    envs = import_extra("craftax.craftax_classic.envs.craftax_symbolic_env", "craftax", what)
+    return envs, import_extra("craftax.craftax_classic.constants", "craftax", what)
 
 def world_names() -> list[str]:
     """The `craftax:` names `trainee.worlds.names()` lists."""

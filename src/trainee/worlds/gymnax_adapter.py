@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from trainee.runtime.extras import import_extra
 from trainee.worlds.base import Box, Discrete, Step, World
 
 
@@ -33,19 +34,8 @@ class GymnaxTask:
 
 
 def import_gymnax(what: str):
-    """gymnax, or an ImportError that says what failed: gymnax missing, or installed
-    but broken (gymnax 1.0.1 imports `six` without declaring it)."""
-    try:
-        import gymnax
-    except ModuleNotFoundError as err:
-        if err.name == "gymnax":
-            raise ImportError(f"{what} needs gymnax: pip install 'trainee[gymnax]'") from err
-        raise ImportError(f"{what}: gymnax is installed but fails to import ({err}); "
-                          f"pip install {err.name} (or pip install -e '.[gymnax]')") from err
-    except ImportError as err:
-        raise ImportError(f"{what}: gymnax is installed but fails to import ({err})") from err
-    return gymnax
-
+    """gymnax, or an ImportError saying what to install or what failed to import."""
+    return import_extra("gymnax", "gymnax", what)
 
 class GymnaxWorld(World):
     splits = ("train",)

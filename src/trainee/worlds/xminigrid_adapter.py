@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from trainee.runtime.extras import import_extra
 from trainee.worlds.base import Box, Discrete, Step, World
 
 BENCHMARKS = ("trivial-2k", "small-2k")
@@ -43,18 +44,7 @@ _MAX_TILE_ID = 12  # xminigrid.core.constants: 13 tile kinds, 12 colours
 
 def import_xminigrid(what: str):
     """xminigrid, or an ImportError saying what to install or what failed to import."""
-    try:
-        import xminigrid
-    except ModuleNotFoundError as err:
-        top = (err.name or "").partition(".")[0]
-        if top == "xminigrid":
-            raise ImportError(f"{what} needs xminigrid: pip install 'trainee[xminigrid]'") from err
-        raise ImportError(f"{what}: xminigrid is installed but fails to import ({err}); "
-                          f"pip install {top} (or pip install -e '.[xminigrid]')") from err
-    except ImportError as err:
-        raise ImportError(f"{what}: xminigrid is installed but fails to import ({err})") from err
-    return xminigrid
-
+    return import_extra("xminigrid", "xminigrid", what)
 
 def world_names() -> list[str]:
     """The `xminigrid:` names `trainee.worlds.names()` lists."""
