@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainee.worlds.driving import CAR_LENGTH, CAR_WIDTH, HALF_WIDTH, NUM_KNOTS, PED_START
+from trainee.worlds.driving_core import CAR_LENGTH, CAR_WIDTH, HALF_WIDTH, NUM_KNOTS, PED_START
 
 SIZE = 192  # picture side in pixels
 VIEW = 52.0  # metres across the picture

@@ -12,7 +12,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from trainee.worlds.driving import (
+from trainee.worlds.driving_core import (
     ACCEL,
     CAR_LENGTH,
     LANE_D,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from trainee.worlds.errands import (
+from trainee.worlds.errands_core import (
     DELIVER,
     FLOOR,
     OPEN,

@@ -234,17 +234,23 @@ def sample_task(key, split: str, max_chain: int, p_locked, distractors: bool, ha
         creature_cell=creatures, object_present=task.object_present.at[0].set(locked),
     )
     if not distractors:
-        named = (jnp.arange(MAX_CHAIN) < length)[:, None]
-        uses = lambda slots, verbs, n: jnp.any(
-            named & jnp.isin(verb, verbs)[:, None] & (slots[:, None] == jnp.arange(n)), 0
-        )
-        task = task.replace(
-            object_present=task.object_present & ((jnp.arange(NUM_OBJECTS) == 0) | uses(
-                obj, jnp.array([FETCH, DELIVER]), NUM_OBJECTS
-            )),
-            goal_present=uses(goal, jnp.array([DELIVER]), NUM_GOALS),
-        )
+        task = _without_distractors(task)
     return task.replace(difficulty=_difficulty(task))
+
+
+def _without_distractors(task: ErrandsTask) -> ErrandsTask:
+    """Only the objects (and the door's key slot) and goal tiles the errand names."""
+    verb, length = task.chain_verb, task.chain_len
+    named = (jnp.arange(MAX_CHAIN) < length)[:, None]
+    uses = lambda slots, verbs, n: jnp.any(
+        named & jnp.isin(verb, verbs)[:, None] & (slots[:, None] == jnp.arange(n)), 0
+    )
+    return task.replace(
+        object_present=task.object_present & ((jnp.arange(NUM_OBJECTS) == 0) | uses(
+            task.chain_object, jnp.array([FETCH, DELIVER]), NUM_OBJECTS
+        )),
+        goal_present=uses(task.chain_goal, jnp.array([DELIVER]), NUM_GOALS),
+    )
 
 
 def is_train(task: ErrandsTask) -> jax.Array:

@@ -49,7 +49,7 @@ def _gymnasium():
 
 
 def _as_world(world_or_name: World | str) -> World:
-    from trainee.worlds import make
+    from trainee.worlds.catalog import make
 
     return make(world_or_name) if isinstance(world_or_name, str) else world_or_name
 
@@ -107,10 +107,8 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
 
         def __init__(self):
             self.observation_space, self.action_space = _spaces(gymnasium, world)
-            self.render_mode = render_mode
-            self.world, self.tasks = world, tasks
-            self._carry = self._task = None
-            self._task_index = 0
+            self.render_mode, self.world, self.tasks = render_mode, world, tasks
+            self._carry, self._task, self._task_index = None, None, 0
 
         @property
         def _state(self):
@@ -231,7 +229,7 @@ def register_envs() -> list[str]:
     """Register every built-in world with Gymnasium as `trainee/<name>` (a single env and
     a `vector_entry_point`); returns the ids. Runs when this module is imported."""
     gymnasium = _gymnasium()
-    from trainee.worlds import names
+    from trainee.worlds.catalog import names
 
     ids = []
     for name in names():

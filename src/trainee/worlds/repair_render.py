@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainee.worlds.repair import MAX_BITS, MAX_TESTS, incidence, true_literals, unpack
+from trainee.worlds.repair_core import MAX_BITS, MAX_TESTS, incidence, true_literals, unpack
 
 CELL = 12  # pixels per cell
 ONE, ZERO, OFF = (250, 250, 250), (40, 40, 40), (120, 120, 120)

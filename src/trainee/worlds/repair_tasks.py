@@ -41,7 +41,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from trainee.worlds.repair import MAX_BITS, MAX_TESTS, RepairTask, pack
+from trainee.worlds.repair_core import MAX_BITS, MAX_TESTS, RepairTask, pack
 
 NUM_LEVELS = 5
 SLACK = 2  # flips beyond the k a perfect repair needs
