@@ -132,9 +132,15 @@ def test_a_missing_extra_names_what_to_install(monkeypatch):
 def test_a_broken_gymnax_install_shows_its_missing_dependency(monkeypatch):
     """gymnax 1.0.1 imports `six` without declaring it: the error must say so, not
     claim gymnax is missing (a fresh install once failed that way)."""
+    import gymnax  # noqa: F401  (as after any earlier test: six's submodules are loaded)
+
     from trainee.worlds.gymnax_adapter import import_gymnax
 
     for name in [m for m in sys.modules if m == "gymnax" or m.startswith("gymnax.")]:
+        monkeypatch.delitem(sys.modules, name)
+    # hide six and its submodules: gymnax imports `six.moves.urllib.request`, which an
+    # earlier import leaves in sys.modules (where the import system looks first)
+    for name in [m for m in sys.modules if m.startswith("six.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "six", None)
     with pytest.raises(ImportError, match="gymnax is installed but fails.*pip install six"):
