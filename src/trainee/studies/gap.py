@@ -26,7 +26,14 @@ from trainee.studies.experiment import (
     train_curve,
 )
 from trainee.studies.programs import get_program
-from trainee.studies.verdict import MARGINS, Verdict, positive_effect, require_learned
+from trainee.studies.verdict import (
+    LEARNED,
+    MARGINS,
+    Verdict,
+    positive_effect,
+    require_learned,
+    require_learning,
+)
 
 NAME = "gap"
 CLAIM = "Models do well on what they trained on and worse on variations of it."
@@ -115,7 +122,9 @@ def verdict(result: dict) -> Verdict:
     main = result["main_world"]
     numbers = result["worlds"][main]
     key = f"mean success gap over {main}'s shift axes"
-    weak = require_learned(numbers["references"]["train"], f"{main} success on 'train'")
+    refs = numbers.get("references", {}).get("train")  # (results before issue 13: raw)
+    weak = (require_learned(refs, f"{main} success on 'train'") if refs else
+            require_learning(numbers["train_success"], LEARNED, f"{main} train success"))
     if weak:
         return Verdict("inconclusive", weak, key, numbers["mean_gap"])
     status, reason = positive_effect(numbers["mean_gap"], MARGIN, key)

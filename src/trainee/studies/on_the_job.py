@@ -17,14 +17,15 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from trainee.careers import Career, CareerSettings, Job, run_career
-from trainee.careers.conflict import eval_sets, reference_rows
+from trainee.careers.conflict import eval_sets
 from trainee.careers.summary import learning_speed, summarize
 from trainee.measures import continual_metrics
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, reference_block
+from trainee.studies.experiment import Context, ci, reference_block, reference_success
 from trainee.studies.programs import base_config
 from trainee.studies.scale import Scale
 from trainee.studies.verdict import (
@@ -87,59 +88,54 @@ def make_career(scale: Scale) -> Career:
     ))
 
 
-PLACEBO = ("the fine-tuned career is replaced by a second from-scratch career (another "
-           "training seed stream, the same pools, evaluation tasks and episode keys): no "
+PLACEBO = ("the fine-tuned career is replaced by a second from-scratch career (other "
+           "training keys, the same pools, evaluation instances and episode keys): no "
            "transfer by construction")
 
 
-def seed_career(career: Career, hp, settings: CareerSettings, seed: int, other: bool) -> dict:
-    """One seed's career: its own pools and evaluation tasks (from `seed`); with `other`
-    the second training key of that seed (`only_seeds`), so pools and keys stay paired."""
-    one = dataclasses.replace(settings, seed=seed, seeds=2 if other else 1,
-                              only_seeds=(1,) if other else ())
-    return run_career(career, hp, one, quiet=True)
-
-
-def stack_seeds(runs: list[dict]) -> dict:
-    """The per-seed careers as one result with a leading (S,) seed axis."""
-    first = runs[0]
-    out = {"jobs": first["jobs"], "curve_steps": first["curve_steps"],
-           "R": np.concatenate([r["R"] for r in runs]),
-           "curves": [np.concatenate([r["curves"][k] for r in runs])
-                      for k in range(len(first["curves"]))]}
-    for name in ("flips_negative", "flips_positive"):
-        if name in first:
-            out[name] = np.concatenate([r[name] for r in runs])
-    return out
+def career_arm(career: Career, hp, settings: CareerSettings, other: bool) -> dict:
+    """One arm's career over all seeds (vmapped); with `other`, the seeds' training keys
+    are the next S of the run's (`only_seeds`), while pools, evaluation instances and
+    episode keys stay those of `settings.seed` (paired)."""
+    if other:
+        settings = dataclasses.replace(settings, seeds=2 * settings.seeds,
+                                       only_seeds=tuple(range(settings.seeds,
+                                                              2 * settings.seeds)))
+    return run_career(career, hp, settings, quiet=True)
 
 
 def job_references(career: Career, settings: CareerSettings, seeds: list[int]) -> dict:
     """(S, J) success of the random policy and the oracle on each seed's evaluation
-    instances with its episode keys (the R matrix's, `run_career`)."""
-    rows = []
-    for seed in seeds:
-        world, evals = eval_sets(career, jax.random.key(seed), settings.eval_tasks)
-        rows.append(reference_rows(world, evals, jax.random.key(seed + 2), settings.episodes))
-    return {name: np.array([r[name] for r in rows]) for name in ("random", "oracle")}
+    instances with its episode key (the R matrix's: `run_career`, `conflict.eval_sets`),
+    all seeds in one vmapped evaluation per job."""
+    per_seed = [eval_sets(career, jax.random.key(seed), settings.eval_tasks) for seed in seeds]
+    world = per_seed[0][0]
+    keys = jnp.stack([jax.random.key(seed + 2) for seed in seeds])
+    jobs = [jax.tree.map(lambda *x: np.stack([np.asarray(v) for v in x]),
+                         *[evals[j] for _, evals in per_seed]) for j in range(len(career.jobs))]
+    rows = [reference_success(world, tasks, keys, settings.episodes) for tasks in jobs]
+    return {name: np.stack([r[name] for r in rows], axis=1) for name in rows[0]}
 
 
 def run(ctx: Context) -> dict:
     career = make_career(ctx.scale)
     hp = base_config(ctx.learner, ctx.scale)
-    settings = CareerSettings(seeds=1, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
+    settings = CareerSettings(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
                               eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                               chunks=CHUNKS)
-    # Tasks drawn per seed: seed s runs its own career (pools and instances from its own
-    # key); both arms of a seed share them.
-    seeds = [ctx.seed + 300 + 1009 * s for s in range(ctx.seeds)]
+    # A career draws one pool and one set of evaluation instances for all its seeds
+    # (trainee.careers): per-seed career pools need careers to take a seed axis of tasks
+    # (run once per seed instead, every job's program compiled again per call, it
+    # costs minutes). So this study's intervals cover training noise, not task sampling.
     arms = {"finetune": ("scratch", True) if ctx.placebo else ("finetune", False),
             "scratch": ("scratch", False)}
     runs = {}
     for name, (baseline, other) in arms.items():
-        runs[name] = stack_seeds([seed_career(career, hp, dataclasses.replace(
-            settings, baseline=baseline), seed, other) for seed in seeds])
+        runs[name] = career_arm(career, hp, dataclasses.replace(settings, baseline=baseline),
+                                other)
         ctx.advance(sum(job.steps for job in career.jobs) * ctx.seeds)
-    out = summarise(runs, career, job_references(career, settings, seeds))
+    refs = job_references(career, settings, [settings.seed])  # (1, J): shared instances
+    out = summarise(runs, career, {k: np.repeat(v, ctx.seeds, axis=0) for k, v in refs.items()})
     out["placebo"] = PLACEBO if ctx.placebo else None
     return out
 
