@@ -68,7 +68,8 @@ def held_out_references(programs: FleetPrograms, config: FleetConfig, seed: int)
     key_pools, key_init, _, key_eval = jax.random.split(jax.random.PRNGKey(seed), 4)
     pools, _, held = eval_pools(config, programs.world, key_pools)
     first = jax.tree.map(lambda x: jnp.asarray(x[0]), pools)
-    params = programs.learner.init(jax.random.fold_in(key_init, 1), first).params
+    init = jax.jit(programs.learner.init)  # (eager, the initialiser takes seconds)
+    params = init(jax.random.fold_in(key_init, 1), first).params
     keys = jax.random.split(jax.random.fold_in(key_eval, False), config.instances)
     refs = reference_success(programs.world, held, keys, config.eval_episodes)
     return {"untrained": success(programs.score_one(params, keys, held)), **refs}
