@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 
 from trainee.evaluate import evaluate, oracle_policy
-from trainee.worlds.references import measure
 from trainee.worlds import make, task_at
-from trainee.worlds.errands import ENTITY_SIZE, MAX_STEPS, STAY, TIME_FACTOR, TIME_SLACK, Errands
-from trainee.worlds.errands import _plan_lengths
+from trainee.worlds.errands import (
+    ENTITY_SIZE,
+    MAX_STEPS,
+    STAY,
+    TIME_FACTOR,
+    TIME_SLACK,
+    Errands,
+    _plan_lengths,
+)
 from trainee.worlds.errands_tasks import DELIVER, FETCH, OPEN, SIZE
+from trainee.worlds.references import measure
 
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 # Oracle reference scores (>= this on every split): replanning each step it only
