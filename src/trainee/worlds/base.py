@@ -151,6 +151,11 @@ class World:
         inside the split; None mixes every level. Worlds may take further keyword knobs."""
         raise NotImplementedError
 
+    def time_limit(self, task: Task) -> jax.Array:
+        """() int32: steps before `step` truncates an episode of `task`: `max_steps`
+        unless the world sets a limit per task (errands: 3 x the oracle's plan + 10)."""
+        return jnp.int32(self.max_steps)
+
     def heuristics(self) -> dict[str, Any]:
         """Named scripted reference policies besides the oracle, each
         `(key, state, task) -> action` (e.g. repair's greedy flipper); default none."""

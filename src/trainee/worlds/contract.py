@@ -100,7 +100,8 @@ def check_no_recompilation(world: World, n: int) -> None:
 
 def check_episode_semantics(world: World, n: int) -> None:
     """Under a random policy: never both terminated and truncated; truncation only at
-    the time limit; every episode ends by `max_steps`; success ends the episode."""
+    the task's time limit (`world.time_limit`, at most `max_steps`); every episode ends
+    by `max_steps`; success ends the episode."""
     play = jax.jit(jax.vmap(lambda key, task: play_episode(world, random_policy(world), key, task)))
     for split in world.splits:  # one compiled episode serves every split
         tasks = world.tasks(jax.random.key(4), split, n)
@@ -112,10 +113,12 @@ def check_episode_semantics(world: World, n: int) -> None:
         ended = term | trunc
         assert np.all(ended.sum(-1) == 1), _fail(world, f"{where}: an episode must end once")
         first_end = ended.argmax(-1)
-        truncated_at = first_end[trunc.any(-1)]
-        assert np.all(truncated_at == world.max_steps - 1), _fail(
-            world, f"{where}: truncated before the time limit ({world.max_steps} steps)"
-        )
+        limits = np.asarray(jax.vmap(world.time_limit)(tasks))
+        assert np.all((limits >= 1) & (limits <= world.max_steps)), _fail(
+            world, f"{where}: a time limit outside 1..max_steps ({world.max_steps})")
+        truncated = trunc.any(-1)
+        assert np.all(first_end[truncated] == limits[truncated] - 1), _fail(
+            world, f"{where}: truncated away from the task's time limit")
         success = np.asarray(trace.success)
         assert np.all(~success | ended), _fail(world, f"{where}: success must end the episode")
         assert np.all(np.isfinite(np.asarray(trace.reward))), _fail(world, "reward not finite")

@@ -98,6 +98,9 @@ class Relabelled(Wrapper):
     def is_train(self, task: RelabelledTask) -> jax.Array:
         return self.world.is_train(task.inner)
 
+    def time_limit(self, task: RelabelledTask) -> jax.Array:
+        return self.world.time_limit(task.inner)
+
     def oracle(self, key, state, task: RelabelledTask) -> jax.Array:
         """The inner oracle's action, pressed on the button that plays it."""
         wanted = self.world.oracle(key, state, task.inner)

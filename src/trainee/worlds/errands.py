@@ -193,6 +193,9 @@ class Errands(World):
     def is_train(self, task):
         return is_train(task)
 
+    def time_limit(self, task):
+        return task.time_limit
+
     def oracle(self, key, state, task):
         from trainee.worlds.errands_oracle import act  # it imports this module
 

@@ -69,6 +69,9 @@ class Wrapper(World):
     def heuristics(self) -> dict[str, Any]:
         return self.world.heuristics()
 
+    def time_limit(self, task: Task) -> jax.Array:
+        return self.world.time_limit(task)
+
     def is_train(self, task: Task) -> jax.Array:
         return self.world.is_train(task)
 
