@@ -93,12 +93,12 @@ def test_example_trains_through_the_train_loop(tmp_path):
 
 
 def test_example_runs_a_career():
-    from trainee.careers import CareerSettings, run_career
+    from trainee.careers import CareerConfig, run_career
     from trainee.careers.career import Career, Job
 
     career = Career("two", (Job("near", "corridor", "train", steps=2048),
                             Job("far", "corridor", "longer", steps=2048)))
-    results = run_career(career, TINY, CareerSettings(seeds=2, num_tasks=32, eval_tasks=8,
+    results = run_career(career, TINY, CareerConfig(seeds=2, num_tasks=32, eval_tasks=8,
                                                       chunks=2), quiet=True)
     assert results["R"].shape == (2, 2, 2)
 

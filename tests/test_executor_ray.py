@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from trainee import runs  # noqa: E402
 from trainee.agent import load_agent  # noqa: E402
-from trainee.careers import CareerSettings, load_career, run_career  # noqa: E402
+from trainee.careers import CareerConfig, load_career, run_career  # noqa: E402
 from trainee.careers.ray_executor import run_career_on_ray, stack_seeds  # noqa: E402
 from trainee.cli import main  # noqa: E402
 from trainee.learners import LearnerConfig  # noqa: E402
@@ -78,7 +78,7 @@ def test_career_on_ray_matches_local_run(local_ray):
     career = load_career("corridor")
     career = dataclasses.replace(career, jobs=tuple(
         dataclasses.replace(job, steps=8 * 16 * 4) for job in career.jobs))
-    settings = CareerSettings(seeds=2, num_tasks=16, eval_tasks=8, episodes=1, chunks=2,
+    settings = CareerConfig(seeds=2, num_tasks=16, eval_tasks=8, episodes=1, chunks=2,
                               interventions=("replay", "l2_init"))
     local = run_career(career, hp, settings, quiet=True)
     remote = run_career_on_ray(career, hp, settings, quiet=True)

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from trainee.careers import Career, CareerSettings, Job, run_career
+from trainee.careers import Career, CareerConfig, Job, run_career
 from trainee.careers.summary import learning_speed, summarize
 from trainee.measures import continual_metrics
 from trainee.studies import figures
@@ -88,7 +88,7 @@ def make_career(scale: Scale) -> Career:
 def run(ctx: Context) -> dict:
     career = make_career(ctx.scale)
     hp = base_config(ctx.learner, ctx.scale)
-    settings = CareerSettings(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
+    settings = CareerConfig(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
                               eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                               chunks=CHUNKS)
     runs = {}
