@@ -87,7 +87,7 @@ def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: in
         from trainee.runtime import ensure_ray, ray_map
 
         ensure_ray(log_to_driver=not quiet)
-        ray_map(run_one, [(name, scale, seeds, 0, True) for name in todo],
+        ray_map(run_one, [(name, scale, seeds, 0, True, learner) for name in todo],
                 on_result=lambda i, result: atomic_write_json(study_path(run_dir, todo[i]),
                                                               result))
     elif executor == "local":
