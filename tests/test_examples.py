@@ -118,9 +118,11 @@ def test_run_and_study_take_the_learner_flag(tmp_path, monkeypatch, capsys):
     from trainee.studies import runner
 
     seen = []
-    monkeypatch.setattr(runner, "run_one", lambda name, scale, seeds, seed=0, quiet=False,
-                        learner="ppo": seen.append((name, scale, learner)) or {
-                            "name": name, "learner": learner})
+    def fake_run_one(name, scale, seeds, seed=0, quiet=False, learner="ppo", placebo=False):
+        seen.append((name, scale, learner))
+        return {"name": name, "learner": learner}
+
+    monkeypatch.setattr(runner, "run_one", fake_run_one)
     monkeypatch.setattr("trainee.report.render_report", lambda out: out / "report.html")
     monkeypatch.setattr("trainee.cli.run.print_study_table", lambda stored: None)
     for command in (["run", "--studies", "gap"], ["study", "gap"]):

@@ -33,6 +33,12 @@ class RunConfig:
     """local: studies one after another in this process; ray: each study a Ray task."""
     quiet: bool = False
     """No progress bars."""
+    seed: int = 0
+    """Base seed: every study draws its tasks, pools, episode keys and training keys from
+    it (stored with the run; resuming with another is refused)."""
+    placebo: bool = False
+    """Run every study's placebo (a comparison with no effect by construction; it must
+    not come out supported), stored apart as studies/<name>.placebo.json."""
 
 
 def main(args: list[str]) -> None:
@@ -40,13 +46,15 @@ def main(args: list[str]) -> None:
 
     config = parse(RunConfig, args, "run")
     run_studies_command(parse_names(config.studies), config.scale, config.seeds, config.out,
-                        config.executor, config.quiet, config.learner)
+                        config.executor, config.quiet, config.seed, config.placebo,
+                        config.learner)
 
 
 def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Path | None,
-                        executor: str, quiet: bool, learner: str = "ppo") -> Path:
-    """Run the studies into `out` (a study run record, resumable), render the report, print
-    the verdicts; returns the run directory."""
+                        executor: str, quiet: bool, seed: int = 0,
+                        placebo: bool = False, learner: str = "ppo") -> Path:
+    """Run the studies (or their placebos) of `learner` into `out` (a study run record,
+    resumable), render the report, print the verdicts; returns the run directory."""
     from trainee import runs
     from trainee.learners import resolve_learner
     from trainee.report import render_report
@@ -56,8 +64,7 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     out = out or Path("runs") / scale
     seeds = seeds or get_scale(scale).seeds
     resolve_learner(learner)  # a bad --learner is a one-line error before anything runs
-    check_run_config(out, scale, seeds, learner)  # before the record: a refused resume
-    # changes nothing
+    check_run_config(out, scale, seeds, learner, seed=seed)  # a refused resume changes nothing
     if executor == "ray":
         from trainee.runtime import ensure_ray
 
@@ -65,12 +72,12 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     before = runs.read_record(out)["config"]["studies"] if (out / runs.RECORD_FILE).exists() \
         else []
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
-              "seeds": seeds, "executor": executor, "learner": learner}
+              "seeds": seeds, "executor": executor, "seed": seed, "learner": learner}
     start = time.perf_counter()
     try:
         with runs.recorded_run(out, "study", config, worlds=[], learner=learner, seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
-                                 quiet=quiet, learner=learner)
+                                 quiet=quiet, seed=seed, placebo=placebo, learner=learner)
     except KeyboardInterrupt:
         print(f"trainee: interrupted; rerun the same command to resume (finished studies "
               f"are kept in {out / 'studies'})", file=sys.stderr)
@@ -85,7 +92,8 @@ def rerun(record: dict, out: Path) -> Path:
     """Every study of the record, at its scale and seeds, into `out`."""
     config = record["config"]
     run_studies_command(config["studies"], config["scale"], config["seeds"], out,
-                        config["executor"], quiet=False, learner=config.get("learner", "ppo"))
+                        config["executor"], quiet=False, seed=config.get("seed", 0),
+                        learner=config.get("learner", "ppo"))
     return out / "studies"
 
 
@@ -95,7 +103,8 @@ def print_study_table(stored: list[dict]) -> None:
 
     from trainee.measures import format_ci
 
-    table = Table(title="trainee studies")
+    placebo = any(s.get("placebo") for s in stored)
+    table = Table(title="trainee studies (placebos)" if placebo else "trainee studies")
     for column in ("study", "claim", "verdict", "key number (IQM [95% CI])"):
         table.add_column(column, overflow="fold")
     for s in stored:

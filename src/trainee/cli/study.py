@@ -30,6 +30,10 @@ class StudyConfig:
     package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     quiet: bool = False
     """No progress bars."""
+    seed: int = 0
+    """Base seed (as for `trainee run`; a run directory holds one)."""
+    placebo: bool = False
+    """Run the study's placebo instead (stored as studies/NAME.placebo.json)."""
 
 
 def main(args: list[str]) -> None:
@@ -38,4 +42,4 @@ def main(args: list[str]) -> None:
 
     config = parse(StudyConfig, args, "study")
     run_studies_command(parse_names(config.name), config.scale, config.seeds, config.out,
-                        "local", config.quiet, config.learner)
+                        "local", config.quiet, config.seed, config.placebo, config.learner)
