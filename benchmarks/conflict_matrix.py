@@ -25,7 +25,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from trainee.careers import CareerSettings, load_career
+from trainee.careers import CareerConfig, load_career
 from trainee.careers.career import CONFLICT_FLEET, CONFLICT_LEVEL, Career
 from trainee.careers.conflict import cross_job_matrix, oracle_matrix
 from trainee.learners import LearnerConfig
@@ -85,7 +85,7 @@ def main() -> None:
     if args.steps:
         career = dataclasses.replace(career, jobs=tuple(
             dataclasses.replace(j, steps=args.steps) for j in career.jobs))
-    settings = CareerSettings(seeds=args.seeds, eval_tasks=args.eval_tasks,
+    settings = CareerConfig(seeds=args.seeds, eval_tasks=args.eval_tasks,
                               episodes=args.episodes)
     start = time.perf_counter()
     result = cross_job_matrix(career, hp, settings)

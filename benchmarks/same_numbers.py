@@ -31,7 +31,7 @@ def train_figures(world: str, seeds: int, total_steps: int, **hp) -> dict:
 
 
 def career_figures() -> dict:
-    from trainee.careers import CareerSettings, run_career
+    from trainee.careers import CareerConfig, run_career
     from trainee.careers.career import Career, Job
     from trainee.learners import LearnerConfig
 
@@ -41,7 +41,7 @@ def career_figures() -> dict:
     out = {}
     for baseline, interventions in (("finetune", ()), ("scratch", ()),
                                     ("finetune", ("replay", "l2_init"))):
-        settings = CareerSettings(baseline=baseline, interventions=interventions, seeds=2,
+        settings = CareerConfig(baseline=baseline, interventions=interventions, seeds=2,
                                   num_tasks=64, eval_tasks=16, chunks=5)
         r = run_career(career, hp, settings, quiet=True)
         out["+".join((baseline, *interventions))] = {

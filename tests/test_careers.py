@@ -8,7 +8,7 @@ import pytest
 from conftest import require
 
 from trainee.careers import (
-    CareerSettings,
+    CareerConfig,
     Context,
     chain,
     l2_init,
@@ -96,7 +96,7 @@ def test_selection_rule():
 
 def test_two_job_career_end_to_end():
     hp = LearnerConfig(num_envs=16, num_steps=32, lr=2e-3)
-    settings = CareerSettings(seeds=2, num_tasks=32, eval_tasks=8, episodes=1, chunks=3,
+    settings = CareerConfig(seeds=2, num_tasks=32, eval_tasks=8, episodes=1, chunks=3,
                               interventions=("replay", "l2_init"))
     results = run_career(load_career("corridor"), hp, settings, quiet=True)
     assert results["R"].shape == (2, 2, 2)
@@ -153,13 +153,13 @@ def test_mixed_career_end_to_end():
     career = Career("mixed-tiny", (Job("near", "corridor", steps=256),
                                    Job("pole", "gymnax:CartPole-v1", steps=256)))
     hp = LearnerConfig(num_envs=8, num_steps=16, hidden=16, update_epochs=1, num_minibatches=1)
-    settings = CareerSettings(seeds=2, num_tasks=8, eval_tasks=4, episodes=1, chunks=2)
+    settings = CareerConfig(seeds=2, num_tasks=8, eval_tasks=4, episodes=1, chunks=2)
     results = run_career(career, hp, settings, quiet=True)
     assert results["R"].shape == (2, 2, 2)
     assert np.all((results["R"] >= 0) & (results["R"] <= 1))
     assert [c.shape for c in results["curves"]] == [(2, 2), (2, 2)]
     with pytest.raises(ValueError, match="mixes worlds"):
-        run_career(career, hp, CareerSettings(baseline="multitask"), quiet=True)
+        run_career(career, hp, CareerConfig(baseline="multitask"), quiet=True)
 
 
 def test_replay_skips_other_worlds_pools():

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from trainee.careers import CareerSettings, load_career
+from trainee.careers import CareerConfig, load_career
 from trainee.careers.career import CONFLICT_FLEET, Career, Job, career_worlds, job_tasks
 from trainee.careers.conflict import believed, cross_job_matrix, eval_sets, oracle_matrix
 from trainee.evaluate import evaluate, oracle_policy
@@ -110,7 +110,7 @@ def test_career_conflict_runs_and_gives_a_cross_job_matrix():
     career = load_career("career-conflict")
     tiny = Career("tiny", tuple(dataclasses.replace(j, steps=1024) for j in career.jobs[:2]))
     out = cross_job_matrix(tiny, LearnerConfig(num_envs=16, num_steps=64),
-                           CareerSettings(seeds=1, eval_tasks=4, episodes=1, chunks=1))
+                           CareerConfig(seeds=1, eval_tasks=4, episodes=1, chunks=1))
     assert np.asarray(out["matrix"]).shape == (2, 2)
     assert out["oracle"] == [1.0, 1.0] and np.diag(out["oracle_matrix"]).min() == 1.0
     assert len(out["competence"]) == 2 and len(out["random"]) == 2

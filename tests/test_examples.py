@@ -93,12 +93,12 @@ def test_example_trains_through_the_train_loop(tmp_path):
 
 
 def test_example_runs_a_career():
-    from trainee.careers import CareerSettings, run_career
+    from trainee.careers import CareerConfig, run_career
     from trainee.careers.career import Career, Job
 
     career = Career("two", (Job("near", "corridor", "train", steps=2048),
                             Job("far", "corridor", "longer", steps=2048)))
-    results = run_career(career, TINY, CareerSettings(seeds=2, num_tasks=32, eval_tasks=8,
+    results = run_career(career, TINY, CareerConfig(seeds=2, num_tasks=32, eval_tasks=8,
                                                       chunks=2), quiet=True)
     assert results["R"].shape == (2, 2, 2)
 
@@ -109,3 +109,43 @@ def test_example_runs_the_gap_study():
 
     stored = run_one("gap", "tiny", 5, quiet=True, learner=NAME)
     assert stored["learner"] == NAME and stored["verdict"]["status"]
+
+
+def test_run_and_study_take_the_learner_flag(tmp_path, monkeypatch, capsys):
+    """`trainee run` and `trainee study` pass --learner to every study (checked where the
+    studies start, without training) and record it; a bad value is one line."""
+    from trainee.cli import main
+    from trainee.studies import runner
+
+    seen = []
+    def fake_run_one(name, scale, seeds, seed=0, quiet=False, learner="ppo", placebo=False):
+        seen.append((name, scale, learner))
+        return {"name": name, "learner": learner}
+
+    monkeypatch.setattr(runner, "run_one", fake_run_one)
+    monkeypatch.setattr("trainee.report.render_report", lambda out: out / "report.html")
+    monkeypatch.setattr("trainee.cli.run.print_study_table", lambda stored: None)
+    for command in (["run", "--studies", "gap"], ["study", "gap"]):
+        out = tmp_path / command[0]
+        assert main([*command, "--scale", "tiny", "--learner", NAME, "--quiet",
+                     "--out", str(out)]) == 0
+        from trainee import runs
+
+        record = runs.read_record(out)
+        assert record["learner"] == NAME and record["config"]["learner"] == NAME
+    assert seen == [("gap", "tiny", NAME)] * 2
+    capsys.readouterr()
+    assert main(["study", "gap", "--scale", "tiny", "--learner", "nowhere.py:make",
+                 "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere.py" in err[0]
+
+
+@pytest.mark.slow
+def test_example_runs_through_trainee_run_on_the_cli(tmp_path):
+    from trainee.cli import main
+
+    assert main(["run", "--scale", "tiny", "--studies", "gap", "--seeds", "2", "--quiet",
+                 "--learner", NAME, "--out", str(tmp_path / "run")]) == 0
+    stored = __import__("json").loads((tmp_path / "run" / "studies" / "gap.json").read_text())
+    assert stored["learner"] == NAME

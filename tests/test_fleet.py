@@ -144,3 +144,19 @@ def test_errands_jobs_and_task_kwargs():
     assert preset.job_ids(len(ERRANDS_JOBS)) == list(preset.jobs)
     with pytest.raises(ValueError, match="jobs"):
         dataclasses.replace(preset, instances=2).validate()
+
+
+def test_merge_rules_come_from_the_registry(tmp_path, capsys, monkeypatch):
+    from trainee.fleet.merge import RULES, RuleEntry, rule_for
+
+    with pytest.raises(ValueError, match="unknown merge rule 'median'; choose one of mean"):
+        dataclasses.replace(TINY, merge="median").validate()
+    assert main(["fleet", "corridor", "--merge", "median", "--out", str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "trainee: error: unknown merge rule 'median'; choose one of mean, ties, diloco (or none)"]
+    # A rule registered in one place (RULES) is accepted by the config, with no Literal to edit.
+    monkeypatch.setitem(RULES._entries, "first", RuleEntry(
+        RULES.get("mean").make, lambda config: {}))
+    config = dataclasses.replace(TINY, merge="first")
+    config.validate()
+    assert rule_for(config) is not None

@@ -15,14 +15,20 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 if not ray.is_initialized():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
 
+import dataclasses  # noqa: E402
+
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from trainee.fleet import LearnerConfig, job_pools, make_fleet_run, make_rule, make_world  # noqa: E402
-from trainee.learners import make_learner  # noqa: E402
+from trainee.fleet import FleetConfig, LearnerConfig, job_pools, make_world  # noqa: E402
+from trainee.fleet.experiment import FleetPrograms, run_seed  # noqa: E402
+from trainee.fleet.merge import rule_for  # noqa: E402
 
 HP = LearnerConfig(total_steps=8 * 16 * 8, num_envs=8, num_steps=16, update_epochs=1,
                    num_minibatches=1, lr=1e-3, hidden=16)
+# diloco: the rule with the most state (anchor and momentum)
+CONFIG = FleetConfig(world="corridor", instances=2, jobs=(0, 3), merge="diloco", merge_every=4,
+                     hp=HP, pool_size=4, eval_tasks=4, eval_episodes=1, seeds=1)
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +37,33 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_fleet_matches_local(local_ray):
-    rule = "diloco"  # the rule with the most state (anchor and momentum)
+def close(a, b) -> None:
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-6)
+
+
+def test_ray_fleet_matches_the_local_fleet(local_ray):
+    """Against what `trainee fleet` runs locally (FleetPrograms: the program builder's
+    learner with traced hyperparameters), merged and never merged."""
     from trainee.fleet.ray_executor import run_fleet_on_ray
 
-    world = make_world("corridor")
-    pools = job_pools(world, jax.random.PRNGKey(0), "train", [0, 3], 4)
+    programs = FleetPrograms(CONFIG)
+    pools = job_pools(make_world("corridor"), jax.random.PRNGKey(0), "train", [0, 3], 4)
     key = jax.random.PRNGKey(1)
-    local = jax.jit(make_fleet_run(make_learner(HP, world), make_rule(rule), 4, 2))(key, pools)
-    jax.block_until_ready(local)
-    remote = run_fleet_on_ray(HP, "corridor", make_rule(rule), 4, 2, key, pools)
-    for a, b in zip(jax.tree.leaves(local.merged), jax.tree.leaves(remote.merged), strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
-    for a, b in zip(jax.tree.leaves(local.states.env), jax.tree.leaves(remote.states.env),
-                    strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+    for rule, local in ((rule_for(CONFIG), programs.fleet), (None, programs.specialists)):
+        want = jax.block_until_ready(local(key, pools))
+        got = run_fleet_on_ray(HP, "corridor", rule, 4, programs.rounds, key, pools)
+        close(want.merged, got.merged)
+        close(want.states.params, got.states.params)
+        close(want.states.env, got.states.env)
+
+
+def test_fleet_seed_on_ray_gives_the_local_scores(local_ray):
+    config = dataclasses.replace(CONFIG, merge="mean")
+    programs = FleetPrograms(config)
+    local = run_seed(config, 0, programs, "local")
+    remote = run_seed(config, 0, programs, "ray")
+    assert set(remote) == set(local)
+    for name in set(local) - {"train_seconds"}:
+        np.testing.assert_allclose(remote[name], local[name], rtol=1e-6, atol=1e-6,
+                                   err_msg=name)

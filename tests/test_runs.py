@@ -171,3 +171,22 @@ def test_bad_config_is_one_line(args, text, message, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "out")] if args[0] != "rerun" else args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("trainee: error: ") and message in err[0], err
+
+
+def test_an_evaluation_reruns_from_its_file(made, capsys):
+    """`trainee rerun` takes the path `trainee runs` lists for an eval: the same agent,
+    settings and keys give the same records; a file without settings is a one-line error."""
+    original = made / "train" / "eval-longer.json"
+    stored = json.loads(original.read_text())
+    assert stored["config"]["num_tasks"] == 4 and stored["config"]["episodes"] == 1
+    out = made / "eval-again.json"
+    assert main(["rerun", str(original), "--out", str(out)]) == 0
+    assert "same numbers" in capsys.readouterr().out
+    again = json.loads(out.read_text())
+    assert again["records"] == stored["records"] and again["success"] == stored["success"]
+    changed = made / "eval-changed.json"
+    changed.write_text(json.dumps({**stored, "success": [s + 0.5 for s in stored["success"]]}))
+    assert main(["rerun", str(changed), "--out", str(made / "eval-changed-again.json")]) == 1
+    (made / "summary-copy.json").write_text("{}")
+    assert main(["rerun", str(made / "summary-copy.json")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0

@@ -63,6 +63,11 @@ class Program(NamedTuple):
             raise ValueError("the config differs from the program's in a static field")
         return {k: jnp.full((seeds,), v, jnp.float32) for k, v in concrete.traced().items()}
 
+    def shared_hp(self, config: LearnerConfig, **values: float) -> dict[str, jax.Array]:
+        """`hp(config, 1, **values)` as scalars: one value shared by every member of a
+        batch the caller vmaps itself (a fleet's instances)."""
+        return {k: v[0] for k, v in self.hp(config, 1, **values).items()}
+
     def evaluator(self, episodes: int, greedy: bool = False,
                   in_axes: tuple = (0, None, None)) -> Callable:
         """`(params, key, tasks) -> Records (S, tasks, episodes)`: see make_evaluator."""

@@ -1,9 +1,10 @@
 """`trainee train --executor ray`: each seed a Ray task, gathered into one run directory.
 
 Seed k's task rebuilds the run's `Trainer` from the config (the same task pool and the
-same key derivation: seed k trains from `trainer.seed_keys[k]`), then runs the same
-chunks as the local host loop, unvmapped. So its numbers are the local vmapped run's
-seed k to float tolerance (vmapping may reorder floating-point sums).
+same key derivation: seed k trains from `trainer.seed_keys[k]` with its traced
+hyperparameters), then runs the local run's program (`trainee.program`) on a batch of
+one seed, chunk by chunk. So its numbers are the local vmapped run's seed k to float
+tolerance (vmapping may reorder floating-point sums).
 
 The driver writes what the local executor writes: config.json, metrics.json (S, U),
 the seed-stacked checkpoint (so `trainee eval --run DIR` and `load_agent` read it),
@@ -26,7 +27,6 @@ import jax
 import numpy as np
 
 from trainee import checkpoint, runs, store
-from trainee.learners import run_updates
 from trainee.runtime import ensure_ray, ray_map
 from trainee.runtime.progress import progress_bar
 from trainee.train import (
@@ -48,20 +48,22 @@ class SeedResult(NamedTuple):
 
 
 def train_seed(config: TrainConfig, index: int) -> SeedResult:
-    """Train seed `index` of the run `config` alone (what one Ray task does)."""
+    """Train seed `index` of the run `config` alone (what one Ray task does): the local
+    run's program (`trainee.program`, traced hyperparameters) on a batch of one seed."""
     trainer = Trainer(config)
-    learner, chunk = trainer.learner, trainer.chunk
-    state = jax.jit(learner.init)(trainer.seed_keys[index], trainer.tasks)
-    run_chunk = jax.jit(lambda s, t: run_updates(learner, s, t, chunk))
+    program, k = trainer.program, index
+    hp = {name: v[k:k + 1] for name, v in trainer.hp.items()}
+    state = program.init(trainer.seed_keys[k:k + 1], trainer.tasks, hp)
     start = time.perf_counter()
-    compiled = run_chunk.lower(state, trainer.tasks).compile()
+    compiled = program.run.lower(state, trainer.tasks, hp).compile()
     compile_seconds = time.perf_counter() - start
     history = []
     start = time.time()  # wall clock (not perf_counter): compared across processes
-    for _ in range(learner.num_updates // chunk):
-        state, metrics = compiled(state, trainer.tasks)
+    for _ in range(program.chunks):
+        state, metrics = compiled(state, trainer.tasks, hp)
         history.append(jax.tree.map(np.asarray, jax.block_until_ready(metrics)))
-    metrics = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
+    metrics = {name: np.concatenate([h[name][0] for h in history]) for name in history[0]}
+    state = jax.tree.map(lambda x: x[0], state)  # drop the batch of one
     return SeedResult(checkpoint.host_copy(state), metrics, compile_seconds,
                       (start, time.time()))
 

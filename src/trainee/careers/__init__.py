@@ -17,10 +17,10 @@ from trainee.careers.interventions import (
     reset_dormant,
     shrink_perturb,
 )
-from trainee.careers.run import CareerSettings, run_career
+from trainee.careers.run import CareerConfig, run_career
 
 __all__ = [
-    "INTERVENTIONS", "PRESETS", "Career", "CareerSettings", "Context", "Intervention", "Job",
+    "INTERVENTIONS", "PRESETS", "Career", "CareerConfig", "Context", "Intervention", "Job",
     "chain", "job_tasks", "l2_init", "load_career", "make_interventions", "replay",
     "reset_dormant", "run_career", "shrink_perturb",
 ]

@@ -62,10 +62,13 @@ class Job:
 class Career:
     name: str
     jobs: tuple[Job, ...]
-    hp: dict = field(default_factory=dict)
+    hp: dict[str, object] = field(default_factory=dict)
     """Learner settings the career needs (`LearnerConfig` field: value), e.g. a wider
     network for errands; the defaults of `trainee career`, which flags override. The
-    budget is each job's `steps`, so `total_steps` is not allowed here."""
+    budget is each job's `steps`, so `total_steps` is not allowed here. A partial mapping,
+    not a LearnerConfig: it must say which fields the career sets (the rest stay the
+    caller's, `learner_config`); its values are type-checked against LearnerConfig when
+    the career is read (`career_from_mapping`) and its names in `validate`."""
 
     def validate(self) -> None:
         if not self.jobs:

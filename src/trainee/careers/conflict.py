@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee.careers.career import Career, career_worlds, job_tasks
-from trainee.careers.run import CareerSettings, run_career
+from trainee.careers.run import CareerConfig, run_career
 from trainee.evaluate import evaluate, oracle_policy, random_policy
 from trainee.learners import LearnerConfig
 from trainee.measures import samples_to_competence
@@ -88,7 +88,7 @@ def reference_rows(world, evals: list, key: jax.Array, episodes: int) -> dict:
     return rows
 
 
-def cross_job_matrix(career: Career, hp: LearnerConfig, settings: CareerSettings,
+def cross_job_matrix(career: Career, hp: LearnerConfig, settings: CareerConfig,
                      competence: float = 0.8, quiet: bool = True) -> dict:
     """Train a fresh learner on each job alone (`run_career`, baseline `scratch`), score
     it on every job, add the reference rows and the oracle matrix. JSON-ready dict."""

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from trainee.careers.career import Career
-from trainee.careers.run import CareerSettings, run_career
+from trainee.careers.run import CareerConfig, run_career
 from trainee.learners import LearnerConfig
 from trainee.runtime import ensure_ray, ray_map
 from trainee.runtime.progress import progress_bar
@@ -26,11 +26,11 @@ from trainee.runtime.progress import progress_bar
 SEED_AXIS = {"R": 0, "curves": 0, "flips_negative": 0, "flips_positive": 0}
 
 
-def _one_seed(career: Career, hp: LearnerConfig, settings: CareerSettings, seed: int) -> dict:
+def _one_seed(career: Career, hp: LearnerConfig, settings: CareerConfig, seed: int) -> dict:
     return run_career(career, hp, dataclasses.replace(settings, only_seeds=(seed,)), quiet=True)
 
 
-def run_career_on_ray(career: Career, hp: LearnerConfig, settings: CareerSettings,
+def run_career_on_ray(career: Career, hp: LearnerConfig, settings: CareerConfig,
                       quiet: bool = False) -> dict:
     """`run_career(career, hp, settings)` with each seed a Ray task."""
     ensure_ray()  # before JAX starts work in this process

@@ -34,7 +34,7 @@ from trainee.runtime.progress import progress_bar
 
 
 @dataclass(frozen=True)
-class CareerSettings:
+class CareerConfig:
     """How a career is run (the career itself says what the jobs are)."""
 
     baseline: Literal["finetune", "scratch", "multitask"] = "finetune"
@@ -74,7 +74,7 @@ def hidden_activations(network, activation: str):
     return apply
 
 
-def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
+def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
                quiet: bool = False) -> dict:
     """Returns per-seed arrays: `R` (S, T, T), `curves` (T, S, points), `curve_steps`
     (T, points), `flips_negative` / `flips_positive` (S, T-1, T) and the job names."""
@@ -125,13 +125,13 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerSettings,
     return _finish(results)
 
 
-def _seed_keys(settings: CareerSettings) -> jax.Array:
+def _seed_keys(settings: CareerConfig) -> jax.Array:
     """(S,) the seeds' keys; with `only_seeds`, those seeds' keys in the full run."""
     keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
     return keys[np.asarray(settings.only_seeds)] if settings.only_seeds else keys
 
 
-def _job_sets(career: Career, worlds: dict, key, settings: CareerSettings) -> tuple[list, list]:
+def _job_sets(career: Career, worlds: dict, key, settings: CareerConfig) -> tuple[list, list]:
     """Each job's training pool and its fixed evaluation instances (the R matrix's)."""
     pools = [job_tasks(worlds[job.world], job, jax.random.fold_in(key, 2 * i), settings.num_tasks)
              for i, job in enumerate(career.jobs)]

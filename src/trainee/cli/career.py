@@ -82,11 +82,11 @@ def main(args: list[str]) -> None:
 
 def resolve(config: CareerCommandConfig, career) -> dict:
     """Everything the run depends on, as plain JSON: the record's config."""
-    from trainee.careers import CareerSettings
+    from trainee.careers import CareerConfig
     from trainee.configs import to_mapping
 
     names = tuple(n for n in config.intervention.split(",") if n)
-    settings = CareerSettings(baseline=config.baseline, interventions=names, seeds=config.seeds,
+    settings = CareerConfig(baseline=config.baseline, interventions=names, seeds=config.seeds,
                               seed=config.seed, num_tasks=config.num_tasks,
                               eval_tasks=config.eval_tasks)
     return {"career": {"name": career.name, "jobs": [dataclasses.asdict(j) for j in career.jobs],
@@ -99,7 +99,7 @@ def resolve(config: CareerCommandConfig, career) -> dict:
 def run_career_command(plan: dict, out: Path) -> dict:
     """Run the career `plan` (see `resolve`) into `out`, recorded; returns the summary."""
     from trainee import runs
-    from trainee.careers import CareerSettings, run_career
+    from trainee.careers import CareerConfig, run_career
     from trainee.careers.career import career_from_mapping
     from trainee.careers.summary import plot_learning_speed, summarize
     from trainee.configs import from_mapping
@@ -107,7 +107,7 @@ def run_career_command(plan: dict, out: Path) -> dict:
 
     career = career_from_mapping(plan["career"], where="run record career")
     hp = from_mapping(LearnerConfig, plan["hp"], where="run record hp")
-    settings = from_mapping(CareerSettings, plan["settings"], where="run record settings")
+    settings = from_mapping(CareerConfig, plan["settings"], where="run record settings")
     run = run_career
     if plan["executor"] == "ray":
         from trainee.careers.ray_executor import run_career_on_ray as run

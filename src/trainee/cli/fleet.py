@@ -20,8 +20,9 @@ class FleetCommandConfig:
 
     preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
     """A preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
-    merge: Literal["mean", "ties", "diloco", "none"] | None = None
-    """Merge rule (default: the preset's)."""
+    merge: str | None = None
+    """Merge rule registered in trainee.fleet.merge.RULES (mean, ties, diloco) or none
+    (default: the preset's)."""
     instances: int | None = None
     """Instances N (default: the preset's)."""
     seeds: int | None = None

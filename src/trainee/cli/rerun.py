@@ -25,15 +25,19 @@ class RerunConfig:
     aside). Exit code 1 when they do not."""
 
     run_dir: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
-    """Run directory of any kind (train, career, fleet, fleet-sweep, study)."""
+    """Run directory of any kind (train, career, fleet, fleet-sweep, study), or an
+    evaluation's DIR/eval-<split>.json (the path `trainee runs` lists for kind eval)."""
     out: Path | None = None
-    """Where the repeat goes (default: DIR-rerun, DIR-rerun2, ...)."""
+    """Where the repeat goes (default: DIR-rerun, DIR-rerun2, ...; for an evaluation
+    DIR/eval-<split>-rerun.json)."""
 
 
 def main(args: list[str]) -> int:
     from trainee import runs
 
     config = parse(RerunConfig, args, "rerun")
+    if config.run_dir.is_file():
+        return rerun_evaluation(config.run_dir, config.out)
     record = runs.read_record(config.run_dir)
     if record["kind"] not in RERUN:
         raise ValueError(f"{config.run_dir}: runs of kind {record['kind']!r} cannot be rerun")
@@ -42,12 +46,33 @@ def main(args: list[str]) -> int:
         raise FileExistsError(f"{out} is not empty; choose another --out")
     result = importlib.import_module(RERUN[record["kind"]]).rerun(record, out)
     runs.set_rerun_of(out, config.run_dir)
-    differ = compare(config.run_dir / result.relative_to(out), result)
+    return verdict(config.run_dir, compare(config.run_dir / result.relative_to(out), result),
+                   out)
+
+
+def rerun_evaluation(original: Path, out: Path | None) -> int:
+    """`trainee rerun DIR/eval-<split>.json`: evaluate the same run with the same
+    settings (stored in the file) into `out`, and compare."""
+    from trainee.evaluation_run import evaluate_run
+    from trainee.store import read_json
+
+    settings = read_json(original).get("config") if original.suffix == ".json" else None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{original} is not an evaluation file with its settings (written "
+                         "by `trainee eval`); pass a run directory or an eval-<split>.json")
+    out = out or original.with_name(f"{original.stem}-rerun.json")
+    if out.exists():
+        raise FileExistsError(f"{out} exists; choose another --out")
+    settings = dict(settings)
+    evaluate_run(Path(settings.pop("run")), **settings, out=out)
+    return verdict(original, compare(original, out), out)
+
+
+def verdict(original: Path, differ: list[str], out: Path) -> int:
     if differ:
-        print(f"rerun: {len(differ)} numbers differ from {config.run_dir}: "
-              + ", ".join(differ[:10]))
+        print(f"rerun: {len(differ)} numbers differ from {original}: " + ", ".join(differ[:10]))
         return 1
-    print(f"rerun: same numbers as {config.run_dir} (timings aside); repeat in {out}")
+    print(f"rerun: same numbers as {original} (timings aside); repeat in {out}")
     return 0
 
 

@@ -26,6 +26,9 @@ class RunConfig:
     """Seeds per configuration (default: the scale's, 5 at quick)."""
     out: Path | None = None
     """Run directory (default runs/<scale>; the same directory resumes)."""
+    learner: str = "ppo"
+    """Learner every study trains: a registered name (ppo, pg) or a factory of your own,
+    package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     executor: Literal["local", "ray"] = "local"
     """local: studies one after another in this process; ray: each study a Ray task."""
     quiet: bool = False
@@ -43,22 +46,25 @@ def main(args: list[str]) -> None:
 
     config = parse(RunConfig, args, "run")
     run_studies_command(parse_names(config.studies), config.scale, config.seeds, config.out,
-                        config.executor, config.quiet, config.seed, config.placebo)
+                        config.executor, config.quiet, config.seed, config.placebo,
+                        config.learner)
 
 
 def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Path | None,
                         executor: str, quiet: bool, seed: int = 0,
-                        placebo: bool = False) -> Path:
-    """Run the studies (or their placebos) into `out` (a study run record, resumable),
-    render the report, print the verdicts; returns the run directory."""
+                        placebo: bool = False, learner: str = "ppo") -> Path:
+    """Run the studies (or their placebos) of `learner` into `out` (a study run record,
+    resumable), render the report, print the verdicts; returns the run directory."""
     from trainee import runs
+    from trainee.learners import resolve_learner
     from trainee.report import render_report
     from trainee.studies.runner import check_run_config, run_studies
     from trainee.studies.scale import get_scale
 
     out = out or Path("runs") / scale
     seeds = seeds or get_scale(scale).seeds
-    check_run_config(out, scale, seeds, seed=seed)  # a refused resume changes nothing
+    resolve_learner(learner)  # a bad --learner is a one-line error before anything runs
+    check_run_config(out, scale, seeds, learner, seed=seed)  # a refused resume changes nothing
     if executor == "ray":
         from trainee.runtime import ensure_ray
 
@@ -66,12 +72,12 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     before = runs.read_record(out)["config"]["studies"] if (out / runs.RECORD_FILE).exists() \
         else []
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
-              "seeds": seeds, "executor": executor, "seed": seed}
+              "seeds": seeds, "executor": executor, "seed": seed, "learner": learner}
     start = time.perf_counter()
     try:
-        with runs.recorded_run(out, "study", config, worlds=[], learner="", seeds=seeds):
+        with runs.recorded_run(out, "study", config, worlds=[], learner=learner, seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
-                                 quiet=quiet, seed=seed, placebo=placebo)
+                                 quiet=quiet, seed=seed, placebo=placebo, learner=learner)
     except KeyboardInterrupt:
         print(f"trainee: interrupted; rerun the same command to resume (finished studies "
               f"are kept in {out / 'studies'})", file=sys.stderr)
@@ -86,7 +92,8 @@ def rerun(record: dict, out: Path) -> Path:
     """Every study of the record, at its scale and seeds, into `out`."""
     config = record["config"]
     run_studies_command(config["studies"], config["scale"], config["seeds"], out,
-                        config["executor"], quiet=False, seed=config.get("seed", 0))
+                        config["executor"], quiet=False, seed=config.get("seed", 0),
+                        learner=config.get("learner", "ppo"))
     return out / "studies"
 
 

@@ -25,6 +25,9 @@ class StudyConfig:
     """Seeds per configuration (default: the scale's)."""
     out: Path | None = None
     """Run directory (default runs/<scale>)."""
+    learner: str = "ppo"
+    """Learner every study trains: a registered name (ppo, pg) or a factory of your own,
+    package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     quiet: bool = False
     """No progress bars."""
     seed: int = 0
@@ -39,4 +42,4 @@ def main(args: list[str]) -> None:
 
     config = parse(StudyConfig, args, "study")
     run_studies_command(parse_names(config.name), config.scale, config.seeds, config.out,
-                        "local", config.quiet, config.seed, config.placebo)
+                        "local", config.quiet, config.seed, config.placebo, config.learner)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
+from trainee.fleet.merge import RULES
 from trainee.learners import LearnerConfig
 
 __all__ = ["PRESETS", "FleetConfig", "load_fleet_config"]
@@ -17,8 +17,9 @@ class FleetConfig:
     """World the jobs come from (jobs: see trainee.fleet.jobs)."""
     instances: int = 4
     """N: instances, instance i on job i (jobs repeat when N exceeds the job family)."""
-    merge: Literal["mean", "ties", "diloco", "none"] = "mean"
-    """Merge rule; `none` trains independent specialists only."""
+    merge: str = "mean"
+    """Merge rule: a name registered in `trainee.fleet.merge.RULES` (mean, ties, diloco),
+    or `none` to train independent specialists only."""
     merge_every: int = 4
     """K: updates of every instance between merges."""
     hp: LearnerConfig = field(default_factory=LearnerConfig)
@@ -69,6 +70,8 @@ class FleetConfig:
                 raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
         if self.jobs is not None and len(self.jobs) != self.instances:
             raise ValueError(f"jobs names {len(self.jobs)} jobs for {self.instances} instances")
+        if self.merge != "none":
+            RULES.get(self.merge)  # a one-line ValueError listing the registered rules
         if not 0.0 < self.ties_density <= 1.0:
             raise ValueError(f"ties_density must lie in (0, 1] (got {self.ties_density})")
         self.hp.validate()

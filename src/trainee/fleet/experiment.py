@@ -18,7 +18,6 @@ import dataclasses
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from trainee.fleet.config import FleetConfig
@@ -54,7 +53,7 @@ class FleetPrograms:
         self.program = get_program(self.world, config.hp, config.merge_every)
         self.learner = self.program.learner
         self.rounds = config.rounds(self.learner.num_updates)
-        self.hp = {k: jnp.float32(v) for k, v in config.hp.traced().items()}
+        self.hp = self.program.shared_hp(config.hp)
         self.fleet = self._fleet(rule_for(config))
         self.specialists = self._fleet(None)
         wide = dataclasses.replace(config.hp, total_steps=config.hp.total_steps * config.instances)

@@ -2,7 +2,8 @@
 
 Same arithmetic as the local fleet (`trainee.fleet.local`): the driver builds the N
 initial states exactly as `init_fleet` does, gives actor i state i and pool i; each
-round every actor runs K updates (`run_updates`, one jitted program per actor process)
+round every actor runs K updates (`run_updates` of the local fleet's program, with the
+same traced hyperparameters; one jitted function per actor process)
 and returns its parameters; the driver stacks them, applies the same merge rule, puts
 the merged parameters in the object store once, and every actor reads them from there.
 Only parameters travel (up and down); optimiser and env states stay in the actors.
@@ -17,31 +18,41 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from trainee.fleet.jobs import make_world
 from trainee.fleet.local import FleetOutput, broadcast, init_fleet
 from trainee.fleet.merge import MergeRule
-from trainee.learners import LearnerConfig, make_learner, run_updates
+from trainee.learners import LearnerConfig, run_updates
+from trainee.program import Program, get_program
 from trainee.runtime import ensure_ray, ray_actors
-from trainee.worlds import make
 
 __all__ = ["run_fleet_on_ray"]
+
+
+def fleet_program(hp: LearnerConfig, world: str, merge_every: int) -> tuple[Program, dict]:
+    """The local fleet's program (`FleetPrograms.program`) and its traced hyperparameters
+    (scalars: one value for every instance), so actors and driver compute what the
+    local fleet computes (constant hyperparameters would fold differently: up to 2.6%)."""
+    program = get_program(make_world(world), hp, merge_every)
+    return program, program.shared_hp(hp)
 
 
 class Instance:
     """One fleet instance (what each Ray actor holds)."""
 
     def __init__(self, hp: LearnerConfig, world: str, state, pool, merge_every: int):
-        # The learner is rebuilt here from its config: worlds (wrapper objects with
+        # The program is rebuilt here from the config: worlds (wrapper objects with
         # __getattr__ delegation) do not survive pickling, configs do.
-        learner = make_learner(hp, make(world))
+        program, self.hp = fleet_program(hp, world, merge_every)
         self.state = jax.tree.map(jax.numpy.asarray, state)
         self.pool = jax.tree.map(jax.numpy.asarray, pool)
-        self.train = jax.jit(lambda s, t: run_updates(learner, s, t, merge_every)[0])
+        self.train = jax.jit(lambda s, t, h: run_updates(program.learner_with(h), s, t,
+                                                         merge_every)[0])
 
     def run_round(self, params):
         """Take `params` (None: keep mine), run K updates, return my parameters."""
         if params is not None:
             self.state = self.state._replace(params=jax.tree.map(jax.numpy.asarray, params))
-        self.state = self.train(self.state, self.pool)
+        self.state = self.train(self.state, self.pool, self.hp)
         return jax.tree.map(np.asarray, self.state.params)
 
     def get_state(self):
@@ -55,9 +66,9 @@ def _stack(trees):
 def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every: int,
                      rounds: int, key: jax.Array, pools,
                      cpus_per_instance: float | None = None) -> FleetOutput:
-    """The fleet of `make_fleet_run(make_learner(hp, world), rule, merge_every,
-    rounds)(key, pools)` with each instance a Ray actor; returns the same FleetOutput
-    (metrics empty).
+    """The local fleet (`FleetPrograms.fleet`, or `.specialists` for `rule=None`) of
+    `rounds` rounds of `merge_every` updates from `key` on `pools`, with each instance a
+    Ray actor; returns the same FleetOutput (metrics empty).
 
     `cpus_per_instance`: Ray CPUs reserved per actor; default min(1, cluster CPUs / N),
     so a fleet larger than the cluster still fits (its actors share the CPUs)."""
@@ -65,8 +76,9 @@ def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merg
     n = jax.tree.leaves(pools)[0].shape[0]
     if cpus_per_instance is None:
         cpus_per_instance = min(1.0, ray.cluster_resources().get("CPU", 1.0) / n)
-    learner = make_learner(hp, make(world))
-    states = jax.tree.map(np.asarray, init_fleet(learner, key, pools))
+    program, traced = fleet_program(hp, world, merge_every)
+    init = jax.jit(lambda k, p, h: init_fleet(program.learner_with(h), k, p))
+    states = jax.tree.map(np.asarray, init(key, pools, traced))
     shared = jax.tree.map(lambda x: x[0], states.params)
     merge_state = rule.init(shared) if rule is not None else None
     merge = jax.jit(rule.merge) if rule is not None else None

@@ -22,12 +22,13 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import tyro
 
 from trainee.fleet.config import FleetConfig, load_fleet_config
 from trainee.fleet.experiment import run_fleet_experiment
+from trainee.fleet.merge import RULES
 from trainee.store import atomic_write_bytes
 
 REFERENCES = ("specialists", "end_merge", "generalist")
@@ -115,8 +116,8 @@ class SweepConfig:
 
     preset: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PRESET_OR_FILE")]
     """A fleet preset (corridor, errands) or a YAML/JSON file of FleetConfig fields."""
-    rules: tuple[Literal["mean", "ties", "diloco"], ...] = ("mean", "diloco")
-    """Merge rules to sweep."""
+    rules: tuple[str, ...] = ("mean", "diloco")
+    """Merge rules to sweep (names registered in trainee.fleet.merge.RULES)."""
     intervals: tuple[int, ...] = (2, 4, 8)
     """Updates between merges K to sweep."""
     seeds: int = 5
@@ -149,6 +150,8 @@ def run_sweep(plan: dict, out: Path) -> dict:
 
     base = from_mapping(FleetConfig, plan["fleet"], where="sweep fleet config")
     base.validate()
+    for rule in plan["rules"]:
+        RULES.get(rule)  # before any training: a one-line ValueError naming the rule
     out = Path(out)
     with runs.recorded_run(out, "fleet-sweep", plan, worlds=[base.world],
                            learner=base.hp.learner, seeds=base.seeds) as record:

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from trainee.careers import Career, CareerSettings, Job, run_career
+from trainee.careers import Career, CareerConfig, Job, run_career
 from trainee.careers.conflict import eval_sets
 from trainee.careers.summary import learning_speed, summarize
 from trainee.measures import continual_metrics
@@ -93,7 +93,7 @@ PLACEBO = ("the fine-tuned career is replaced by a second from-scratch career (o
            "transfer by construction")
 
 
-def career_arm(career: Career, hp, settings: CareerSettings, other: bool) -> dict:
+def career_arm(career: Career, hp, settings: CareerConfig, other: bool) -> dict:
     """One arm's career over all seeds (vmapped); with `other`, the seeds' training keys
     are the next S of the run's (`only_seeds`), while pools, evaluation instances and
     episode keys stay those of `settings.seed` (paired)."""
@@ -104,7 +104,7 @@ def career_arm(career: Career, hp, settings: CareerSettings, other: bool) -> dic
     return run_career(career, hp, settings, quiet=True)
 
 
-def job_references(career: Career, settings: CareerSettings, seeds: list[int]) -> dict:
+def job_references(career: Career, settings: CareerConfig, seeds: list[int]) -> dict:
     """(S, J) success of the random policy and the oracle on each seed's evaluation
     instances with its episode key (the R matrix's: `run_career`, `conflict.eval_sets`),
     all seeds in one vmapped evaluation per job."""
@@ -120,7 +120,7 @@ def job_references(career: Career, settings: CareerSettings, seeds: list[int]) -
 def run(ctx: Context) -> dict:
     career = make_career(ctx.scale)
     hp = base_config(ctx.learner, ctx.scale)
-    settings = CareerSettings(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
+    settings = CareerConfig(seeds=ctx.seeds, seed=ctx.seed + 300, num_tasks=ctx.scale.pool,
                               eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                               chunks=CHUNKS)
     # A career draws one pool and one set of evaluation instances for all its seeds
