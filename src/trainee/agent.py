@@ -60,7 +60,8 @@ def load_agent(run_dir: str | Path) -> Agent:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist; train one first "
                                 f"with `trainee train --out {run_dir}`")
-    config: TrainConfig = config_from_dict(store.read_json(run_dir / "config.json"))
+    config: TrainConfig = config_from_dict(
+        store.read_json_mapping(run_dir / "config.json", "a train config"))
     trainer = Trainer(config)
     state, _ = checkpoint.load(run_dir, trainer.init(), checkpoint.config_hash(config.identity()))
     params = jax.tree.map(jnp.asarray, state.params)

@@ -5,18 +5,23 @@ dataclasses, checked field by field against the dataclass's annotations.
     config = from_mapping(TrainConfig, values, flat="hp")   # typed, unknown keys refused
 
 Every problem is one line naming the field and what it must be (`ValueError`, which
-the commands print as `trainee: error: ...`). Used by every command, by `trainee rerun`
-(which rebuilds configs from `record.json`) and by the career and fleet file loaders.
+the commands print as `trainee: error: ...`). A config class declares its fields'
+ranges once (`RANGES = {"lr": Range(0, 10, low_open=True), ...}`) and checks them, with
+its other rules, in `validate()`; `from_mapping` and `trainee.cli.common.parse` call
+`validate()` on every config they build, so no bad value reaches a run. Used by every
+command, by `trainee rerun` (which rebuilds configs from `record.json`) and by the career
+and fleet file loaders.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 _MISSING = object()
 
@@ -71,9 +76,60 @@ def from_mapping(cls: type, values: dict, base: Any = None, flat: str | None = N
         inner_base = getattr(base, name) if base is not None else None
         checked[name] = check_value(value, hints[name], f"{where} field {name!r}", inner_base)
     try:
-        return dataclasses.replace(base, **checked) if base is not None else cls(**checked)
+        config = dataclasses.replace(base, **checked) if base is not None else cls(**checked)
     except TypeError as err:  # a required field missing
         raise ValueError(f"{where}: {err}") from err
+    validate(config, where)
+    return config
+
+
+def validate(config: Any, where: str = "config") -> None:
+    """`config.validate()` if it has one (its message prefixed with `where` when that
+    names a file or record, so the user knows which input to fix)."""
+    check = getattr(config, "validate", None)
+    if check is None:
+        return
+    try:
+        check()
+    except ValueError as err:
+        if where == "config" or str(err).startswith(where):
+            raise
+        raise ValueError(f"{where}: {err}") from err
+
+
+class Range(NamedTuple):
+    """The values a number field may take: finite, between `low` and `high` (None: no
+    bound), each end closed unless `*_open`."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __str__(self) -> str:
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}" \
+               f"{')' if self.high_open or self.high is None else ']'}"
+
+    def holds(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def check_ranges(config: Any, ranges: dict[str, Range]) -> None:
+    """Every field named in `ranges` a finite number in its range, and every other float
+    field finite; else a ValueError naming the field, its flag and the allowed values."""
+    for f in dataclasses.fields(config):
+        value, bound = getattr(config, f.name), ranges.get(f.name)
+        if bound is None and not isinstance(value, float):
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or (bound and not bound.holds(value)):
+            allowed = f"a finite number in {bound}" if bound else "a finite number"
+            raise ValueError(f"{f.name} (--{f.name.replace('_', '-')}) must be {allowed} "
+                             f"(got {value!r})")
 
 
 def check_value(value: Any, tp: Any, what: str, base: Any = None) -> Any:

@@ -52,14 +52,15 @@ def train_seed(config: TrainConfig, index: int) -> SeedResult:
     trainer = Trainer(config)
     learner, chunk = trainer.learner, trainer.chunk
     state = jax.jit(learner.init)(trainer.seed_keys[index], trainer.tasks)
-    run_chunk = jax.jit(lambda s, t: run_updates(learner, s, t, chunk))
+    run_chunk = jax.jit(lambda s, t, n: run_updates(learner, s, t, n), static_argnums=2)
     start = time.perf_counter()
-    compiled = run_chunk.lower(state, trainer.tasks).compile()
+    compiled = run_chunk.lower(state, trainer.tasks, chunk).compile()
     compile_seconds = time.perf_counter() - start
     history = []
     start = time.time()  # wall clock (not perf_counter): compared across processes
-    for _ in range(learner.num_updates // chunk):
-        state, metrics = compiled(state, trainer.tasks)
+    for length in trainer.program.schedule():  # the last chunk may be shorter
+        step = compiled if length == chunk else (lambda s, t, n=length: run_chunk(s, t, n))
+        state, metrics = step(state, trainer.tasks)
         history.append(jax.tree.map(np.asarray, jax.block_until_ready(metrics)))
     metrics = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
     return SeedResult(checkpoint.host_copy(state), metrics, compile_seconds,
@@ -85,11 +86,13 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     state = jax.tree.map(stack, *[s.state for s in seeds])
     metrics = {k: stack(*[s.metrics[k] for s in seeds]) for k in seeds[0].metrics}
     updates = trainer.learner.num_updates
-    write_checkpoint(run_dir, state, [metrics], checkpoint.config_hash(identity), updates)
-    for sink in open_sinks(config, run_dir):
-        sink(metrics, 0)
     compile_seconds = max(s.compile_seconds for s in seeds)
     train_seconds = max(s.train_span[1] for s in seeds) - min(s.train_span[0] for s in seeds)
+    write_checkpoint(run_dir, state, [metrics], {
+        "config_hash": checkpoint.config_hash(identity), "identity": identity,
+        "updates_done": updates, "train_seconds": train_seconds})
+    for sink in open_sinks(config, run_dir):
+        sink(metrics, 0)
     summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
     store.atomic_write_json(run_dir / "summary.json", summary)
     runs.end_run(run_dir, summary)
