@@ -35,6 +35,12 @@ class Agent:
         return jax.tree.leaves(self.params)[0].shape[0]
 
     def seed_params(self, seed: int) -> Any:
+        """Seed `seed`'s parameters; a seed the run does not have is a one-line error
+        (indexing would wrap a negative one and clamp a large one silently)."""
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+                0 <= seed < self.num_seeds):
+            raise ValueError(f"agent seed {seed!r} does not exist: {self.run_dir} has seeds "
+                             f"0 to {self.num_seeds - 1}; pass --agent-seed in that range")
         return jax.tree.map(lambda x: x[seed], self.params)
 
     def policy(self, seed: int = 0, greedy: bool = False) -> Policy | Recurrent:

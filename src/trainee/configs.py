@@ -31,6 +31,8 @@ def read_mapping(path: Path) -> dict:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a directory; pass a YAML or JSON file")
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} not found; check the path")
     try:
@@ -123,8 +125,8 @@ def check_ranges(config: Any, ranges: dict[str, Range]) -> None:
     field finite; else a ValueError naming the field, its flag and the allowed values."""
     for f in dataclasses.fields(config):
         value, bound = getattr(config, f.name), ranges.get(f.name)
-        if bound is None and not isinstance(value, float):
-            continue
+        if value is None or (bound is None and not isinstance(value, float)):
+            continue  # None: an optional field left to its default
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not math.isfinite(value) or (bound and not bound.holds(value)):
             allowed = f"a finite number in {bound}" if bound else "a finite number"

@@ -18,6 +18,7 @@ several processes write at once.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -60,6 +61,8 @@ TMP_SUFFIX = ".tmp"
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` whole or not at all (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():  # else the rename's error would name the temporary file
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:

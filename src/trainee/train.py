@@ -75,6 +75,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         check_ranges(self, RANGES)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ValueError(f"--out {self.run_dir} is a file; a run needs a directory")
         if self.executor == "ray" and self.resume:
             raise ValueError("--resume works with --executor local only (a Ray run writes its "
                              "checkpoint when every seed has finished)")

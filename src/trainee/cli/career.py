@@ -55,6 +55,17 @@ class CareerCommandConfig:
     """Learner settings; a career's own (`hp:` in its file or preset) replace these
     defaults, and flags given here replace both."""
 
+    def validate(self) -> None:
+        from trainee.careers.interventions import INTERVENTIONS
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000), "seed": Range(0, 2**31 - 1),
+                            "num_tasks": Range(1, 2**20), "eval_tasks": Range(1, 2**20),
+                            "competence": Range(0, 1)})
+        for name in (n for n in self.intervention.split(",") if n):
+            INTERVENTIONS.get(name)  # an unknown one: one line naming the choices
+        self.hp.validate()
+
 
 def parse_career_config(args: list[str]):
     """Parse twice: first (ignoring --help) to find the career, then with the career's

@@ -31,6 +31,11 @@ class RunConfig:
     quiet: bool = False
     """No progress bars."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000)})
+
 
 def main(args: list[str]) -> None:
     from trainee.studies import parse_names

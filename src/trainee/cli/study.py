@@ -28,6 +28,11 @@ class StudyConfig:
     quiet: bool = False
     """No progress bars."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000)})
+
 
 def main(args: list[str]) -> None:
     from trainee.cli.run import run_studies_command
