@@ -126,6 +126,7 @@ def run_career_command(plan: dict, out: Path) -> dict:
 
         ensure_ray()  # before JAX starts work in this process (the record reads devices)
     worlds = [job.world for job in career.jobs]
+    check_budgets(career, hp)  # before the record: a refused career writes nothing
     with runs.recorded_run(out, "career", plan, worlds=worlds, learner=hp.learner,
                            seeds=settings.seeds) as record:
         results = run(career, hp, settings)
@@ -146,6 +147,16 @@ def run_career_command(plan: dict, out: Path) -> dict:
         record.summary = summary
     _print(summary, out)
     return summary
+
+
+def check_budgets(career, hp: LearnerConfig) -> None:
+    """Every job's world exists and its budget is a sane number of updates."""
+    from trainee.learners import make_learner
+    from trainee.program import check_updates, get_world
+
+    for job in career.jobs:
+        config = dataclasses.replace(hp, total_steps=job.steps)
+        check_updates(make_learner(config, get_world(job.world)).num_updates)
 
 
 def rerun(record: dict, out: Path) -> Path:
