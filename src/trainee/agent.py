@@ -63,6 +63,9 @@ def load_agent(run_dir: str | Path) -> Agent:
     from trainee.train import TrainConfig, Trainer, config_from_dict
 
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is a file, not a run directory; pass the directory "
+                         "`trainee train --out` wrote")
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist; train one first "
                                 f"with `trainee train --out {run_dir}`")

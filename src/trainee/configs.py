@@ -58,13 +58,17 @@ def from_mapping(cls: type, values: dict, base: Any = None, flat: str | None = N
     values = dict(values)
     inner: set[str] = set()
     if flat is not None:
-        nested = values.pop(flat, None) or {}
+        nested = values.pop(flat, None)
+        nested = {} if nested is None else nested  # absent; an empty list is refused
         if not isinstance(nested, dict):
             raise ValueError(f"{where} field {flat!r} must be a mapping of field: value "
                              f"(got {nested!r})")
         nested = dict(nested)
         inner = {f.name for f in dataclasses.fields(hints[flat])}
         for name in [n for n in values if n not in names and n in inner]:
+            if name in nested:
+                raise ValueError(f"{where} gives {name!r} twice (at the top and under "
+                                 f"{flat!r}); keep one")
             nested[name] = values.pop(name)
         values[flat] = nested
     unknown = [name for name in values if name not in names]
@@ -109,8 +113,8 @@ class Range(NamedTuple):
     high_open: bool = False
 
     def __str__(self) -> str:
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
+        low = "-inf" if self.low is None else _number(self.low)
+        high = "inf" if self.high is None else _number(self.high)
         return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}" \
                f"{')' if self.high_open or self.high is None else ']'}"
 
@@ -120,16 +124,24 @@ class Range(NamedTuple):
         return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
 
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:g}"
+
+
 def check_ranges(config: Any, ranges: dict[str, Range]) -> None:
-    """Every field named in `ranges` a finite number in its range, and every other float
-    field finite; else a ValueError naming the field, its flag and the allowed values."""
+    """Every field named in `ranges` a finite number in its range (an integer if the
+    field is an int), and every other float field finite; else a ValueError naming the
+    field, its flag and the allowed values."""
     for f in dataclasses.fields(config):
         value, bound = getattr(config, f.name), ranges.get(f.name)
         if value is None or (bound is None and not isinstance(value, float)):
             continue  # None: an optional field left to its default
-        number = isinstance(value, int | float) and not isinstance(value, bool)
+        integer = "int" in str(f.type) and "float" not in str(f.type)
+        kinds = int if integer else int | float
+        number = isinstance(value, kinds) and not isinstance(value, bool)
         if not number or not math.isfinite(value) or (bound and not bound.holds(value)):
-            allowed = f"a finite number in {bound}" if bound else "a finite number"
+            kind = "an integer" if integer else "a finite number"
+            allowed = f"{kind} in {bound}" if bound else kind
             raise ValueError(f"{f.name} (--{f.name.replace('_', '-')}) must be {allowed} "
                              f"(got {value!r})")
 

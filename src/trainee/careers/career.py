@@ -266,7 +266,7 @@ def career_from_mapping(values: dict, name: str = "career", where: str = "career
         raise ValueError(f"{where}: jobs must be a list of job mappings (world, split, steps)")
     jobs = tuple(from_mapping(Job, job, where=f"{where} job {i}")
                  for i, job in enumerate(values["jobs"]))
-    hp = values.get("hp") or {}
+    hp = {} if values.get("hp") is None else values["hp"]
     if not isinstance(hp, dict):
         raise ValueError(f"{where}: hp must be a mapping of LearnerConfig field: value "
                          f"(got {hp!r})")

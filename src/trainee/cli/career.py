@@ -155,8 +155,10 @@ def check_budgets(career, hp: LearnerConfig) -> None:
     from trainee.program import check_updates, get_world
 
     for job in career.jobs:
+        world = get_world(job.world)
+        world.check_split(job.split)
         config = dataclasses.replace(hp, total_steps=job.steps)
-        check_updates(make_learner(config, get_world(job.world)).num_updates)
+        check_updates(make_learner(config, world).num_updates)
 
 
 def rerun(record: dict, out: Path) -> Path:

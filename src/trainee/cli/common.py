@@ -49,20 +49,19 @@ def parse(cls: type, args: list[str], command: str, default=None, description: s
     return config
 
 
+_RULE = set("─━-+╭╮╰╯")
+
+
 def _tyro_message(text: str) -> str:
-    """The first line of tyro's error box that says what is wrong."""
-    lines = [line.strip(" │╮╰╯─\t") for line in text.splitlines()]
-    lines = [line for line in lines if not line.startswith("╭")]  # the box's title
-    lines = [line for line in lines if line and not line.startswith(("For full helptext",
-                                                                      "Value error"))]
-    return lines[0] if lines else "cannot parse the arguments"
-
-
-def new_run_dir(original: Path) -> Path:
-    """`DIR-rerun`, `DIR-rerun2`, ...: the first that does not exist yet."""
-    original = Path(original)
-    for i in range(1, 1000):
-        path = original.with_name(f"{original.name}-rerun{'' if i == 1 else i}")
-        if not path.exists():
-            return path
-    raise FileExistsError(f"too many reruns beside {original}; pass --out")
+    """What tyro's error box says is wrong: its first section (after the title and its
+    rule, up to the next rule), joined into one line. tyro draws the box in Unicode, or
+    with no box at all and ASCII rules, depending on the terminal."""
+    lines = [line.strip().strip("│|").strip() for line in text.strip().splitlines()[1:]]
+    body: list[str] = []
+    for line in (line for line in lines if line):
+        if set(line) <= _RULE:
+            if body:
+                break
+            continue  # the rule under the title
+        body.append(line)
+    return " ".join(body) or "cannot parse the arguments"
