@@ -70,11 +70,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        fault_point(path, "tmp")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+    fault_point(path, "renamed")
+
+
+_FAULT_COUNTS: dict[str, int] = {}
+
+
+def fault_point(path: Path, stage: str) -> None:
+    """Fault injection for `benchmarks/faults.py`, off unless TRAINEE_FAULT is set:
+    `TRAINEE_FAULT=NAME@STAGE#N` SIGKILLs this process the N-th time it reaches STAGE
+    (`tmp`: the temporary file written, not yet renamed; `renamed`: in place; `commit`: a
+    SQLite transaction done, not committed) for a file called NAME."""
+    spec = os.environ.get("TRAINEE_FAULT")
+    if not spec or not spec.startswith(f"{Path(path).name}@{stage}#"):
+        return
+    key = f"{Path(path).name}@{stage}"
+    _FAULT_COUNTS[key] = _FAULT_COUNTS.get(key, 0) + 1
+    if _FAULT_COUNTS[key] == int(spec.rpartition("#")[2]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -187,6 +208,7 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
         yield conn
+        fault_point(path, "commit")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -27,11 +27,13 @@ def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool =
             learner: str = "ppo") -> dict:
     """Run one study of `learner` and return its stored form (result, verdict, timing)."""
     from trainee.runtime.progress import progress_bar
+    from trainee.studies.budgets import budget
 
     module = study_module(name)
     scale = get_scale(scale_name)
     start = time.perf_counter()
-    with progress_bar(None, f"{name:<15}", unit="env steps", disable=quiet) as bar:
+    total = budget(name, scale_name, seeds, learner)  # None if never measured: no ETA
+    with progress_bar(total, f"{name:<15}", unit="env steps", disable=quiet) as bar:
         ctx = Context(scale=scale, seeds=seeds, seed=seed, advance=bar.advance, learner=learner)
         result = module.run(ctx)
     return {
