@@ -65,3 +65,13 @@ def _tyro_message(text: str) -> str:
             continue  # the rule under the title
         body.append(line)
     return " ".join(body) or "cannot parse the arguments"
+
+
+def new_run_dir(original: Path) -> Path:
+    """`DIR-rerun`, `DIR-rerun2`, ...: the first that does not exist yet."""
+    original = Path(original)
+    for i in range(1, 1000):
+        path = original.with_name(f"{original.name}-rerun{'' if i == 1 else i}")
+        if not path.exists():
+            return path
+    raise FileExistsError(f"too many reruns beside {original}; pass --out")
