@@ -74,6 +74,7 @@ KINDS = {
 @dataclass
 class Tally:
     trials: int = 0
+    killed_runs: int = 0  # trials whose first launch was killed
     kills: int = 0
     targeted: int = 0
     missed_targets: int = 0  # the process finished before reaching its target
@@ -147,6 +148,7 @@ def trial(name: str, kind: Kind, base: Path, reference: dict, fault: str | None,
     else:
         killed = kill_after(proc, delay)
     tally.kills += killed
+    tally.killed_runs += killed
     tally.targeted += bool(fault) and killed
     if second is not None and killed:  # kill the resume too
         tally.resumes += 1
@@ -197,7 +199,7 @@ def main() -> None:
         for i in range(args.random):
             second = rng.uniform(0.2, 0.6) * seconds if i % 2 else None
             # the reference paid the compilations; a cached run is faster, so kill early
-            trial(name, kind, base, reference, None, rng.uniform(0.05, 0.6) * seconds,
+            trial(name, kind, base, reference, None, rng.uniform(0.02, 0.3) * seconds,
                   second, tally)
         print(f"  after {name}: {tally}", flush=True)
     print(f"\nfault campaign ({time.perf_counter() - start:.0f} s, load {os.getloadavg()}):")
@@ -205,8 +207,8 @@ def main() -> None:
           f"{tally.missed_targets} targets not reached)")
     print(f"resumes: {tally.resumes}")
     print(f"runs lost: {tally.lost}")
-    print(f"bit-identical resumes: {tally.identical} of {tally.resumes} "
-          f"(runs differing from the uninterrupted one: {tally.different})")
+    print(f"bit-identical resumes: {tally.identical} of the {tally.killed_runs} killed runs "
+          f"(differing (differing from the uninterrupted run: {tally.different})")
     print(f"tracebacks: {tally.tracebacks}")
     print(f"temporary files left behind: {tally.leftovers}")
     for note in tally.notes:
