@@ -208,7 +208,7 @@ def main() -> None:
     print(f"resumes: {tally.resumes}")
     print(f"runs lost: {tally.lost}")
     print(f"bit-identical resumes: {tally.identical} of the {tally.killed_runs} killed runs "
-          f"(differing (differing from the uninterrupted run: {tally.different})")
+          f"(differing from the uninterrupted run: {tally.different})")
     print(f"tracebacks: {tally.tracebacks}")
     print(f"temporary files left behind: {tally.leftovers}")
     for note in tally.notes:
