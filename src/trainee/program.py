@@ -124,11 +124,15 @@ def check_updates(num_updates: int) -> None:
             "--num-envs / --num-steps")
 
 
-def get_program(world: World | str, config: LearnerConfig, updates: int) -> Program:
-    """The program of `config` on `world` with chunks of `updates` updates (cached)."""
+def get_program(world: World | str, config: LearnerConfig, updates: int,
+                seed_tasks: bool = False) -> Program:
+    """The program of `config` on `world` with chunks of `updates` updates (cached).
+    With `seed_tasks` its `init` and `run` take tasks with a leading seed axis (S, ...):
+    each seed trains on its own pool (studies draw tasks per seed, so intervals cover
+    task sampling); otherwise every seed shares one pool."""
     world = get_world(world) if isinstance(world, str) else world
     config.validate()
-    return _program(world, config.static(), updates)
+    return _program(world, config.static(), updates, seed_tasks)
 
 
 def chunked_program(world: World | str, config: LearnerConfig, chunks: int) -> Program:
@@ -140,7 +144,8 @@ def chunked_program(world: World | str, config: LearnerConfig, chunks: int) -> P
 
 
 @lru_cache(maxsize=64)
-def _program(world: World, config: LearnerConfig, updates: int) -> Program:
+def _program(world: World, config: LearnerConfig, updates: int,
+             seed_tasks: bool = False) -> Program:
     learner = _build(config, world)
 
     def init(key, tasks, hp):
@@ -150,11 +155,12 @@ def _program(world: World, config: LearnerConfig, updates: int) -> Program:
         return run_updates(_build(dataclasses.replace(config, **hp), world), state, tasks,
                            updates)
 
-    # Every seed trains on the same pool (in_axes None): a per-seed copy of the pool
-    # costs memory and, with repair's int8 tasks, hung XLA:CPU (jax 0.10.2).
+    # By default every seed trains on the same pool (in_axes None), which costs no memory
+    # per seed. (The XLA:CPU hang once blamed on per-seed repair pools was LAPACK's QR in
+    # the initialiser, docs/studies.md; per-seed pools run on repair since.)
+    axes = (0, 0 if seed_tasks else None, 0)
     return Program(world, config, learner, updates,
-                   jax.jit(vmap_seeds(init, (0, None, 0))),
-                   jax.jit(vmap_seeds(chunk, (0, None, 0))))
+                   jax.jit(vmap_seeds(init, axes)), jax.jit(vmap_seeds(chunk, axes)))
 
 
 @lru_cache(maxsize=64)

@@ -30,6 +30,12 @@ class RunConfig:
     """local: studies one after another in this process; ray: each study a Ray task."""
     quiet: bool = False
     """No progress bars."""
+    seed: int = 0
+    """Base seed: every study draws its tasks, pools, episode keys and training keys from
+    it (stored with the run; resuming with another is refused)."""
+    placebo: bool = False
+    """Run every study's placebo (a comparison with no effect by construction; it must
+    not come out supported), stored apart as studies/<name>.placebo.json."""
 
     def validate(self) -> None:
         from trainee.configs import Range, check_ranges
@@ -42,13 +48,14 @@ def main(args: list[str]) -> None:
 
     config = parse(RunConfig, args, "run")
     run_studies_command(parse_names(config.studies), config.scale, config.seeds, config.out,
-                        config.executor, config.quiet)
+                        config.executor, config.quiet, config.seed, config.placebo)
 
 
 def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Path | None,
-                        executor: str, quiet: bool) -> Path:
-    """Run the studies into `out` (a study run record, resumable), render the report, print
-    the verdicts; returns the run directory."""
+                        executor: str, quiet: bool, seed: int = 0,
+                        placebo: bool = False) -> Path:
+    """Run the studies (or their placebos) into `out` (a study run record, resumable),
+    render the report, print the verdicts; returns the run directory."""
     from trainee import runs
     from trainee.report import render_report
     from trainee.studies.runner import check_run_config, run_studies
@@ -56,7 +63,7 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
 
     out = out or Path("runs") / scale
     seeds = seeds or get_scale(scale).seeds
-    check_run_config(out, scale, seeds)  # before the record: a refused resume changes nothing
+    check_run_config(out, scale, seeds, seed=seed)  # a refused resume changes nothing
     if executor == "ray":
         from trainee.runtime import ensure_ray
 
@@ -64,12 +71,12 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     before = runs.read_record(out)["config"]["studies"] if (out / runs.RECORD_FILE).exists() \
         else []
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
-              "seeds": seeds, "executor": executor}
+              "seeds": seeds, "executor": executor, "seed": seed}
     start = time.perf_counter()
     try:
         with runs.recorded_run(out, "study", config, worlds=[], learner="", seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
-                                 quiet=quiet)
+                                 quiet=quiet, seed=seed, placebo=placebo)
     except KeyboardInterrupt:
         print(f"trainee: interrupted; rerun the same command to resume (finished studies "
               f"are kept in {out / 'studies'})", file=sys.stderr)
@@ -84,7 +91,7 @@ def rerun(record: dict, out: Path) -> Path:
     """Every study of the record, at its scale and seeds, into `out`."""
     config = record["config"]
     run_studies_command(config["studies"], config["scale"], config["seeds"], out,
-                        config["executor"], quiet=False)
+                        config["executor"], quiet=False, seed=config.get("seed", 0))
     return out / "studies"
 
 
@@ -94,7 +101,8 @@ def print_study_table(stored: list[dict]) -> None:
 
     from trainee.measures import format_ci
 
-    table = Table(title="trainee studies")
+    placebo = any(s.get("placebo") for s in stored)
+    table = Table(title="trainee studies (placebos)" if placebo else "trainee studies")
     for column in ("study", "claim", "verdict", "key number (IQM [95% CI])"):
         table.add_column(column, overflow="fold")
     for s in stored:

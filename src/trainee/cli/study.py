@@ -27,6 +27,10 @@ class StudyConfig:
     """Run directory (default runs/<scale>)."""
     quiet: bool = False
     """No progress bars."""
+    seed: int = 0
+    """Base seed (as for `trainee run`; a run directory holds one)."""
+    placebo: bool = False
+    """Run the study's placebo instead (stored as studies/NAME.placebo.json)."""
 
     def validate(self) -> None:
         from trainee.configs import Range, check_ranges
@@ -40,4 +44,4 @@ def main(args: list[str]) -> None:
 
     config = parse(StudyConfig, args, "study")
     run_studies_command(parse_names(config.name), config.scale, config.seeds, config.out,
-                        "local", config.quiet)
+                        "local", config.quiet, config.seed, config.placebo)

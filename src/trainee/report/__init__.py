@@ -1,8 +1,10 @@
 """The report: one self-contained HTML file from a run directory's stored results.
 
-`render_report(run_dir)` reads `run.json` and `studies/*.json` (written by
-`trainee.studies.runner`), redraws every figure from the stored numbers (matplotlib,
-Agg, inline SVG), recomputes every verdict with the study's own rule, and writes
+`render_report(run_dir)` reads `run.json`, `studies/*.json` and the placebos'
+`studies/*.placebo.json` (written by `trainee.studies.runner`) and `stability.json` if
+present (`benchmarks/verdict_stability.py`), redraws every figure from the stored
+numbers (matplotlib, Agg, inline SVG), recomputes every verdict (and every placebo's)
+with the study's own rule, and writes
 `run_dir/report.html`. No network resources: no external scripts, styles, fonts or
 images; the numbers are embedded as JSON.
 """
@@ -38,39 +40,74 @@ def _embed_json(obj) -> str:
     return json.dumps(_finite(obj), indent=1).replace("</", "<\\/")
 
 
-def _study_view(stored: dict) -> dict:
-    """What the template shows for one study: figures and verdict from the numbers."""
+def _study_view(stored: dict, placebo: dict | None, stability: list | None) -> dict:
+    """What the template shows for one study: figures and verdict from the numbers, and
+    beside the verdict why it is what it is: margin, interval method, references, the
+    placebo's verdict and the verdict's stability over base seeds."""
     from trainee.studies import study_module
+    from trainee.studies.verdict import INTERVAL, MARGINS
 
+    margin = MARGINS.get(stored["name"])
     view = {"name": stored["name"], "claim": stored["claim"], "method": stored["method"],
             "seconds": stored.get("seconds"), "seeds": stored.get("seeds"),
-            "verdict": stored["verdict"], "figures": [], "pictures": []}
+            "verdict": stored["verdict"], "figures": [], "pictures": [], "references": [],
+            "margin": margin._asdict() if margin else None, "interval": INTERVAL,
+            "placebo": placebo and {"verdict": placebo["verdict"],
+                                    "how": placebo["result"].get("placebo")},
+            "stability": _stability_view(stability)}
     try:
         module = study_module(stored["name"])
     except ValueError:  # a study this version no longer knows: show what was stored
         return view
     result = stored["result"]
     view["verdict"] = module.verdict(result).to_json()
+    if placebo is not None:
+        view["placebo"]["verdict"] = module.verdict(placebo["result"]).to_json()
     view["figures"] = [(title, _METADATA.sub("", svg)) for title, svg in module.draw(result)]
     view["pictures"] = result.get("pictures", []) if isinstance(result, dict) else []
+    view["references"] = _reference_rows(result.get("references") or {})
     return view
 
 
-def build_html(run: dict, studies: list[dict], run_id: str) -> str:
+REFERENCE_COLUMNS = ("agent", "untrained", "random", "oracle", "agent_normalised")
+
+
+def _reference_rows(refs: dict) -> list[tuple[str, list[str]]]:
+    """(label, cells) per evaluation set: each reference as IQM [95% CI], or a dash."""
+    from trainee.measures import format_ci
+
+    return [(label, [format_ci(block[c]) if block.get(c) else "-" for c in REFERENCE_COLUMNS])
+            for label, block in refs.items()]
+
+
+def _stability_view(runs: list | None) -> dict | None:
+    """{"stable", "text"} from one study's verdicts at several base seeds."""
+    if not runs:
+        return None
+    statuses = [r["status"] for r in runs]
+    text = ", ".join(f"seed {r['seed']}: {r['status']}" for r in runs)
+    return {"stable": len(set(statuses)) == 1, "text": text}
+
+
+def build_html(run: dict, studies: list[dict], run_id: str, placebos: dict | None = None,
+               stability: dict | None = None) -> str:
     import jinja2
 
     from trainee.report.template import TEMPLATE
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    views = [_study_view(s) for s in studies]
+    placebos, stable = placebos or {}, (stability or {}).get("studies", {})
+    views = [_study_view(s, placebos.get(s["name"]), stable.get(s["name"])) for s in studies]
     stripped = [{**s, "result": _strip_pictures(s["result"])} for s in studies]
     setup = {k: v for k, v in run.items() if k != "studies"}
     return env.from_string(TEMPLATE).render(
-        run=run, run_id=run_id, studies=views,
+        run=run, run_id=run_id, studies=views, stability=stability,
         total_minutes=f"{sum(s.get('seconds') or 0 for s in studies) / 60:.1f}",
         rendered=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         setup_text=json.dumps(_finite(setup), indent=2),
-        results_json=_embed_json({"run": run, "studies": stripped}),
+        results_json=_embed_json({"run": run, "studies": stripped, "stability": stability,
+                                  "placebos": {k: _strip_pictures(v["result"])
+                                               for k, v in placebos.items()}}),
     )
 
 
@@ -92,7 +129,12 @@ def render_report(run_dir: str | Path) -> Path:
     order = list(STUDIES) + sorted(run.get("studies", []))
     names = [n for n in dict.fromkeys(order) if (run_dir / "studies" / f"{n}.json").exists()]
     studies = [read_json(run_dir / "studies" / f"{n}.json") for n in names]
+    placebos = {n: read_json(run_dir / "studies" / f"{n}.placebo.json") for n in names
+                if (run_dir / "studies" / f"{n}.placebo.json").exists()}
+    stability = (read_json(run_dir / "stability.json")
+                 if (run_dir / "stability.json").exists() else None)
     path = run_dir / "report.html"
-    atomic_write_bytes(path, build_html(run, studies, str(run_dir)).encode())
+    atomic_write_bytes(path, build_html(run, studies, str(run_dir), placebos,
+                                        stability).encode())
     path.chmod(0o644)  # a report is for sharing (atomic writes create 0600 temp files)
     return path

@@ -36,24 +36,33 @@ details { margin: 0.8em 0; }
 <p class="sub">Run <code>{{ run_id }}</code> &middot; scale <b>{{ run.scale }}</b> &middot;
 {{ run.seeds }} seeds per configuration &middot; {{ total_minutes }} min of compute &middot;
 rendered {{ rendered }}</p>
-<p>Each study states a claim, runs an experiment over several seeds, and gives a verdict
-computed from the data: <span class="v v-supported">supported</span> when the 95% CI of the
-effect lies above 0, <span class="v v-not-supported">not supported</span> when it lies below a
-margin of practical relevance, otherwise <span class="v v-inconclusive">inconclusive</span>.
-Point estimates are interquartile means (IQM) across seeds with stratified-bootstrap 95% CIs
-(Agarwal et al. 2021).{% if run.scale != "full" %} At <b>{{ run.scale }}</b> scale budgets are
-small: a verdict here is about these agents at this budget, not about the claim
-in general.{% endif %}</p>
+<p>Each study states a claim, runs an experiment over several seeds (each seed with its own
+training pool, evaluation tasks and episode keys; base seed {{ run.seed | default(0) }}), and gives
+a verdict computed from the data against the study's margin of practical relevance m:
+<span class="v v-supported">supported</span> when the 95% interval of the effect lies above m,
+<span class="v v-not-supported">not supported</span> when it lies below m (an effect inside
+(0, m) is negligible), otherwise <span class="v v-inconclusive">inconclusive</span>. Point
+estimates are interquartile means (IQM) across seeds with 95% order-statistic intervals
+(docs/measures.md). Beside each verdict: the margin, the references measured in the same run
+on the same tasks and keys (random policy, oracle, untrained parameters; normalised = (s -
+random) / (oracle - random)), the verdict of the study's placebo (a comparison with no effect
+by construction, which must not come out supported) and, when measured, the verdict at other
+base seeds.{% if run.scale != "full" %} At <b>{{ run.scale }}</b> scale budgets are small: a
+verdict here is about these agents at this budget, not about the claim in general.{% endif %}</p>
 
 <h2 id="summary">Summary</h2>
 <table>
-<tr><th>study</th><th>claim</th><th>verdict</th><th>key number (IQM [95% CI])</th></tr>
+<tr><th>study</th><th>claim</th><th>verdict</th><th>key number (IQM [95% CI])</th>
+<th>placebo</th><th>over base seeds</th></tr>
 {% for s in studies %}
 <tr><td><a href="#{{ s.name }}">{{ s.name }}</a></td><td>{{ s.claim }}</td>
 <td><span class="v v-{{ s.verdict.status | replace(' ', '-') }}">{{ s.verdict.status }}</span></td>
 <td>{% if s.verdict.value %}{{ s.verdict.key }}: <b>{{ "%.3f" | format(s.verdict.value.iqm) }}</b>
 [{{ "%.3f" | format(s.verdict.value.ci_low) }}, {{ "%.3f" | format(s.verdict.value.ci_high) }}]
-{% else %}&mdash;{% endif %}</td></tr>
+{% else %}&mdash;{% endif %}</td>
+<td>{% if s.placebo %}{{ s.placebo.verdict.status }}{% else %}not run{% endif %}</td>
+<td>{% if s.stability %}{% if s.stability.stable %}stable{% else %}<b>differs between base
+seeds</b>{% endif %} ({{ s.stability.text }}){% else %}not measured{% endif %}</td></tr>
 {% endfor %}
 </table>
 
@@ -64,6 +73,21 @@ in general.{% endif %}</p>
 <p class="reason">
 <span class="v v-{{ s.verdict.status | replace(' ', '-') }}">{{ s.verdict.status }}</span>
 {{ s.verdict.reason }}</p>
+<p><b>Why.</b>{% if s.margin %} Margin m = {{ s.margin.value }} ({{ s.margin.unit }}):
+{{ s.margin.why }}.{% endif %} Interval: {{ s.interval }}.
+{% if s.placebo %}Placebo ({{ s.placebo.how }}):
+<span class="v v-{{ s.placebo.verdict.status | replace(' ', '-') }}">{{ s.placebo.verdict.status
+}}</span> {{ s.placebo.verdict.reason }}.{% else %}Placebo: not run
+(<code>trainee run --placebo</code>).{% endif %}
+{% if s.stability %}Over base seeds: {{ s.stability.text }}.{% endif %}</p>
+{% if s.references %}
+<table class="refs">
+<tr><th>success on</th><th>agent</th><th>untrained</th><th>random</th><th>oracle</th>
+<th>agent, normalised</th></tr>
+{% for label, cells in s.references %}
+<tr><td>{{ label }}</td>{% for c in cells %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>{% endif %}
 {% if s.seconds is not none and s.verdict.status != "not yet available" %}
 <p class="sub">{{ "%.0f" | format(s.seconds) }} s on this machine
 (including compilation), {{ s.seeds }} seeds.</p>{% endif %}

@@ -10,13 +10,15 @@ on new jobs (every held-out shift axis, pooled): harm per episode and per succes
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from trainee.measures import harm_rate, success_rate
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, train_curve
+from trainee.studies.experiment import Context, ci, references, seed_tasks, train_curve
 from trainee.studies.pictures import episode_strip
 from trainee.studies.programs import get_program
 from trainee.studies.verdict import MARGINS, Verdict, combine, positive_effect
@@ -46,38 +48,64 @@ def pooled_harm(records: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return per_episode, per_success, success.mean(axis=(1, 2))
 
 
-def run(ctx: Context) -> dict:
-    program = get_program(WORLD, ctx.learner, ctx.scale)
-    world = program.world
-    keys = jax.random.split(jax.random.key(ctx.seed + 600), 2 + len(world.shift_axes))
+PLACEBO = ("the care agents train without the penalty too (another training seed stream, "
+           "the same tasks and episode keys): no care by construction")
+
+
+def care_sets(world, ctx: Context, key) -> tuple:
+    """One seed's pools (baseline; care: the penalty on every other task) and its
+    evaluation sets (fresh train tasks and each new job)."""
+    keys = jax.random.split(key, 2 + len(world.shift_axes))
     pool = world.tasks(keys[0], "train", ctx.scale.pool)
-    penalty = jnp.where(jnp.arange(ctx.scale.pool) % 2 == 0, PENALTY, 0.0).astype(jnp.float32)
+    on = 0.0 if ctx.placebo else PENALTY
+    penalty = jnp.where(jnp.arange(ctx.scale.pool) % 2 == 0, on, 0.0).astype(jnp.float32)
     pools = {"baseline": pool, "care": pool.replace(harm_penalty=penalty)}
     sets = {"train": world.tasks(keys[1], "train", ctx.scale.eval_tasks)}
     sets.update({a: world.tasks(k, a, ctx.scale.eval_tasks)
                  for k, a in zip(keys[2:], world.shift_axes, strict=True)})
-    out, harm_new, pictures = {"world": WORLD, "axes": list(world.shift_axes)}, {}, []
-    harm_per_success = {}
-    for agent, tasks in pools.items():
-        curve = train_curve(program, ctx, tasks, sets, ctx.scale.chunks, ctx.seed + 601,
-                            curve=False)
-        final = {k: v[-1] for k, v in curve.records.items()}
-        new = pooled_harm([final[a] for a in world.shift_axes])
-        harm_new[agent], harm_per_success[agent] = new[0], new[1]
-        out[agent] = {
-            "train_harm": ci(harm_rate(final["train"]).per_episode),
-            "train_success": ci(success_rate(final["train"])),
-            "new_harm": ci(new[0]),
-            "new_harm_per_success": ci(new[1]),
-            "new_success": ci(new[2]),
-        }
-        strip = episode_strip(program, curve.state.params, sets["train"], 0, ctx.seed,
-                              f"{agent} agent on a fresh driving task")
+    return pools, sets
+
+
+def agent(ctx: Context, program, tasks, sets: dict, seed: int) -> tuple[dict, tuple, Any]:
+    """One agent kind's numbers, its pooled new-job harm and its final curve."""
+    axes = program.world.shift_axes
+    curve = train_curve(program, ctx, tasks, sets, ctx.scale.chunks, seed, curve=False,
+                        eval_seed=ctx.seed + 601)
+    final = {k: v[-1] for k, v in curve.records.items()}
+    new = pooled_harm([final[a] for a in axes])
+    numbers = {
+        "train_harm": ci(harm_rate(final["train"]).per_episode),
+        "train_success": ci(success_rate(final["train"])),
+        "new_harm": ci(new[0]),
+        "new_harm_per_success": ci(new[1]),
+        "new_success": ci(new[2]),
+        "references": references(program, ctx, curve, sets, ("train",))["train"],
+    }
+    return numbers, new, curve
+
+
+def run(ctx: Context) -> dict:
+    program = get_program(WORLD, ctx.learner, ctx.scale)
+    world = program.world
+    pools, sets = seed_tasks(lambda key: care_sets(world, ctx, key), ctx.seed + 600,
+                             ctx.seeds)
+    out = {"world": WORLD, "axes": list(world.shift_axes),
+           "placebo": PLACEBO if ctx.placebo else None}
+    harm_new, harm_per_success, pictures = {}, {}, []
+    for kind in ("baseline", "care"):
+        seed = ctx.seed + 601 + (7 if ctx.placebo and kind == "care" else 0)
+        out[kind], new, curve = agent(ctx, program, pools[kind], sets, seed)
+        harm_new[kind], harm_per_success[kind] = new[0], new[1]
+        first = jax.tree.map(lambda x: x[0], sets["train"])  # seed 0's tasks
+        strip = episode_strip(program, curve.state.params, first, 0, ctx.seed,
+                              f"{kind} agent on a fresh driving task")
         if strip:
             pictures.append(strip)
     out["harm_reduction"] = ci(harm_new["baseline"] - harm_new["care"])
     out["harm_per_success_reduction"] = ci(harm_per_success["baseline"]
                                            - harm_per_success["care"])
+    out["references"] = {f"{kind}, fresh train tasks": out[kind]["references"]
+                         for kind in ("baseline", "care")}
     out["pictures"] = pictures
     return out
 

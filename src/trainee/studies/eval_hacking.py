@@ -16,7 +16,7 @@ import numpy as np
 
 from trainee.exam import Thresholdout
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, train_curve
+from trainee.studies.experiment import Context, ci, references, seed_tasks, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import main_world
 from trainee.studies.verdict import MARGINS, Verdict, combine, positive_effect
@@ -43,46 +43,60 @@ def config_list(count: int, seed: int) -> list[dict]:
              "ent_coef": float(rng.uniform(0.0, 0.05))} for _ in range(count)]
 
 
-def score_configs(ctx: Context, world_name: str, configs: list[dict], seed: int) -> dict:
-    """Per config: per-seed, per-item success on dev, holdout and final, (S, items)."""
-    program = get_program(world_name, ctx.learner, ctx.scale)
-    world = program.world
-    keys = jax.random.split(jax.random.key(seed), 1 + DEV_BATCHES + 1 + FINAL_BATCHES)
-    pool = world.tasks(keys[0], "train", ctx.scale.pool)
+PLACEBO = ("the researcher picks a config at random instead of by its holdout answer "
+           "(with either way of asking): no selection, so no optimism by construction")
+
+
+def config_sets(world, ctx: Context, key) -> tuple:
+    """One researcher's (seed's) training pool and dev, holdout and final batches."""
+    keys = jax.random.split(key, 1 + DEV_BATCHES + 1 + FINAL_BATCHES)
     n = ctx.scale.eval_tasks
     sets = {f"dev{i}": world.tasks(keys[1 + i], "train", n) for i in range(DEV_BATCHES)}
     sets["holdout"] = world.tasks(keys[1 + DEV_BATCHES], "train", n)
     sets.update({f"final{i}": world.tasks(keys[2 + DEV_BATCHES + i], "train", n)
                  for i in range(FINAL_BATCHES)})
-    items = {"dev": [], "holdout": [], "final": []}
+    return world.tasks(keys[0], "train", ctx.scale.pool), sets
+
+
+def score_configs(ctx: Context, world_name: str, configs: list[dict], seed: int) -> tuple:
+    """Per config: per-seed, per-item success on dev, holdout and final, (S, items); and
+    the references of the first config on the holdout."""
+    program = get_program(world_name, ctx.learner, ctx.scale)
+    pool, sets = seed_tasks(lambda key: config_sets(program.world, ctx, key), seed,
+                            ctx.seeds)
+    items, refs = {"dev": [], "holdout": [], "final": []}, None
     for i, hp in enumerate(configs):
         curve = train_curve(program, ctx, pool, sets, ctx.scale.chunks, seed + 1 + i,
-                            hp=hp, curve=False)
+                            hp=hp, curve=False, eval_seed=seed)
         flat = {k: np.asarray(v[-1].success, np.float64).reshape(ctx.seeds, -1)
                 for k, v in curve.records.items()}
         for part in items:
             items[part].append(np.concatenate(
                 [flat[k] for k in sorted(flat) if k.rstrip("0123456789") == part], axis=1))
-    return {k: np.stack(v) for k, v in items.items()}  # (configs, S, items)
+        if refs is None:
+            refs = references(program, ctx, curve, sets, ("holdout",))["holdout"]
+    return {k: np.stack(v) for k, v in items.items()}, refs  # (configs, S, items)
 
 
-def researchers(items: dict, seed: int) -> dict:
-    """Per seed (researcher): reported and fresh scores with each way of asking."""
+def researchers(items: dict, seed: int, placebo: bool = False) -> dict:
+    """Per seed (researcher): reported and fresh scores with each way of asking. Under
+    the `placebo` each researcher picks a config at random."""
     dev, holdout, final = items["dev"], items["holdout"], items["final"]
     configs, seeds, n = holdout.shape
     threshold = 1.0 / np.sqrt(n)
+    rng = np.random.default_rng(seed)
     out = {k: np.zeros(seeds) for k in ("reused_reported", "reused_fresh",
                                         "thresholdout_reported", "thresholdout_fresh",
                                         "oracle_best")}
     for r in range(seeds):
         holdout_means = holdout[:, r].mean(axis=1)
-        pick = int(np.argmax(holdout_means))
+        pick = int(rng.integers(configs)) if placebo else int(np.argmax(holdout_means))
         out["reused_reported"][r] = holdout_means[pick]
         out["reused_fresh"][r] = final[pick, r].mean()
         mechanism = Thresholdout(threshold=threshold, sigma=threshold / 4, budget=configs,
                                  key=seed + r)
         answers = [mechanism.answer(dev[c, r], holdout[c, r]) for c in range(configs)]
-        pick = int(np.argmax(answers))
+        pick = int(rng.integers(configs)) if placebo else int(np.argmax(answers))
         out["thresholdout_reported"][r] = answers[pick]
         out["thresholdout_fresh"][r] = final[pick, r].mean()
         out["oracle_best"][r] = final[:, r].mean(axis=1).max()
@@ -92,8 +106,8 @@ def researchers(items: dict, seed: int) -> dict:
 def run(ctx: Context) -> dict:
     name = main_world(ctx.scale)
     configs = config_list(ctx.scale.configs, ctx.seed + 500)
-    items = score_configs(ctx, name, configs, ctx.seed + 501)
-    r = researchers(items, ctx.seed + 502)
+    items, refs = score_configs(ctx, name, configs, ctx.seed + 501)
+    r = researchers(items, ctx.seed + 502, ctx.placebo)
     reused = r["reused_reported"] - r["reused_fresh"]
     guarded = r["thresholdout_reported"] - r["thresholdout_fresh"]
     return {
@@ -105,6 +119,8 @@ def run(ctx: Context) -> dict:
         "optimism_reduction": ci(reused - guarded),
         "config_final": [ci(items["final"][c].mean(axis=1)) for c in range(len(configs))],
         "config_holdout": [ci(items["holdout"][c].mean(axis=1)) for c in range(len(configs))],
+        "references": {"config 0, holdout": refs},
+        "placebo": PLACEBO if ctx.placebo else None,
     }
 
 

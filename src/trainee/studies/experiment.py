@@ -1,24 +1,38 @@
-"""The experiment pieces studies share: train S seeds in chunks with evaluations along
-the way (a learning curve), and summarise per-seed numbers as JSON-ready CIs.
+"""The experiment pieces studies share (the protocol of issue 13): tasks drawn per seed,
+training S seeds in chunks with evaluations along the way (a learning curve), the
+references measured on the same tasks and episode keys, and per-seed numbers as CIs.
+
+- **Tasks per seed** (`seed_tasks`): each seed draws its own training pool, evaluation
+  tasks and episode keys, so an interval over seeds covers which tasks were drawn, not
+  only training noise. Arms a study compares draw with the same seed: paired.
+- **References** (`references`): beside every agent score, the random policy, the
+  world's oracle and the untrained initial parameters on the same tasks and keys, and
+  the normalised score (s - random) / (oracle - random); learning guards read it.
 
 Everything here runs the compiled programs of `programs.py`; nothing compiles per call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from trainee.evaluate import Records
+from trainee.evaluate import Records, evaluate
 from trainee.measures import aggregate
 from trainee.program import Program
 from trainee.studies.programs import seed_keys, study_hp
 from trainee.studies.scale import Scale
-from trainee.worlds import task_at
+from trainee.worlds import World, task_at
+from trainee.worlds.references import reference_policies
+
+TASK_SALT = 104_729  # task draws use keys apart from the training keys of the same seed
+EVAL_SALT = 7_919  # episode keys of evaluations, apart from both
 
 
 @dataclass
@@ -30,22 +44,33 @@ class Context:
     seeds: int
     """Seeds per configuration (>= 5 for a verdict)."""
     seed: int = 0
-    """Base PRNG seed of the run."""
+    """Base PRNG seed of the run (`trainee run --seed`)."""
     advance: Any = field(default=lambda n: None)
     """Progress callback: `advance(env_steps_done)`."""
     learner: str = "ppo"
     """The learner under study (a registered name or `module:factory` / `file.py:factory`);
     studies that compare learners by design (value-function, jaggedness) use ppo and pg."""
+    placebo: bool = False
+    """Run the study's placebo instead: the same pipeline with a comparison that has no
+    effect by construction (each study's `PLACEBO` says which); it must not come out
+    supported."""
 
 
 class Curve(NamedTuple):
     steps: np.ndarray  # (points,) env steps per seed at each checkpoint (0 = untrained)
     records: dict[str, list[Records]]  # split -> one Records (S, tasks, episodes) per point
     state: Any  # final TrainState (S...)
+    start: dict[str, Records]  # split -> Records (S, tasks, episodes) before training
+    keys: jax.Array  # (S,) the episode keys of every evaluation (one per seed)
+    retest: dict[str, list[Records]]  # split -> per point, the same with fresh keys (or {})
 
     def success(self, split: str) -> np.ndarray:
         """(S, points) success rate on `split` at each checkpoint."""
         return np.stack([np.mean(r.success, axis=(-2, -1)) for r in self.records[split]], -1)
+
+    def final(self, split: str) -> np.ndarray:
+        """(S,) success rate on `split` at the last checkpoint."""
+        return np.mean(self.records[split][-1].success, axis=(-2, -1))
 
 
 def ci(per_seed) -> dict[str, float]:
@@ -53,6 +78,21 @@ def ci(per_seed) -> dict[str, float]:
     JSON. Infinite values (e.g. competence never reached) are kept; their intervals may
     be infinite."""
     return aggregate(np.asarray(per_seed, np.float64)).to_json()
+
+
+def seed_tasks(make: Callable[[jax.Array], Any], seed: int, seeds: int):
+    """Tasks drawn per seed: `make(key)` (a task batch, or a dict / tuple of them) for
+    each seed's own key, stacked on a leading (S,) axis. Arms compared within a study
+    call this with the same `seed`, so they meet the same tasks seed by seed."""
+    keys = jax.random.split(jax.random.key(seed + TASK_SALT), seeds)
+    parts = [make(key) for key in keys]
+    return jax.tree.map(lambda *x: np.stack([np.asarray(v) for v in x]), *parts)
+
+
+def eval_keys(seed: int, seeds: int) -> jax.Array:
+    """(S,) episode keys, one per seed: every checkpoint and every reference of a seed
+    plays with its seed's key (paired flips, paired references)."""
+    return jax.random.split(jax.random.key(seed + EVAL_SALT), seeds)
 
 
 def train_curve(
@@ -65,37 +105,98 @@ def train_curve(
     hp: Mapping[str, float] | None = None,
     params=None,
     curve: bool = True,
+    eval_seed: int | None = None,
+    retest: bool = False,
 ) -> Curve:
-    """Train `ctx.seeds` seeds on the pool `tasks` for `chunks` chunks, evaluating every
-    split of `eval_sets` (a task batch each, shared by all seeds, same episode keys at
-    every checkpoint) before training and after each chunk. `params` (S...) starts
-    from given parameters (fine-tuning) with a fresh optimiser and environments. With
-    `curve` False only the final parameters are evaluated."""
+    """Train `ctx.seeds` seeds, seed s on its pool `tasks[s]` (from `seed_tasks`), for
+    `chunks` chunks, evaluating every split of `eval_sets` (per-seed task batches) with
+    the seeds' episode keys (`eval_keys(eval_seed)`, default `seed`) before training and
+    after each chunk. `params` (S...) starts from given parameters (fine-tuning) with a
+    fresh optimiser and environments. With `curve` False only the start and the final
+    parameters are evaluated. With `retest` every checkpoint is evaluated a second time
+    with fresh episode keys (a test-retest null: the same policy played twice)."""
     hp_arrays = study_hp(program, ctx.seeds, **(hp or {}))
-    pool = tasks
-    state = program.init(seed_keys(seed, ctx.seeds), pool, hp_arrays)
-    evaluate = program.evaluator(ctx.scale.episodes)
+    state = program.init(seed_keys(seed, ctx.seeds), tasks, hp_arrays)
+    evaluate_seeds = program.evaluator(ctx.scale.episodes, in_axes=(0, 0, 0))
     if params is not None:
         state = state._replace(params=params)
-    eval_key = jax.random.key(seed + 7919)  # one key for every checkpoint: paired flips
-    records = {name: [] for name in eval_sets}
+    keys = eval_keys(seed if eval_seed is None else eval_seed, ctx.seeds)
+    fresh = jax.random.split(jax.random.fold_in(keys[0], 1), ctx.seeds)
+    again = {name: [] for name in eval_sets} if retest else {}
 
-    def evaluate_all(params):
-        for name, batch in eval_sets.items():
-            records[name].append(evaluate(params, eval_key, batch).to_numpy())
+    def evaluate_all(params) -> dict[str, Records]:
+        if retest:
+            for name, batch in eval_sets.items():
+                again[name].append(evaluate_seeds(params, fresh, batch).to_numpy())
+        return {name: evaluate_seeds(params, keys, batch).to_numpy()
+                for name, batch in eval_sets.items()}
 
-    steps = []
-    if curve:
-        evaluate_all(state.params)
-        steps.append(0)
+    start = evaluate_all(state.params)
+    records = {name: [r] if curve else [] for name, r in start.items()}
+    steps = [0] if curve else []
     per_chunk = program.steps_per_chunk
     for i in range(chunks):
-        state, _ = program.run(state, pool, hp_arrays)
+        state, _ = program.run(state, tasks, hp_arrays)
         if curve or i == chunks - 1:
-            evaluate_all(state.params)
+            for name, r in evaluate_all(state.params).items():
+                records[name].append(r)
             steps.append((i + 1) * per_chunk)
         ctx.advance(per_chunk * ctx.seeds)
-    return Curve(np.asarray(steps, np.float64), records, state)
+    return Curve(np.asarray(steps, np.float64), records, state, start, keys, again)
+
+
+@cache
+def _reference_evaluator(world: World, name: str, episodes: int) -> Callable:
+    """`(keys (S,), tasks (S, n)) -> Records (S, n, episodes)` of one reference policy,
+    with the episode keys an agent's evaluator derives from the same seed keys."""
+    policy = reference_policies(world)[name]
+    return jax.jit(jax.vmap(lambda key, tasks: evaluate(world, policy, key, tasks, episodes)))
+
+
+def reference_success(world: World, tasks, keys: jax.Array, episodes: int) -> dict:
+    """{"random": (S,), "oracle": (S,) or absent}: success of the references per seed on
+    per-seed `tasks` (S, n) with the seeds' episode `keys` (S,)."""
+    names = [n for n in ("random", "oracle") if n in reference_policies(world)]
+    return {name: np.asarray(jnp.mean(
+        _reference_evaluator(world, name, episodes)(keys, tasks).success, axis=(-2, -1)))
+        for name in names}
+
+
+def normalise(score, random, oracle):
+    """(s - random) / (oracle - random): 0 is chance, 1 the oracle; nan where the two
+    references tie (the task set cannot tell them apart)."""
+    span = np.asarray(oracle, np.float64) - np.asarray(random, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(span) > 1e-9, (np.asarray(score) - random) / span, np.nan)
+
+
+def reference_block(agent, untrained, refs: dict) -> dict:
+    """JSON-ready references of one evaluation set: the agent's and the untrained
+    parameters' (None: not measured) success, random and oracle, raw and normalised
+    (per-seed CIs)."""
+    block = {"agent": ci(agent), "random": ci(refs["random"])}
+    if untrained is not None:  # (careers do not score their initial parameters)
+        block["untrained"] = ci(untrained)
+    if "oracle" in refs:
+        block["oracle"] = ci(refs["oracle"])
+        block["agent_normalised"] = ci(normalise(agent, refs["random"], refs["oracle"]))
+        if untrained is not None:
+            block["untrained_normalised"] = ci(normalise(untrained, refs["random"],
+                                                         refs["oracle"]))
+    return block
+
+
+def references(program: Program, ctx: Context, curve: Curve, eval_sets: Mapping[str, Any],
+               splits: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """`reference_block` per split of `eval_sets` (default all) for `curve`'s final
+    parameters, on the curve's own per-seed tasks and episode keys."""
+    out = {}
+    for name in splits or tuple(eval_sets):
+        refs = reference_success(program.world, eval_sets[name], curve.keys,
+                                 ctx.scale.episodes)
+        untrained = np.mean(curve.start[name].success, axis=(-2, -1))
+        out[name] = reference_block(curve.final(name), untrained, refs)
+    return out
 
 
 def repeat_pool(tasks, distinct: int, size: int):

@@ -19,7 +19,7 @@ from trainee.fleet import PRESETS, FleetConfig
 from trainee.fleet.experiment import FleetPrograms, eval_pools, run_seed, success, summarize
 from trainee.learners import LearnerConfig
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci
+from trainee.studies.experiment import Context, ci, reference_block, reference_success
 from trainee.studies.scale import Scale
 from trainee.studies.verdict import INCONCLUSIVE, MARGINS, Verdict, fmt, positive_effect
 
@@ -58,26 +58,37 @@ def fleet_config(scale: Scale, seeds: int, seed: int, learner: str = "ppo") -> F
                        eval_tasks=scale.eval_tasks, eval_episodes=scale.episodes, **common)
 
 
-def untrained(programs: FleetPrograms, config: FleetConfig, seed: int) -> np.ndarray:
-    """(N,) held-out success of freshly initialised parameters on every job."""
-    key_pools, key_init, key_eval = jax.random.split(jax.random.PRNGKey(seed + 10_000), 3)
+PLACEBO = ("the merged agent's place is taken by the untrained initial parameters (no "
+           "skill kept by construction), scored on the same tasks and keys")
+
+
+def held_out_references(programs: FleetPrograms, config: FleetConfig, seed: int) -> dict:
+    """(N,) held-out success per job of the untrained initial parameters, the random
+    policy and the oracle, on `run_seed`'s held-out tasks with its episode keys."""
+    key_pools, key_init, _, key_eval = jax.random.split(jax.random.PRNGKey(seed), 4)
     pools, _, held = eval_pools(config, programs.world, key_pools)
     first = jax.tree.map(lambda x: jnp.asarray(x[0]), pools)
-    params = programs.learner.init(key_init, first).params
-    keys = jax.random.split(key_eval, config.instances)
-    return success(programs.score_one(params, keys, held))
+    init = jax.jit(programs.learner.init)  # (eager, the initialiser takes seconds)
+    params = init(jax.random.fold_in(key_init, 1), first).params
+    keys = jax.random.split(jax.random.fold_in(key_eval, False), config.instances)
+    refs = reference_success(programs.world, held, keys, config.eval_episodes)
+    return {"untrained": success(programs.score_one(params, keys, held)), **refs}
 
 
 def run(ctx: Context) -> dict:
     config = fleet_config(ctx.scale, ctx.seeds, ctx.seed + 400, ctx.learner)
     programs = FleetPrograms(config)
-    per_seed, blank = [], []
+    per_seed, refs = [], []
     for s in range(config.seeds):
         per_seed.append(run_seed(config, config.seed + s, programs))
-        blank.append(untrained(programs, config, config.seed + s).mean())
+        refs.append(held_out_references(programs, config, config.seed + s))
+        if ctx.placebo:
+            per_seed[-1]["merged/held_out"] = refs[-1]["untrained"]
         ctx.advance(per_seed[-1]["env_steps_per_instance"] * config.instances * 3)
     summary = summarize(config, per_seed, "local")
     held = {a: np.asarray(summary["per_seed"][f"{a}/held_out"]) for a in AGENTS}  # (S, N)
+    blank = np.array([r["untrained"].mean() for r in refs])
+    seed_refs = {k: np.array([r[k].mean() for r in refs]) for k in refs[0] if k != "untrained"}
     return {
         "world": config.world,
         "jobs": [int(j) for j in config.jobs],
@@ -87,9 +98,12 @@ def run(ctx: Context) -> dict:
         "train_split": summary["train_split"],
         "per_job": {a: [ci(held[a][:, j]) for j in range(held[a].shape[1])] for a in AGENTS},
         "untrained": ci(blank),
-        "skill": ci(held["specialists"].mean(axis=1) - np.asarray(blank)),
+        "skill": ci(held["specialists"].mean(axis=1) - blank),
         "relative_to_specialists": summary["relative_to_specialists"]["held_out"],
         "merged_minus_generalist": ci(held["merged"].mean(1) - held["generalist"].mean(1)),
+        "references": {f"{a}, held out": reference_block(held[a].mean(1), blank, seed_refs)
+                       for a in ("merged", "specialists")},
+        "placebo": PLACEBO if ctx.placebo else None,
     }
 
 

@@ -38,7 +38,7 @@ def get_program(world_name: str, learner: str, scale: Scale) -> Program:
     world = programs.get_world(world_name)
     config = base_config(learner, scale)
     updates = max(1, scale.steps_per_chunk // make_learner(config, world).steps_per_update)
-    return programs.get_program(world, config, updates)
+    return programs.get_program(world, config, updates, seed_tasks=True)
 
 
 def study_hp(program: Program, seeds: int, **values: float) -> dict[str, jax.Array]:

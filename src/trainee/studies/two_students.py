@@ -13,7 +13,15 @@ import numpy as np
 
 from trainee.measures import area_under_curve, samples_to_competence
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, repeat_pool, take, train_curve
+from trainee.studies.experiment import (
+    Context,
+    ci,
+    references,
+    repeat_pool,
+    seed_tasks,
+    take,
+    train_curve,
+)
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import main_world
 from trainee.studies.verdict import MARGINS, Verdict, positive_effect
@@ -32,49 +40,67 @@ COMPETENCE = 0.8  # success rate that counts as competent on the new job
 MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 
 
-def students(ctx: Context, world, seed: int) -> dict:
-    key_pool, key_eval = jax.random.split(jax.random.key(seed))
+PLACEBO = ("both students practise the broad pool (the narrow one with another training "
+           "seed stream, the same tasks and episode keys): no difference by construction")
+
+
+def students(ctx: Context, world, key) -> dict:
+    """One seed's practice pools, held-out sets and new job."""
+    key_pool, key_eval, key_job, key_job_eval = jax.random.split(key, 4)
     big = world.tasks(key_pool, "train", 4 * ctx.scale.pool)
     order = np.argsort(np.asarray(big.difficulty), kind="stable")
     easy = take(big, order[: len(order) // 3])
     broad = take(big, np.arange(ctx.scale.pool))
-    narrow = repeat_pool(easy, NARROW_DISTINCT, ctx.scale.pool)
+    narrow = broad if ctx.placebo else repeat_pool(easy, NARROW_DISTINCT, ctx.scale.pool)
     keys = jax.random.split(key_eval, len(world.shift_axes))
     heldout = {a: world.tasks(k, a, ctx.scale.eval_tasks)
                for k, a in zip(keys, world.shift_axes, strict=True)}
-    return {"narrow": narrow, "broad": broad, "heldout": heldout}
+    new_job = world.shift_axes[0]
+    return {"narrow": narrow, "broad": broad, "heldout": heldout,
+            "job_pool": world.tasks(key_job, new_job, ctx.scale.pool),
+            "job_eval": {"job": world.tasks(key_job_eval, new_job, ctx.scale.eval_tasks)}}
+
+
+def student(ctx: Context, program, sets: dict, name: str, seed: int) -> tuple[dict, dict]:
+    """One student's practice, held-out scores and fine-tuning on the new job."""
+    axes = program.world.shift_axes
+    # Training seeds: the same for both students (paired), another under the placebo.
+    train_seed = seed + 3 if ctx.placebo and name == "narrow" else seed
+    curve = train_curve(program, ctx, sets[name], sets["heldout"], ctx.scale.chunks,
+                        train_seed, curve=False, eval_seed=seed)
+    per_axis = {a: curve.final(a) for a in axes}
+    tune = train_curve(program, ctx, sets["job_pool"], sets["job_eval"],
+                       max(2, ctx.scale.chunks // 2), train_seed + 1, params=curve.state.params,
+                       eval_seed=seed + 1)
+    scores = tune.success("job")
+    reach = samples_to_competence(tune.steps, scores, COMPETENCE)
+    numbers = {
+        "heldout": {a: ci(v) for a, v in per_axis.items()},
+        "heldout_mean": ci(np.mean(list(per_axis.values()), axis=0)),
+        "finetune_steps": tune.steps.tolist(),
+        "finetune_curve": [ci(scores[:, p]) for p in range(scores.shape[1])],
+        "finetune_auc": ci(area_under_curve(tune.steps, scores)),
+        "samples_to_competence": ci(reach.steps),
+        "reached": float(np.mean(reach.reached)),
+        "references": references(program, ctx, curve, sets["heldout"]),
+    }
+    return numbers, np.mean(list(per_axis.values()), axis=0)
 
 
 def run(ctx: Context) -> dict:
     name = main_world(ctx.scale)
     program = get_program(name, ctx.learner, ctx.scale)
     world = program.world
-    sets = students(ctx, world, ctx.seed + 200)
-    new_job = world.shift_axes[0]
-    key_job, key_job_eval = jax.random.split(jax.random.key(ctx.seed + 201))
-    job_pool = world.tasks(key_job, new_job, ctx.scale.pool)
-    job_eval = {"job": world.tasks(key_job_eval, new_job, ctx.scale.eval_tasks)}
-    out = {"world": name, "new_job": new_job, "axes": list(world.shift_axes)}
-    heldout_per_seed = {}
-    for student in ("narrow", "broad"):
-        curve = train_curve(program, ctx, sets[student], sets["heldout"], ctx.scale.chunks,
-                            ctx.seed + 202, curve=False)
-        per_axis = {a: curve.success(a)[:, -1] for a in world.shift_axes}
-        heldout_per_seed[student] = np.mean(list(per_axis.values()), axis=0)
-        tune = train_curve(program, ctx, job_pool, job_eval, max(2, ctx.scale.chunks // 2),
-                           ctx.seed + 203, params=curve.state.params)
-        scores = tune.success("job")
-        reach = samples_to_competence(tune.steps, scores, COMPETENCE)
-        out[student] = {
-            "heldout": {a: ci(v) for a, v in per_axis.items()},
-            "heldout_mean": ci(heldout_per_seed[student]),
-            "finetune_steps": tune.steps.tolist(),
-            "finetune_curve": [ci(scores[:, p]) for p in range(scores.shape[1])],
-            "finetune_auc": ci(area_under_curve(tune.steps, scores)),
-            "samples_to_competence": ci(reach.steps),
-            "reached": float(np.mean(reach.reached)),
-        }
-    out["broad_minus_narrow"] = ci(heldout_per_seed["broad"] - heldout_per_seed["narrow"])
+    seed = ctx.seed + 200
+    sets = seed_tasks(lambda key: students(ctx, world, key), seed, ctx.seeds)
+    out = {"world": name, "new_job": world.shift_axes[0], "axes": list(world.shift_axes),
+           "placebo": PLACEBO if ctx.placebo else None}
+    heldout = {}
+    for who in ("narrow", "broad"):
+        out[who], heldout[who] = student(ctx, program, sets, who, seed)
+    out["broad_minus_narrow"] = ci(heldout["broad"] - heldout["narrow"])
+    out["references"] = {f"{who}, {axis}": out[who]["references"][axis]
+                         for who in ("narrow", "broad") for axis in world.shift_axes}
     return out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from trainee.measures import area_under_curve, samples_to_competence
 from trainee.studies import figures
-from trainee.studies.experiment import Context, ci, train_curve
+from trainee.studies.experiment import Context, ci, references, seed_tasks, train_curve
 from trainee.studies.programs import get_program
 from trainee.studies.tasksets import (
     HORIZON_LABEL,
@@ -41,18 +41,33 @@ MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 LAMBDAS = (0.0, 0.95, 1.0)
 
 
-def curve_for(ctx: Context, world: str, learner: str, h: int, seed: int, **hp) -> dict:
+PLACEBO = ("the pg arm is ppo again with another training seed stream (the same tasks "
+           "and episode keys): no critic difference by construction; the lambda sweep, "
+           "outside the verdict, is skipped")
+
+
+def curve_for(ctx: Context, world: str, learner: str, h: int, seed: int,
+              train_seed: int | None = None, **hp) -> dict:
+    """One learner on tasks of horizon `h`: pool and fresh tasks drawn per seed from
+    `seed` (paired across learners), training keys from `train_seed` (default `seed`)."""
     program = get_program(world, learner, ctx.scale)
-    key_pool, key_eval = jax.random.split(jax.random.key(seed))
-    pool = horizon_tasks(world, key_pool, ctx.scale.pool, h)
-    heldout = {"fresh": horizon_tasks(world, key_eval, ctx.scale.eval_tasks, h)}
-    curve = train_curve(program, ctx, pool, heldout, ctx.scale.chunks, seed + 1, hp=hp)
+
+    def draw(key):
+        key_pool, key_eval = jax.random.split(key)
+        return (horizon_tasks(world, key_pool, ctx.scale.pool, h),
+                {"fresh": horizon_tasks(world, key_eval, ctx.scale.eval_tasks, h)})
+
+    pool, heldout = seed_tasks(draw, seed, ctx.seeds)
+    curve = train_curve(program, ctx, pool, heldout, ctx.scale.chunks,
+                        seed + 1 if train_seed is None else train_seed, hp=hp,
+                        eval_seed=seed)
     scores = curve.success("fresh")  # (S, points)
     return {
         "steps": curve.steps.tolist(),
         "curve": [ci(scores[:, p]) for p in range(scores.shape[1])],
         "auc_per_seed": area_under_curve(curve.steps, scores).tolist(),
         "competence": ci(samples_to_competence(curve.steps, scores, COMPETENCE).steps),
+        "references": references(program, ctx, curve, heldout)["fresh"],
     }
 
 
@@ -60,8 +75,9 @@ def world_runs(ctx: Context, world: str, horizons) -> dict:
     runs = {}
     for i, h in enumerate(horizons):
         seed = ctx.seed + 300 + 10 * i
-        runs[str(h)] = {learner: curve_for(ctx, world, learner, h, seed)
-                        for learner in ("ppo", "pg")}
+        runs[str(h)] = {"ppo": curve_for(ctx, world, "ppo", h, seed)}
+        runs[str(h)]["pg"] = (curve_for(ctx, world, "ppo", h, seed, train_seed=seed + 5)
+                              if ctx.placebo else curve_for(ctx, world, "pg", h, seed))
     return runs
 
 
@@ -75,10 +91,14 @@ def run(ctx: Context) -> dict:
     per_h = {h: ci(np.subtract(r["ppo"]["auc_per_seed"], r["pg"]["auc_per_seed"]))
              for h, r in worlds[name].items()}
     middle = HORIZONS[name][len(HORIZONS[name]) // 2]
-    lambdas = {str(lam): curve_for(ctx, name, "ppo", middle, ctx.seed + 390, gae_lambda=lam)
-               for lam in LAMBDAS}
+    lambdas = {} if ctx.placebo else {
+        str(lam): curve_for(ctx, name, "ppo", middle, ctx.seed + 390, gae_lambda=lam)
+        for lam in LAMBDAS}
+    refs = {f"{learner}, {HORIZON_LABEL[name]} {horizon_value(name, int(h))}":
+            r[learner]["references"] for h, r in worlds[name].items() for learner in r}
     return {"world": name, "worlds": worlds, "auc_advantage": ci(diff),
-            "advantage_per_horizon": per_h, "lambda_horizon": middle, "lambdas": lambdas}
+            "advantage_per_horizon": per_h, "lambda_horizon": middle, "lambdas": lambdas,
+            "references": refs, "placebo": PLACEBO if ctx.placebo else None}
 
 
 def verdict(result: dict) -> Verdict:
@@ -102,6 +122,8 @@ def draw(result: dict) -> list[tuple[str, str]]:
             xs, series, label, "area under the success curve",
             f"{world}: ppo (critic) vs pg (outcome only)")))
     lam = result["lambdas"]
+    if not lam:  # the placebo skips the sweep
+        return out
     out.append(("GAE lambda", figures.curves(
         next(iter(lam.values()))["steps"], {f"lambda {k}": v["curve"] for k, v in lam.items()},
         "env steps per seed", "success on fresh tasks",
