@@ -38,7 +38,7 @@ def measure(name: str, scale: str, learner: str = "ppo") -> tuple[int, float]:
         run_one(name, scale, seeds, quiet=True, learner=learner)
     finally:
         progress.progress_bar = real
-    units = sum(bar.done for bar in bars)
+    units = bars[0].done  # the study's own bar (a career inside it opens another)
     if units % seeds:
         raise RuntimeError(f"{name}: {units} units is not a multiple of {seeds} seeds")
     return int(units // seeds), time.perf_counter() - start

@@ -31,7 +31,7 @@ def bars_of(name: str, monkeypatch) -> list:
 
 
 def check(name: str, monkeypatch) -> None:
-    (bar,) = bars_of(name, monkeypatch)
+    bar = bars_of(name, monkeypatch)[0]  # the study's own (a career inside opens its own)
     assert bar.total == budget(name, "tiny", 5) is not None
     assert bar.done == bar.total, (name, bar.done, bar.total)
 
