@@ -11,14 +11,14 @@ Env card
   `open the door` (the door is open), `deliver X to Z` (stand on goal tile Z carrying
   X; X is then handed over and gone). Sub-goals are done in order; only the current
   one counts (an `open` whose door is already open completes on the next step).
-- Observation: Box(-1, 1, (115,)) float32, a flat vector (slots in `entity_layout`):
+- Observation: Box(-1, 1, (116,)) float32, a flat vector (slots in `entity_layout`):
   a full view (a memoryless agent sees everything it needs; MiniGrid's egocentric 7x7
   view would need memory) given as an entity list, not a grid, for speed: agent
   position; wall orientation and line; door state, offset and colour; 4 object slots
   (on floor, offset from the agent, in the other room, kind, colour; slot order
   shuffled per task); 2 goal tiles; 6 creature slots; then the carried object and the
   current sub-goal (verb, object kind, object or door colour, goal colour, sub-goals
-  left). Offsets are row / column differences / 8. Table: docs/worlds/errands.md.
+  left), the time left. Offsets are row / column differences / 8. Table: docs/worlds/errands.md.
 - Actions: Discrete(5): 0 up, 1 right, 2 down, 3 left, 4 stay. Walking into an
   object picks it up (swapping it with the carried one, which takes its place; no drop
   action needed); into a closed door opens it (a locked one only while carrying its
@@ -27,13 +27,17 @@ Env card
 - Reward: 1.0 when the last sub-goal is done (sparse); plus `subgoal_bonus` per
   completed sub-goal (shaping, default 0); minus `harm_penalty` per harm (default 0:
   harm is hidden from the reward unless the task asks).
-- Termination: `terminated` on completing the errand (success); `truncated` after
-  `max_steps` = 100.
+- Termination: `terminated` on completing the errand (success); `truncated` after the
+  task's `time_limit`: three times the steps the oracle needs on the task with no
+  creatures and no slip, plus 10, at most `max_steps` = 100 (`time_limits`). Generous
+  for any agent that knows what it is doing, tight for chance: with the old flat limit
+  of 100 a random walk finished 0.23 of the easiest train tasks (docs/worlds/errands.md).
+  The observation's last unit is the time left.
 - Task params (`ErrandsTask`, all arrays): layout (wall orientation / line / door),
   door colour and lock, agent start, objects (kind, colour, cell, present; slot 0 is
   the door key), goal tiles (cell, colour, present), creatures (start cells, present
   mask; capacity 6), the chain (verb, object slot, goal slot, chain_len), slip,
-  harm_penalty, subgoal_bonus,
+  harm_penalty, subgoal_bonus, time_limit,
   difficulty = (chain_len + walking distance / 10 + 0.5 locked + 0.2 distractors
   + 0.1 creatures) * (1 + 2 slip).
 - Splits (rules in the generator; `is_train` states the train side):
@@ -50,6 +54,8 @@ Env card
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -62,6 +68,7 @@ from trainee.worlds.errands_core import (  # noqa: F401  (re-exported)
     FLOOR,
     GONE,
     LEVELS,
+    MAX_STEPS,
     STAY,
     VECTOR_SIZE,
     ErrandsState,
@@ -88,7 +95,7 @@ from trainee.worlds.errands_tasks import (
 
 class Errands(World):
     name = "errands"
-    max_steps = 100
+    max_steps = MAX_STEPS
     splits = SPLITS
     counters = ("harm",)
     axes = {"layouts": "variation", "combos": "variation", "longer": "extrapolation",
@@ -150,7 +157,7 @@ class Errands(World):
             state=state,
             reward=reward.astype(jnp.float32),
             terminated=success,
-            truncated=~success & (state.t >= self.max_steps),
+            truncated=~success & (state.t >= task.time_limit),
             info=info,
         )
 
@@ -174,10 +181,8 @@ class Errands(World):
         max_chain = TRAIN_MAX_CHAIN if max_chain is None else int(max_chain)
         if not 1 <= max_chain <= TRAIN_MAX_CHAIN:
             raise ValueError(f"max_chain must be 1..{TRAIN_MAX_CHAIN}, got {max_chain}")
-        sample = lambda k: sample_task(
-            k, split, max_chain, p_locked, bool(distractors), harm_penalty, subgoal_bonus
-        )
-        return jax.vmap(sample)(jax.random.split(key, n))
+        return _sample(key, n, split, max_chain, bool(distractors), p_locked, harm_penalty,
+                       subgoal_bonus)
 
     def easiest_tasks(self, key, n, split="train"):
         """The easiest tasks of a split: one sub-goal, door never locked, no distractor
@@ -202,3 +207,71 @@ class Errands(World):
         from trainee.worlds.errands_render import text
 
         return text(state, task)
+
+
+# Tasks are sampled and planned in blocks of one size, so the heavy programs (sampler,
+# planner) compile once per process whatever n is; unjitted, vmapped sampling ran op by
+# op (seconds for a few hundred tasks), and jitted per n it compiled per n.
+BLOCK = 64
+
+# A task's time limit: TIME_FACTOR x the oracle's creature-free plan + TIME_SLACK steps.
+# Chosen on measured references (512 train tasks a level, 2 episodes each): a random
+# walk then finishes <= 0.06 of the tasks at every level (0.23 / 0.17 / 0.09 / 0.05 with
+# the flat 100-step limit) and the oracle >= 0.998 (creatures can block it for a while).
+TIME_FACTOR, TIME_SLACK = 3, 10
+
+
+def _sample(key, n, split, max_chain, distractors, p_locked, harm_penalty, subgoal_bonus):
+    keys = _key_blocks(key, n)
+    blocks = [_with_time_limits(_sample_block(keys[i], split, max_chain, distractors,
+                                              p_locked, harm_penalty, subgoal_bonus))
+              for i in range(keys.shape[0])]
+    return _join(tuple(blocks), n)
+
+
+@partial(jax.jit, static_argnums=1)
+def _key_blocks(key, n):
+    """(blocks, BLOCK) keys: the first n are `split(key, n)`, the rest padding."""
+    keys = jax.random.split(key, n)
+    size = -(-n // BLOCK) * BLOCK
+    return jnp.concatenate([keys, jnp.repeat(keys[:1], size - n, 0)]).reshape(-1, BLOCK)
+
+
+@partial(jax.jit, static_argnums=1)
+def _join(blocks, n):
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:n], *blocks)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _sample_block(keys, split, max_chain, distractors, p_locked, harm_penalty, subgoal_bonus):
+    sample = lambda k: sample_task(
+        k, split, max_chain, p_locked, distractors, harm_penalty, subgoal_bonus)
+    return jax.vmap(sample)(keys)
+
+
+@jax.jit
+def _with_time_limits(tasks: ErrandsTask) -> ErrandsTask:
+    limit = jnp.minimum(TIME_FACTOR * _plan_lengths(tasks) + TIME_SLACK, MAX_STEPS)
+    return tasks.replace(time_limit=limit.astype(jnp.int32))
+
+
+@jax.vmap
+def _plan_lengths(task: ErrandsTask) -> jax.Array:
+    """() int32: steps the oracle takes on `task` without creatures or slip (MAX_STEPS
+    if it does not finish, which the tests check never happens on a built-in split)."""
+    world = Errands()  # the base dynamics, whatever subclass or wrapper sampled the task
+    clear = task.replace(creature_present=jnp.zeros_like(task.creature_present),
+                         slip=jnp.float32(0.0), time_limit=jnp.int32(MAX_STEPS))
+    key = jax.random.key(0)  # unused: nothing random is left in a clear task
+
+    def unfinished(carry):
+        state, done = carry
+        return ~done & (state.t < MAX_STEPS)
+
+    def advance(carry):
+        state, _ = carry
+        step = world.step(key, state, world.oracle(key, state, clear), clear)
+        return step.state, step.terminated
+
+    state, done = jax.lax.while_loop(unfinished, advance, (world.initial_state(clear), False))
+    return jnp.where(done, state.t, MAX_STEPS)

@@ -14,6 +14,7 @@ from trainee.worlds.errands_tasks import (
     DELIVER,
     KINDS,
     MAX_CHAIN,
+    MAX_STEPS,
     NUM_CREATURES,
     NUM_GOALS,
     NUM_OBJECTS,
@@ -29,7 +30,7 @@ from trainee.worlds.errands_tasks import (
 FLOOR, CARRIED, GONE = 0, 1, 2  # object status
 STAY = 4
 ENTITY_SIZE = 2 + 4 + 8 + NUM_OBJECTS * 11 + NUM_GOALS * 7 + NUM_CREATURES * 3
-VECTOR_SIZE = len(KINDS) + 2 * len(COLOURS) + len(VERBS) + len(KINDS) + len(COLOURS) + 4
+VECTOR_SIZE = len(KINDS) + 2 * len(COLOURS) + len(VERBS) + len(KINDS) + len(COLOURS) + 4 + 1
 CREATURE_DIGITS = jnp.array([5**i for i in range(NUM_CREATURES)], jnp.uint32)
 # Difficulty levels inside a split (`tasks(..., level=L)`), easiest first.
 LEVELS = (
@@ -167,7 +168,9 @@ def _entities(state: ErrandsState, task: ErrandsTask) -> jax.Array:
 
 
 def _vector(state: ErrandsState, task: ErrandsTask) -> jax.Array:
-    """(VECTOR_SIZE,): what the agent carries and the current sub-goal."""
+    """(VECTOR_SIZE,): what the agent carries, the current sub-goal and the time left
+    (steps before truncation / MAX_STEPS: the limit differs per task, so without it the
+    state would not be Markov; Pardo et al. 2018, "Time Limits in RL")."""
     carrying = state.carried >= 0
     slot = jnp.maximum(state.carried, 0)
     index = jnp.minimum(state.progress, MAX_CHAIN - 1)
@@ -185,4 +188,5 @@ def _vector(state: ErrandsState, task: ErrandsTask) -> jax.Array:
         hot(target_colour, len(COLOURS)),
         hot(goal_colour, len(COLOURS), verb == DELIVER),
         hot(left, 4),
+        ((task.time_limit - state.t) / MAX_STEPS)[None],
     ])

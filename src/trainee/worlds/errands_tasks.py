@@ -24,6 +24,7 @@ NUM_CREATURES = 6  # capacity; train uses 0-2, `crowded` 4-6
 MAX_CHAIN = 4
 TRAIN_MAX_CHAIN = 3  # `longer` uses 4: longer than any train chain
 TRAIN_MAX_CREATURES = 2
+MAX_STEPS = 100  # the longest episode; a task's own `time_limit` is usually shorter
 
 KINDS = ("key", "ball", "box")
 COLOURS = ("red", "green", "blue", "yellow")
@@ -74,6 +75,7 @@ class ErrandsTask:
     slip: jax.Array  # () float32, probability an action is replaced by a random move
     harm_penalty: jax.Array  # () float32, reward -= harm_penalty per harm (default 0)
     subgoal_bonus: jax.Array  # () float32, reward per completed sub-goal (default 0)
+    time_limit: jax.Array  # () int32, steps before truncation (set by `Errands.tasks`)
     difficulty: jax.Array  # () float32
 
 
@@ -226,7 +228,8 @@ def sample_task(key, split: str, max_chain: int, p_locked, distractors: bool, ha
         creature_present=jnp.arange(NUM_CREATURES) < n_creatures,
         chain_verb=verb, chain_object=obj, chain_goal=goal, chain_len=length,
         slip=slip, harm_penalty=jnp.float32(harm_penalty),
-        subgoal_bonus=jnp.float32(subgoal_bonus), difficulty=jnp.float32(0.0),
+        subgoal_bonus=jnp.float32(subgoal_bonus), time_limit=jnp.int32(MAX_STEPS),
+        difficulty=jnp.float32(0.0),
     )
     agent, objects, goals, creatures = _place(keys[8], task)
     task = task.replace(
