@@ -38,7 +38,8 @@ def test_config_file_sets_fields_and_flags_override(tmp_path):
     ("args", "message"),
     [
         (["train", "--world", "nowhere"], "unknown world 'nowhere'"),
-        (["train", "--learner", "ppo", "--total-steps", "-3"], "total_steps must be > 0"),
+        (["train", "--learner", "ppo", "--total-steps", "-3"],
+         "total_steps (--total-steps) must be an integer in [1, "),
         (["train", "--config", "/no/such.yaml"], "not found"),
         (["eval", "--run", "/no/such/run"], "does not exist"),
         (["show", "corridor", "--split", "nope"], "unknown split 'nope'"),

@@ -38,7 +38,7 @@ def test_a_sweep_over_traced_fields_compiles_once_and_changes_the_numbers():
     assert not np.allclose(finals[0], finals[1])  # the traced lr really reached the update
     with pytest.raises(ValueError, match="static field"):
         program.hp(dataclasses.replace(TINY, num_envs=4), 2)
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match=r"lr \(--lr\) must be a finite number in \(0, "):
         program.hp(dataclasses.replace(TINY, lr=-1.0), 2)
 
 

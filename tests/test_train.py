@@ -10,7 +10,7 @@ from trainee import checkpoint
 from trainee import train as train_module
 from trainee.agent import load_agent
 from trainee.learners import LearnerConfig, make_train
-from trainee.program import chunk_size
+from trainee.program import chunk_lengths, chunk_size
 from trainee.train import TrainConfig, train
 from trainee.worlds import make
 
@@ -36,7 +36,9 @@ def test_learners_solve_corridor_train_split(learner):
 
 def test_chunk_size_divides():
     assert chunk_size(100, 20) == 5
-    assert chunk_size(97, 20) == 97  # prime: one chunk, never a ragged one
+    assert chunk_size(97, 20) == 5  # prime: chunks of 5 and a last one of 2
+    assert chunk_lengths(97, 5) == [5] * 19 + [2]
+    assert chunk_size(2**61 - 1, 20) == -(-(2**61 - 1) // 20)  # huge and prime: at once
     assert chunk_size(12, 4) == 3
 
 

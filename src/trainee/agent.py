@@ -35,6 +35,12 @@ class Agent:
         return jax.tree.leaves(self.params)[0].shape[0]
 
     def seed_params(self, seed: int) -> Any:
+        """Seed `seed`'s parameters; a seed the run does not have is a one-line error
+        (indexing would wrap a negative one and clamp a large one silently)."""
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+                0 <= seed < self.num_seeds):
+            raise ValueError(f"agent seed {seed!r} does not exist: {self.run_dir} has seeds "
+                             f"0 to {self.num_seeds - 1}; pass --agent-seed in that range")
         return jax.tree.map(lambda x: x[seed], self.params)
 
     def policy(self, seed: int = 0, greedy: bool = False) -> Policy | Recurrent:
@@ -57,10 +63,14 @@ def load_agent(run_dir: str | Path) -> Agent:
     from trainee.train import TrainConfig, Trainer, config_from_dict
 
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is a file, not a run directory; pass the directory "
+                         "`trainee train --out` wrote")
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist; train one first "
                                 f"with `trainee train --out {run_dir}`")
-    config: TrainConfig = config_from_dict(store.read_json(run_dir / "config.json"))
+    config: TrainConfig = config_from_dict(
+        store.read_json_mapping(run_dir / "config.json", "a train config"))
     trainer = Trainer(config)
     state, _ = checkpoint.load(run_dir, trainer.init(), checkpoint.config_hash(config.identity()))
     params = jax.tree.map(jnp.asarray, state.params)

@@ -93,12 +93,16 @@ def read(run_dir: Path) -> tuple[dict, bytes]:
     return meta, data
 
 
-def load(run_dir: Path, like: Any, expected_config_hash: str) -> tuple[Any, dict]:
-    """Restore a state shaped like `like`; check it belongs to this config."""
+def load(run_dir: Path, like: Any, expected_config_hash: str,
+         identity: dict | None = None) -> tuple[Any, dict]:
+    """Restore a state shaped like `like`; check it belongs to this config (`identity`,
+    if given, names the fields that differ from the checkpoint's `meta["identity"]`)."""
     meta, data = read(run_dir)
     if meta.get("config_hash") != expected_config_hash:
+        differ = differing_fields(meta.get("identity"), identity)
+        what = f" ({', '.join(differ)} differ)" if differ else ""
         raise CheckpointError(
-            f"the checkpoint in {run_dir} was made with a different config; "
+            f"the checkpoint in {run_dir} was made with a different config{what}; "
             "resume with the run's own config (omit other flags) or use a new --out")
     try:
         template = _to_storable(like)
@@ -108,6 +112,15 @@ def load(run_dir: Path, like: Any, expected_config_hash: str) -> tuple[Any, dict
         raise CheckpointError(
             f"{Path(run_dir) / STATE_FILE} does not match this learner: {err}") from err
     return _from_storable(stored, like), meta
+
+
+def differing_fields(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """The (dotted) names of the fields whose values differ between two identities."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return [prefix] if prefix and a != b else []
+    return [d for k in sorted(set(a) | set(b))
+            for d in differing_fields(a.get(k), b.get(k), f"{prefix}{k}" if not prefix
+                                      else f"{prefix}.{k}")]
 
 
 def _check_shape(saved, template) -> None:

@@ -5,18 +5,23 @@ dataclasses, checked field by field against the dataclass's annotations.
     config = from_mapping(TrainConfig, values, flat="hp")   # typed, unknown keys refused
 
 Every problem is one line naming the field and what it must be (`ValueError`, which
-the commands print as `trainee: error: ...`). Used by every command, by `trainee rerun`
-(which rebuilds configs from `record.json`) and by the career and fleet file loaders.
+the commands print as `trainee: error: ...`). A config class declares its fields'
+ranges once (`RANGES = {"lr": Range(0, 10, low_open=True), ...}`) and checks them, with
+its other rules, in `validate()`; `from_mapping` and `trainee.cli.common.parse` call
+`validate()` on every config they build, so no bad value reaches a run. Used by every
+command, by `trainee rerun` (which rebuilds configs from `record.json`) and by the career
+and fleet file loaders.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 _MISSING = object()
 
@@ -26,6 +31,8 @@ def read_mapping(path: Path) -> dict:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a directory; pass a YAML or JSON file")
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} not found; check the path")
     try:
@@ -51,13 +58,17 @@ def from_mapping(cls: type, values: dict, base: Any = None, flat: str | None = N
     values = dict(values)
     inner: set[str] = set()
     if flat is not None:
-        nested = values.pop(flat, None) or {}
+        nested = values.pop(flat, None)
+        nested = {} if nested is None else nested  # absent; an empty list is refused
         if not isinstance(nested, dict):
             raise ValueError(f"{where} field {flat!r} must be a mapping of field: value "
                              f"(got {nested!r})")
         nested = dict(nested)
         inner = {f.name for f in dataclasses.fields(hints[flat])}
         for name in [n for n in values if n not in names and n in inner]:
+            if name in nested:
+                raise ValueError(f"{where} gives {name!r} twice (at the top and under "
+                                 f"{flat!r}); keep one")
             nested[name] = values.pop(name)
         values[flat] = nested
     unknown = [name for name in values if name not in names]
@@ -71,9 +82,68 @@ def from_mapping(cls: type, values: dict, base: Any = None, flat: str | None = N
         inner_base = getattr(base, name) if base is not None else None
         checked[name] = check_value(value, hints[name], f"{where} field {name!r}", inner_base)
     try:
-        return dataclasses.replace(base, **checked) if base is not None else cls(**checked)
+        config = dataclasses.replace(base, **checked) if base is not None else cls(**checked)
     except TypeError as err:  # a required field missing
         raise ValueError(f"{where}: {err}") from err
+    validate(config, where)
+    return config
+
+
+def validate(config: Any, where: str = "config") -> None:
+    """`config.validate()` if it has one (its message prefixed with `where` when that
+    names a file or record, so the user knows which input to fix)."""
+    check = getattr(config, "validate", None)
+    if check is None:
+        return
+    try:
+        check()
+    except ValueError as err:
+        if where == "config" or str(err).startswith(where):
+            raise
+        raise ValueError(f"{where}: {err}") from err
+
+
+class Range(NamedTuple):
+    """The values a number field may take: finite, between `low` and `high` (None: no
+    bound), each end closed unless `*_open`."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __str__(self) -> str:
+        low = "-inf" if self.low is None else _number(self.low)
+        high = "inf" if self.high is None else _number(self.high)
+        return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}" \
+               f"{')' if self.high_open or self.high is None else ']'}"
+
+    def holds(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:g}"
+
+
+def check_ranges(config: Any, ranges: dict[str, Range]) -> None:
+    """Every field named in `ranges` a finite number in its range (an integer if the
+    field is an int), and every other float field finite; else a ValueError naming the
+    field, its flag and the allowed values."""
+    for f in dataclasses.fields(config):
+        value, bound = getattr(config, f.name), ranges.get(f.name)
+        if value is None or (bound is None and not isinstance(value, float)):
+            continue  # None: an optional field left to its default
+        integer = "int" in str(f.type) and "float" not in str(f.type)
+        kinds = int if integer else int | float
+        number = isinstance(value, kinds) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or (bound and not bound.holds(value)):
+            kind = "an integer" if integer else "a finite number"
+            allowed = f"{kind} in {bound}" if bound else kind
+            raise ValueError(f"{f.name} (--{f.name.replace('_', '-')}) must be {allowed} "
+                             f"(got {value!r})")
 
 
 def check_value(value: Any, tp: Any, what: str, base: Any = None) -> Any:

@@ -20,7 +20,6 @@ program serves every caller in a process that asks for the same shapes.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -33,7 +32,8 @@ from trainee.learners import Learner, LearnerConfig, make_learner, run_updates, 
 from trainee.learners import build_learner as _build
 from trainee.worlds import World, make
 
-__all__ = ["Program", "chunk_size", "chunked_program", "get_program", "get_world", "seed_keys"]
+__all__ = ["MAX_UPDATES", "Program", "chunk_lengths", "chunk_size", "chunked_program",
+           "get_program", "get_world", "seed_keys"]
 
 
 class Program(NamedTuple):
@@ -51,8 +51,17 @@ class Program(NamedTuple):
 
     @property
     def chunks(self) -> int:
-        """Chunks that spend the config's whole budget."""
+        """Full chunks in the config's budget (`schedule()`: with the shorter last one)."""
         return self.learner.num_updates // self.updates
+
+    def schedule(self, done: int = 0) -> list[int]:
+        """The lengths of the chunks left after `done` updates: full chunks, then the
+        remainder (if the chunk length does not divide the budget)."""
+        return chunk_lengths(self.learner.num_updates - done, self.updates)
+
+    def with_updates(self, updates: int) -> Program:
+        """The same program with chunks of `updates` (for a shorter last chunk)."""
+        return self if updates == self.updates else _program(self.world, self.config, updates)
 
     def hp(self, config: LearnerConfig, seeds: int, **values: float) -> dict[str, jax.Array]:
         """The traced fields of `config` (overridden by `values`) as (S,) arrays, after
@@ -89,11 +98,35 @@ def seed_keys(seed: int, seeds: int) -> jax.Array:
     return jax.random.split(jax.random.key(seed), seeds)
 
 
+# At most this many updates in one run: its learning curves (a few floats per update
+# and seed) are kept in memory and in metrics.json, so more is a mistyped budget.
+MAX_UPDATES = 10**6
+# How far above ceil(updates / chunks) a chunk length may go to divide the budget.
+_DIVISOR_SEARCH = 64
+
+
 def chunk_size(num_updates: int, chunks: int) -> int:
-    """The smallest divisor of `num_updates` that gives at most `chunks` chunks, so every
-    chunk has the same length and one compiled function serves them all."""
-    low = math.ceil(num_updates / chunks)
-    return next(d for d in range(low, num_updates + 1) if num_updates % d == 0)
+    """The chunk length for about `chunks` chunks: the smallest divisor of `num_updates`
+    within a little of `ceil(num_updates / chunks)` (then one compiled function serves
+    every chunk), else that ceiling itself and a shorter last chunk (`chunk_lengths`), so
+    a prime or huge number of updates still checkpoints about `chunks` times."""
+    low = max(1, -(-num_updates // chunks))  # integer ceiling: exact for huge counts
+    top = min(num_updates, low + min(low, _DIVISOR_SEARCH))
+    return next((d for d in range(low, top + 1) if num_updates % d == 0), low)
+
+
+def chunk_lengths(num_updates: int, updates: int) -> list[int]:
+    """`num_updates` cut into chunks of `updates`, the last one shorter if need be."""
+    full, rest = divmod(num_updates, updates)
+    return [updates] * full + ([rest] if rest else [])
+
+
+def check_updates(num_updates: int) -> None:
+    if num_updates > MAX_UPDATES:
+        raise ValueError(
+            f"total_steps gives {num_updates:,} updates (more than {MAX_UPDATES:,}, whose "
+            "learning curves would not fit in memory); lower --total-steps or raise "
+            "--num-envs / --num-steps")
 
 
 def get_program(world: World | str, config: LearnerConfig, updates: int,
@@ -111,6 +144,7 @@ def chunked_program(world: World | str, config: LearnerConfig, chunks: int) -> P
     """The program that spends `config.total_steps` in about `chunks` equal chunks."""
     world = get_world(world) if isinstance(world, str) else world
     num_updates = make_learner(config, world).num_updates
+    check_updates(num_updates)
     return get_program(world, config, chunk_size(num_updates, chunks))
 
 

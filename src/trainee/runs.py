@@ -41,6 +41,7 @@ def begin_run(run_dir: Path, kind: str, config: dict, *, worlds: Sequence[str], 
     the record. `config` must be JSON-ready (dataclasses.asdict of the configs)."""
     if kind not in KINDS:
         raise ValueError(f"unknown run kind {kind!r}; one of {', '.join(KINDS)}")
+    store.clean_leftovers(run_dir)  # temporary files of a killed earlier session
     record = {
         "kind": kind, "config": config, "worlds": list(dict.fromkeys(worlds)),
         "learner": learner, "seeds": seeds, "status": "running",
@@ -90,7 +91,7 @@ def mark_unfinished(run_dir: Path, interrupted: bool) -> None:
     """After a run raised: a record still `running` becomes `interrupted` or `failed`
     (for writers that call begin/end themselves; `recorded_run` does this already)."""
     path = Path(run_dir) / RECORD_FILE
-    if path.exists() and store.read_json(path).get("status") == "running":
+    if path.exists() and store.read_json_mapping(path, "a run record").get("status") == "running":
         end_run(run_dir, None, "interrupted" if interrupted else "failed")
 
 
@@ -134,7 +135,7 @@ def read_record(run_dir: Path) -> dict:
     if not path.exists():
         raise store.StoreError(f"{run_dir} holds no run record ({RECORD_FILE}); it was not "
                                "written by a trainee command, or by one older than records")
-    return store.read_json(path)
+    return store.read_json_mapping(path, "a run record")
 
 
 def list_runs(db: Path) -> list[dict]:

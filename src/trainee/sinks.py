@@ -19,12 +19,15 @@ def _tagged(metrics: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             for k, v in metrics.items() if not k.endswith("_sum")}
 
 
-def tensorboard_sink(run_dir: Path):
+def tensorboard_sink(run_dir: Path, done: int = 0):
+    """Event files under run_dir/tensorboard. On a resume after `done` updates, the events
+    a killed session logged past its checkpoint are purged (`purge_step`), so TensorBoard
+    shows what an uninterrupted run logs, each step once."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError as err:
         raise ImportError("--tensorboard needs tensorboardX: pip install tensorboardX") from err
-    writer = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+    writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=done or None)
 
     def sink(metrics, first_update: int) -> None:
         for name, values in _tagged(metrics).items():

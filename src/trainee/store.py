@@ -4,8 +4,11 @@ A run directory holds `record.json` (what ran: kind, fully resolved config, vers
 machine, status; written by `trainee.runs`), then what the kind writes: a train run
 `config.json`, `metrics.json` (learning curves), `checkpoint.ckpt` (the state and its
 description in one file) and `summary.json`.
-Every file is written atomically: to a temporary file in the same directory, flushed,
-then renamed over the target, so an interrupted run never leaves a half-written file.
+Every file is written atomically (`atomic_write_bytes`, the one writer): to a temporary
+file `.NAME.*.tmp` in the same directory, fsynced, renamed over the target, then the
+directory fsynced (so the rename itself survives a power cut), so an interrupted run
+never leaves a half-written file. A kill between the write and the rename leaves the
+temporary file; `clean_leftovers` removes those when a run (re)starts in the directory.
 
 The database (`trainee.db`, beside the run directories unless `TRAINEE_DB` says
 otherwise) has one row per run of every kind (`index_run`) and per evaluation; other
@@ -15,6 +18,7 @@ several processes write at once.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -51,19 +55,74 @@ class StoreError(Exception):
     """A readable problem with the store (missing run, corrupt file, ...)."""
 
 
+TMP_SUFFIX = ".tmp"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():  # else the rename's error would name the temporary file
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        fault_point(path, "tmp")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
+    fault_point(path, "renamed")
+
+
+_FAULT_COUNTS: dict[str, int] = {}
+
+
+def fault_point(path: Path, stage: str) -> None:
+    """Fault injection for `benchmarks/faults.py`, off unless TRAINEE_FAULT is set:
+    `TRAINEE_FAULT=NAME@STAGE#N` SIGKILLs this process the N-th time it reaches STAGE
+    (`tmp`: the temporary file written, not yet renamed; `renamed`: in place; `commit`: a
+    SQLite transaction done, not committed) for a file called NAME."""
+    spec = os.environ.get("TRAINEE_FAULT")
+    if not spec or not spec.startswith(f"{Path(path).name}@{stage}#"):
+        return
+    key = f"{Path(path).name}@{stage}"
+    _FAULT_COUNTS[key] = _FAULT_COUNTS.get(key, 0) + 1
+    if _FAULT_COUNTS[key] == int(spec.rpartition("#")[2]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (POSIX: the entry lives in the directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # a platform without directory handles (Windows): nothing to sync
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on a directory; the rename stands
+        pass
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(directory: Path) -> list[Path]:
+    """Delete the temporary files a killed `atomic_write_*` left under `directory`
+    (`.NAME.*.tmp`); returns what it removed. Call it only where no other writer is at
+    work (a run's own directory, as the run starts)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = [tmp for tmp in directory.rglob(".*.*" + TMP_SUFFIX) if tmp.is_file()]
+    for tmp in removed:
+        tmp.unlink(missing_ok=True)
+    return removed
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -86,6 +145,17 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise StoreError(f"{path} is not valid JSON ({err}); delete it or rerun") from err
+    except OSError as err:  # a directory, no permission, an I/O error
+        raise StoreError(f"cannot read {path}: {err.strerror or err}") from err
+
+
+def read_json_mapping(path: Path, what: str = "") -> dict:
+    """`read_json` of a file that must hold a JSON object (a record, a summary, ...)."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise StoreError(f"{path} must hold a JSON object{' (' + what + ')' if what else ''}, "
+                         f"not {type(value).__name__}; delete it or rerun")
+    return value
 
 
 def db_path_for(run_dir: Path) -> Path:
@@ -138,6 +208,7 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
         yield conn
+        fault_point(path, "commit")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

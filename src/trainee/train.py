@@ -20,10 +20,14 @@ import numpy as np
 import tyro
 
 from trainee import checkpoint, runs, store
-from trainee.configs import from_mapping
+from trainee.configs import Range, check_ranges, from_mapping
 from trainee.learners import Learner, LearnerConfig
 from trainee.program import chunked_program, get_world
 from trainee.runtime.progress import progress_bar
+
+# Bounds that refuse only values that cannot be meant (memory, PRNG seed width).
+RANGES = {"num_tasks": Range(1, 2**20), "seeds": Range(1, 1024), "seed": Range(0, 2**31 - 1),
+          "chunks": Range(1, 10**4)}
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class TrainConfig:
     resume: bool = False
     """Continue the run in --out from its last checkpoint."""
     chunks: int = 20
-    """About how many pieces to cut training into (a checkpoint and a progress tick each)."""
+    """About how many pieces to cut training into (a checkpoint and a progress tick each;
+    the last may be shorter). Part of the run's identity: a resume keeps it."""
     tensorboard: bool = False
     """Also write metrics for TensorBoard (needs tensorboardX)."""
     wandb: bool = False
@@ -61,16 +66,17 @@ class TrainConfig:
         return self.out or Path("runs") / name.replace(":", "-").replace("/", "-")
 
     def identity(self) -> dict:
-        """What defines the numbers of a run (not where it is written or how it is shown)."""
+        """What defines the numbers of a run and its schedule (`chunks`: where it
+        checkpoints), not where it is written or how it is shown."""
         d = dataclasses.asdict(self)
-        for name in ("out", "resume", "chunks", "tensorboard", "wandb", "executor"):
+        for name in ("out", "resume", "tensorboard", "wandb", "executor"):
             d.pop(name)
         return d
 
     def validate(self) -> None:
-        for name in ("num_tasks", "seeds", "chunks"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_ranges(self, RANGES)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ValueError(f"--out {self.run_dir} is a file; a run needs a directory")
         if self.executor == "ray" and self.resume:
             raise ValueError("--resume works with --executor local only (a Ray run writes its "
                              "checkpoint when every seed has finished)")
@@ -113,9 +119,12 @@ class Trainer:
         keys = self.seed_keys if seed_keys is None else seed_keys
         return self.program.init(keys, self.tasks, {k: v[:len(keys)] for k, v in self.hp.items()})
 
-    def compile(self, state) -> tuple[object, float]:
+    def compile(self, state, updates: int | None = None) -> tuple[object, float]:
+        """The chunk function of `updates` (default: the full chunk) compiled, and the
+        seconds that took."""
+        program = self.program.with_updates(updates or self.chunk)
         start = time.perf_counter()
-        compiled = self.program.run.lower(state, self.tasks, self.hp).compile()
+        compiled = program.run.lower(state, self.tasks, self.hp).compile()
         return (lambda s, t: compiled(s, t, self.hp)), time.perf_counter() - start
 
 
@@ -125,45 +134,56 @@ def train(config: TrainConfig, quiet: bool = False) -> dict:
     trainer = Trainer(config)
     run_dir = config.run_dir
     identity = config.identity()
-    digest = checkpoint.config_hash(identity)
-    state = trainer.init()
-    history: list[dict[str, np.ndarray]] = []
-    if config.resume:
-        state, meta = checkpoint.load(run_dir, state, digest)
-        state = jax.tree.map(jax.numpy.asarray, state)
-        # metrics.json is written before the checkpoint, so it may run ahead of it
-        done_before = meta["updates_done"]
-        history = [{k: v[:, :done_before] for k, v in _load_metrics(run_dir).items()}]
-        history = history if done_before else []
-    else:
-        refuse_existing_run(run_dir)
+    state, history, meta = resume_state(config, trainer, identity)
     store.atomic_write_json(run_dir / "config.json", identity)
     runs.begin_run(run_dir, "train", record_config(config), worlds=[config.world],
                    learner=config.hp.learner, seeds=config.seeds)
-    compiled, compile_seconds = trainer.compile(state)
     done = int(np.asarray(state.update)[0])
-    total = trainer.learner.num_updates
-    sinks = open_sinks(config, run_dir)
-    train_seconds = 0.0
-    with progress_bar(total * trainer.learner.steps_per_update * config.seeds,
+    compiled, compile_seconds = {}, 0.0
+    train_seconds = meta.get("train_seconds", 0.0)  # of the sessions before this one
+    sinks = open_sinks(config, run_dir, done)
+    steps = trainer.learner.steps_per_update * config.seeds  # per update, all seeds
+    with progress_bar(trainer.learner.num_updates * steps,
                       f"{config.hp.learner} on {config.world}", disable=quiet) as bar:
-        bar.advance(done * trainer.learner.steps_per_update * config.seeds)
-        while done < total:
+        bar.advance(done * steps)
+        for length in trainer.program.schedule(done):
+            if length not in compiled:
+                compiled[length], seconds = trainer.compile(state, length)
+                compile_seconds += seconds
             start = time.perf_counter()
-            state, metrics = compiled(state, trainer.tasks)
+            state, metrics = compiled[length](state, trainer.tasks)
             metrics = jax.tree.map(np.asarray, jax.block_until_ready(metrics))
             train_seconds += time.perf_counter() - start
             history.append(metrics)
-            done += trainer.chunk
-            write_checkpoint(run_dir, state, history, digest, done)
+            done += length
+            write_checkpoint(run_dir, state, history, {
+                "config_hash": checkpoint.config_hash(identity), "identity": identity,
+                "updates_done": done, "train_seconds": train_seconds})
             for sink in sinks:
-                sink(metrics, done - trainer.chunk)
-            bar.advance(trainer.chunk * trainer.learner.steps_per_update * config.seeds)
-    metrics = _concat(history)
-    summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, done)
+                sink(metrics, done - length)
+            bar.advance(length * steps)
+    summary = run_summary(config, trainer, _concat(history), compile_seconds, train_seconds,
+                          done)
     store.atomic_write_json(run_dir / "summary.json", summary)
     runs.end_run(run_dir, summary)
     return summary
+
+
+def resume_state(config: TrainConfig, trainer: Trainer, identity: dict):
+    """(state, metrics history, checkpoint meta): the checkpoint's with --resume (a
+    directory with no checkpoint yet starts afresh), else a fresh state in a directory
+    that holds no run."""
+    state = trainer.init()
+    run_dir = config.run_dir
+    if not (config.resume and (run_dir / checkpoint.STATE_FILE).exists()):
+        refuse_existing_run(run_dir)
+        return state, [], {}
+    state, meta = checkpoint.load(run_dir, state, checkpoint.config_hash(identity), identity)
+    state = jax.tree.map(jax.numpy.asarray, state)
+    # metrics.json is written before the checkpoint, so it may run ahead of it
+    done = meta["updates_done"]
+    history = [{k: v[:, :done] for k, v in _load_metrics(run_dir).items()}] if done else []
+    return state, history, meta
 
 
 def record_config(config: TrainConfig) -> dict:
@@ -185,14 +205,17 @@ def _concat(history: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([h[k] for h in history], axis=1) for k in history[0]}
 
 
-def write_checkpoint(run_dir: Path, state, history, digest: str, updates_done: int) -> None:
-    # Metrics first: a checkpoint must never claim updates whose metrics are missing.
+def write_checkpoint(run_dir: Path, state, history, meta: dict) -> None:
+    """metrics.json, then the checkpoint described by `meta` (config_hash, identity,
+    updates_done, train_seconds). Metrics first: a checkpoint must never claim updates
+    whose metrics are missing (a resume truncates metrics that ran ahead)."""
     store.atomic_write_json(run_dir / "metrics.json", _concat(history))
-    checkpoint.save(run_dir, state, {"config_hash": digest, "updates_done": updates_done})
+    checkpoint.save(run_dir, state, meta)
 
 
 def _load_metrics(run_dir: Path) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in store.read_json(run_dir / "metrics.json").items()}
+    stored = store.read_json_mapping(run_dir / "metrics.json", "learning curves")
+    return {k: np.asarray(v) for k, v in stored.items()}
 
 
 def run_summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds: float,
@@ -207,18 +230,22 @@ def run_summary(config: TrainConfig, trainer: Trainer, metrics, compile_seconds:
         "final_return": final_return(metrics).tolist(),
         "final_success": final_success(metrics).tolist(),
         "env_steps": metrics["env_steps"][:, -1].tolist(),
-        "steps_per_second": simulated / max(train_seconds, 1e-9),
+        # every session's training time (the checkpoint carries it), so a resumed run
+        # reports the speed of the whole run, not its last session's steps over all
+        "steps_per_second": simulated / train_seconds if train_seconds > 0 else None,
         "compile_seconds": compile_seconds,
         "train_seconds": train_seconds,
     }
 
 
-def open_sinks(config: TrainConfig, run_dir: Path) -> list:
+def open_sinks(config: TrainConfig, run_dir: Path, done: int = 0) -> list:
+    """The optional metric sinks; `done`: updates already trained (a resume), whose later
+    logged steps the TensorBoard sink purges (they ran past the checkpoint)."""
     from trainee.sinks import tensorboard_sink, wandb_sink
 
     sinks = []
     if config.tensorboard:
-        sinks.append(tensorboard_sink(run_dir))
+        sinks.append(tensorboard_sink(run_dir, done))
     if config.wandb:
         sinks.append(wandb_sink(run_dir, config.identity()))
     return sinks

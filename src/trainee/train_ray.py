@@ -59,8 +59,9 @@ def train_seed(config: TrainConfig, index: int) -> SeedResult:
     compile_seconds = time.perf_counter() - start
     history = []
     start = time.time()  # wall clock (not perf_counter): compared across processes
-    for _ in range(program.chunks):
-        state, metrics = compiled(state, trainer.tasks, hp)
+    for length in program.schedule():  # the last chunk may be shorter
+        run = compiled if length == program.updates else program.with_updates(length).run
+        state, metrics = run(state, trainer.tasks, hp)
         history.append(jax.tree.map(np.asarray, jax.block_until_ready(metrics)))
     metrics = {name: np.concatenate([h[name][0] for h in history]) for name in history[0]}
     state = jax.tree.map(lambda x: x[0], state)  # drop the batch of one
@@ -87,11 +88,13 @@ def train_on_ray(config: TrainConfig, quiet: bool = False) -> dict:
     state = jax.tree.map(stack, *[s.state for s in seeds])
     metrics = {k: stack(*[s.metrics[k] for s in seeds]) for k in seeds[0].metrics}
     updates = trainer.learner.num_updates
-    write_checkpoint(run_dir, state, [metrics], checkpoint.config_hash(identity), updates)
-    for sink in open_sinks(config, run_dir):
-        sink(metrics, 0)
     compile_seconds = max(s.compile_seconds for s in seeds)
     train_seconds = max(s.train_span[1] for s in seeds) - min(s.train_span[0] for s in seeds)
+    write_checkpoint(run_dir, state, [metrics], {
+        "config_hash": checkpoint.config_hash(identity), "identity": identity,
+        "updates_done": updates, "train_seconds": train_seconds})
+    for sink in open_sinks(config, run_dir):
+        sink(metrics, 0)
     summary = run_summary(config, trainer, metrics, compile_seconds, train_seconds, updates)
     store.atomic_write_json(run_dir / "summary.json", summary)
     runs.end_run(run_dir, summary)

@@ -74,8 +74,9 @@ class Career:
         if not self.jobs:
             raise ValueError(f"career {self.name!r} has no jobs")
         for job in self.jobs:
-            if job.steps <= 0:
-                raise ValueError(f"job {job.name!r}: steps must be > 0")
+            if not 0 < job.steps <= 10**12:  # the bound of LearnerConfig.total_steps
+                raise ValueError(f"job {job.name!r}: steps must lie in [1, 1e12] "
+                                 f"(got {job.steps})")
             if job.controls < 0:
                 raise ValueError(f"job {job.name!r}: controls must be >= 0 (0 = the world's own)")
             if len(job.cue) != len(self.jobs[0].cue):
@@ -264,9 +265,15 @@ def career_from_mapping(values: dict, name: str = "career", where: str = "career
     file, or the `career` entry of a run record), type-checked by the config loader."""
     from trainee.configs import from_mapping
 
+    if not isinstance(values.get("jobs"), list | tuple):
+        raise ValueError(f"{where}: jobs must be a list of job mappings (world, split, steps)")
     jobs = tuple(from_mapping(Job, job, where=f"{where} job {i}")
                  for i, job in enumerate(values["jobs"]))
-    hp = dict(values.get("hp") or {})
+    hp = {} if values.get("hp") is None else values["hp"]
+    if not isinstance(hp, dict):
+        raise ValueError(f"{where}: hp must be a mapping of LearnerConfig field: value "
+                         f"(got {hp!r})")
+    hp = dict(hp)
     checked = from_mapping(LearnerConfig, hp, where=f"{where} hp")
     career = Career(values.get("name", name), jobs, {k: getattr(checked, k) for k in hp})
     career.validate()

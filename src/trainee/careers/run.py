@@ -118,7 +118,7 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
             carried = state.params
             results["curves"].append(curve)  # (S, points)
             results["curve_steps"].append(
-                np.arange(1, curve.shape[1] + 1) * program.steps_per_chunk)
+                np.cumsum(program.schedule()) * program.learner.steps_per_update)
             results["stage_success"].append(  # T x (S, tasks, episodes)
                 [np.asarray(evaluators[j.world](carried, eval_key, tasks).success)
                  for j, tasks in zip(jobs, eval_sets, strict=True)])
@@ -145,14 +145,14 @@ def _train_job(program: Program, hp_arrays, state, ctx: Context, interventions, 
     """Train one job in chunks (the `chunk_end` interventions after each); returns the
     final state, the (S, points) training-success curve and the interventions' state."""
     pool, curve = ctx.tasks, []
-    for k in range(program.chunks):
-        state, metrics = program.run(state, pool, hp_arrays)
+    for k, length in enumerate(program.schedule()):  # the last chunk may be shorter
+        state, metrics = program.with_updates(length).run(state, pool, hp_arrays)
         curve.append(np.asarray(metrics["success"]).mean(axis=1))
         ctx = ctx._replace(event="chunk_end", params=state.params,
                            key=jax.random.fold_in(ctx.key, k))
         ctx, istate = interventions.update(ctx, istate)
         state = state._replace(params=ctx.params)
-        advance(program.steps_per_chunk)
+        advance(length * program.learner.steps_per_update)
     return state, np.stack(curve, axis=1), istate
 
 

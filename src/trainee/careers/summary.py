@@ -110,12 +110,16 @@ def plot_learning_speed(results: dict, path: Path, reference: dict | None = None
 
 
 def save_figure(fig, path: Path) -> Path:
-    """Write a matplotlib figure as a PNG (creating folders) and close it."""
+    """Write a matplotlib figure as a PNG (atomically, creating folders) and close it."""
+    import io
+
     import matplotlib.pyplot as plt
 
+    from trainee.store import atomic_write_bytes
+
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    return path
+    atomic_write_bytes(Path(path), png.getvalue())
+    return Path(path)

@@ -4,7 +4,8 @@ field with its docstring, and a `main(args)`.
 
 Bad input (unknown world, bad field, missing file, corrupt checkpoint, ...) ends with a
 one-line `trainee: error: ...` naming the problem and the fix, and exit code 2
-(`trainee.errors`). The command layer is the top: nothing in the library imports it.
+(`trainee.errors`); `trainee --debug COMMAND ...` shows the traceback instead. The
+command layer is the top: nothing in the library imports it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ COMMANDS = {
 
 
 def usage() -> str:
-    lines = ["usage: trainee COMMAND [--help] [options]", "", "commands:"]
+    lines = ["usage: trainee [--debug] COMMAND [--help] [options]", "", "commands:"]
     lines += [f"  {name:<8} {text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv[:1]  # `trainee --debug COMMAND ...`: tracebacks shown
+    argv = argv[1:] if debug else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     enable_compilation_cache()
     module = importlib.import_module(f"trainee.cli.{COMMANDS[command][0]}")
-    return run_command(module.main, args)
+    return run_command(module.main, args, debug=debug)
 
 
 if __name__ == "__main__":

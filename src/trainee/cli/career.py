@@ -55,6 +55,17 @@ class CareerCommandConfig:
     """Learner settings; a career's own (`hp:` in its file or preset) replace these
     defaults, and flags given here replace both."""
 
+    def validate(self) -> None:
+        from trainee.careers.interventions import INTERVENTIONS
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000), "seed": Range(0, 2**31 - 1),
+                            "num_tasks": Range(1, 2**20), "eval_tasks": Range(1, 2**20),
+                            "competence": Range(0, 1)})
+        for name in (n for n in self.intervention.split(",") if n):
+            INTERVENTIONS.get(name)  # an unknown one: one line naming the choices
+        self.hp.validate()
+
 
 def parse_career_config(args: list[str]):
     """Parse twice: first (ignoring --help) to find the career, then with the career's
@@ -115,6 +126,7 @@ def run_career_command(plan: dict, out: Path) -> dict:
 
         ensure_ray()  # before JAX starts work in this process (the record reads devices)
     worlds = [job.world for job in career.jobs]
+    check_budgets(career, hp)  # before the record: a refused career writes nothing
     with runs.recorded_run(out, "career", plan, worlds=worlds, learner=hp.learner,
                            seeds=settings.seeds) as record:
         results = run(career, hp, settings)
@@ -135,6 +147,18 @@ def run_career_command(plan: dict, out: Path) -> dict:
         record.summary = summary
     _print(summary, out)
     return summary
+
+
+def check_budgets(career, hp: LearnerConfig) -> None:
+    """Every job's world exists and its budget is a sane number of updates."""
+    from trainee.learners import make_learner
+    from trainee.program import check_updates, get_world
+
+    for job in career.jobs:
+        world = get_world(job.world)
+        world.check_split(job.split)
+        config = dataclasses.replace(hp, total_steps=job.steps)
+        check_updates(make_learner(config, world).num_updates)
 
 
 def rerun(record: dict, out: Path) -> Path:

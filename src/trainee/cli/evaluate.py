@@ -25,6 +25,12 @@ class EvalConfig:
     greedy: bool = False
     """Take the most likely action instead of sampling."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"num_tasks": Range(1, 2**20), "episodes": Range(1, 10**4),
+                            "seed": Range(0, 2**31 - 1)})
+
 
 def main(args: list[str]) -> None:
     from trainee.evaluation_run import evaluate_run

@@ -33,6 +33,11 @@ class ExamCommandConfig:
     db: Path | None = None
     """Results database (default: the run's, else $TRAINEE_DB, else runs/trainee.db)."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"agent_seed": Range(0, 1023)})
+
 
 def main(args: list[str]) -> None:
     import json

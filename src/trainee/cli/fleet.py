@@ -37,6 +37,12 @@ class FleetCommandConfig:
     quiet: bool = False
     """No progress bar."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"instances": Range(1, 1024), "seeds": Range(1, 1000),
+                            "merge_every": Range(1, 10**6)})
+
 
 def main(args: list[str]) -> None:
     from trainee.configs import to_mapping

@@ -40,6 +40,11 @@ class RunConfig:
     """Run every study's placebo (a comparison with no effect by construction; it must
     not come out supported), stored apart as studies/<name>.placebo.json."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000)})
+
 
 def main(args: list[str]) -> None:
     from trainee.studies import parse_names

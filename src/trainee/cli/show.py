@@ -30,6 +30,11 @@ class ShowConfig:
     text: bool = False
     """Also print every frame as text."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"agent_seed": Range(0, 1023), "seed": Range(0, 2**31 - 1)})
+
 
 def main(args: list[str]) -> None:
     import jax

@@ -35,6 +35,11 @@ class StudyConfig:
     placebo: bool = False
     """Run the study's placebo instead (stored as studies/NAME.placebo.json)."""
 
+    def validate(self) -> None:
+        from trainee.configs import Range, check_ranges
+
+        check_ranges(self, {"seeds": Range(1, 1000)})
+
 
 def main(args: list[str]) -> None:
     from trainee.cli.run import run_studies_command

@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainee.configs import Range, check_ranges
 from trainee.fleet.merge import RULES
 from trainee.learners import LearnerConfig
 
 __all__ = ["PRESETS", "FleetConfig", "load_fleet_config"]
+
+
+# Bounds that refuse only values that cannot be meant (memory, PRNG seed width).
+RANGES = {"instances": Range(1, 1024), "merge_every": Range(1, 10**6),
+          "pool_size": Range(1, 2**20), "eval_tasks": Range(1, 2**20),
+          "eval_episodes": Range(1, 10**4), "seeds": Range(1, 1000), "seed": Range(0, 2**31 - 1),
+          "ties_density": Range(0, 1, low_open=True), "ties_scale": Range(0, 100),
+          "outer_lr": Range(0, 100, low_open=True), "outer_momentum": Range(0, 1, high_open=True),
+          "end_scale": Range(0, 100)}
 
 
 @dataclass(frozen=True)
@@ -64,10 +74,7 @@ class FleetConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the bad field and the fix."""
-        for name in ("instances", "merge_every", "pool_size", "eval_tasks", "eval_episodes",
-                     "seeds"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_ranges(self, RANGES)
         if self.jobs is not None and len(self.jobs) != self.instances:
             raise ValueError(f"jobs names {len(self.jobs)} jobs for {self.instances} instances")
         if self.merge != "none":

@@ -9,6 +9,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from trainee.configs import Range, check_ranges
+
 # Fields that change no shape: the compiled programs take them as traced arguments
 # (`trainee.program`), so a sweep over them reuses one compiled program. Every other
 # field is static: it changes shapes or control flow, and a new value compiles anew.
@@ -16,6 +18,18 @@ TRACED = ("lr", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_g
 # The networks `network` may name; `auto` resolves to one of the others per world
 # (`trainee.learners.networks.resolve_network`).
 NETWORKS = ("auto", "mlp", "cnn", "attention")
+# The values each number field may take. The upper bounds are not tuned limits: they
+# only refuse values that cannot be meant (a budget of 1e30 steps, a 1e6-wide layer)
+# before they hang the host or exhaust memory.
+RANGES = {
+    "total_steps": Range(1, 10**12), "num_envs": Range(1, 2**16), "num_steps": Range(1, 2**16),
+    "group_size": Range(1, 2**12), "update_epochs": Range(1, 1000),
+    "num_minibatches": Range(1, 2**16), "lr": Range(0, 10, low_open=True),
+    "gamma": Range(0, 1), "gae_lambda": Range(0, 1), "clip_eps": Range(0, 10, low_open=True),
+    "ent_coef": Range(0, 100), "vf_coef": Range(0, 100),
+    "max_grad_norm": Range(0, 1e6, low_open=True), "hidden": Range(1, 2**14),
+    "layers": Range(1, 64),
+}
 
 
 @dataclass(frozen=True)
@@ -72,30 +86,23 @@ class LearnerConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the bad field and the fix."""
-        positive = (
-            "total_steps",
-            "num_envs",
-            "num_steps",
-            "group_size",
-            "update_epochs",
-            "num_minibatches",
-            "hidden",
-            "layers",
-        )
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
-        for name in TRACED:
-            if not isinstance(getattr(self, name), int | float):
-                raise ValueError(f"{name} must be a number (got {getattr(self, name)!r})")
+        check_ranges(self, RANGES)
         if self.network not in NETWORKS:
             raise ValueError(
                 f"network must be one of {', '.join(NETWORKS)} (got {self.network!r})"
             )
-        if not 0.0 < self.lr:
-            raise ValueError(f"lr must be > 0 (got {self.lr})")
-        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
-            raise ValueError("gamma and gae_lambda must lie in [0, 1]")
+        if not isinstance(self.learner, str) or not self.learner:
+            raise ValueError(f"learner must be a name (got {self.learner!r})")
+        if ":" not in self.learner:  # a user's factory is checked when it is imported
+            from trainee.learners import LEARNERS
+
+            LEARNERS.get(self.learner)  # an unknown name: one line naming the choices
+        batch = self.num_envs * self.num_steps
+        if self.learner == "ppo" and self.num_minibatches > batch:
+            raise ValueError(
+                f"num_minibatches ({self.num_minibatches}) exceeds the batch of num_envs x "
+                f"num_steps = {batch} transitions (empty minibatches); lower "
+                f"--num-minibatches")
         if self.learner == "pg" and self.num_envs % self.group_size:
             raise ValueError(
                 f"pg needs num_envs ({self.num_envs}) to be a multiple of group_size "

@@ -18,10 +18,12 @@ from rich.progress import (
 class Bar:
     """Advance with `bar.advance(n)`; shows done/total, the rate and the time left."""
 
-    def __init__(self, progress: Progress, task_id, unit: str):
+    def __init__(self, progress: Progress, task_id, unit: str, total: float | None = None):
         self.progress, self.task_id, self.unit = progress, task_id, unit
+        self.total, self.done = total, 0.0  # done: units advanced so far
 
     def advance(self, n: float) -> None:
+        self.done += n
         self.progress.advance(self.task_id, n)
         speed = self.progress.tasks[0].speed
         if speed:
@@ -29,8 +31,9 @@ class Bar:
 
 
 @contextmanager
-def progress_bar(total: float, description: str, unit: str = "steps",
+def progress_bar(total: float | None, description: str, unit: str = "steps",
                  disable: bool = False) -> Iterator[Bar]:
+    """A bar of `total` units (None: unknown, so no ETA; every long job should know it)."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -41,4 +44,4 @@ def progress_bar(total: float, description: str, unit: str = "steps",
         disable=disable,
     )
     with progress:
-        yield Bar(progress, progress.add_task(description, total=total, rate=""), unit)
+        yield Bar(progress, progress.add_task(description, total=total, rate=""), unit, total)

@@ -31,12 +31,15 @@ def run_one(name: str, scale_name: str, seeds: int, seed: int = 0, quiet: bool =
     """Run one study of `learner` (or its placebo) and return its stored form (result,
     verdict, timing)."""
     from trainee.runtime.progress import progress_bar
+    from trainee.studies.budgets import budget
 
     module = study_module(name)
     scale = get_scale(scale_name)
     start = time.perf_counter()
     label = f"{name} (placebo)" if placebo else name
-    with progress_bar(None, f"{label:<15}", unit="env steps", disable=quiet) as bar:
+    # measured budgets are of the real study (a placebo's work is not measured: no ETA)
+    total = None if placebo else budget(name, scale_name, seeds, learner)
+    with progress_bar(total, f"{label:<15}", unit="env steps", disable=quiet) as bar:
         ctx = Context(scale=scale, seeds=seeds, seed=seed, advance=bar.advance, learner=learner,
                       placebo=placebo)
         result = module.run(ctx)

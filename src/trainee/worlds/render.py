@@ -7,11 +7,13 @@ step: rendering is for people, not for speed).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from trainee.store import atomic_write_bytes
 from trainee.worlds.base import State, Task, World
 
 
@@ -37,22 +39,22 @@ def save_gif(frames: list[np.ndarray], path: str | Path, fps: int = 8) -> Path:
     """Write (H, W, 3) uint8 frames as an animated GIF (looping)."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps),
-                   loop=0)
-    return path
+    gif = io.BytesIO()
+    images[0].save(gif, format="GIF", save_all=True, append_images=images[1:],
+                   duration=int(1000 / fps), loop=0)
+    atomic_write_bytes(Path(path), gif.getvalue())
+    return Path(path)
 
 
 def save_strip(frames: list[np.ndarray], path: str | Path, every: int = 1) -> Path:
     """Write every `every`-th frame side by side as one PNG."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     chosen = [np.asarray(f, np.uint8) for f in frames[::every]]
     gap = np.full((chosen[0].shape[0], 2, 3), 255, np.uint8)
     row = np.concatenate([x for f in chosen for x in (f, gap)][:-1], axis=1)
-    Image.fromarray(row).save(path)
-    return path
+    png = io.BytesIO()
+    Image.fromarray(row).save(png, format="PNG")
+    atomic_write_bytes(Path(path), png.getvalue())
+    return Path(path)
