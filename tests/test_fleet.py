@@ -153,7 +153,8 @@ def test_merge_rules_come_from_the_registry(tmp_path, capsys, monkeypatch):
         dataclasses.replace(TINY, merge="median").validate()
     assert main(["fleet", "corridor", "--merge", "median", "--out", str(tmp_path / "f")]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "trainee: error: unknown merge rule 'median'; choose one of mean, ties, diloco (or none)"]
+        "trainee: error: fleet config: unknown merge rule 'median'; choose one of mean, ties, "
+        "diloco (or none)"]
     # A rule registered in one place (RULES) is accepted by the config, with no Literal to edit.
     monkeypatch.setitem(RULES._entries, "first", RuleEntry(
         RULES.get("mean").make, lambda config: {}))

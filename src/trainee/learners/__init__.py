@@ -26,7 +26,7 @@ from typing import Any
 import jax
 
 from trainee.learners.common import TrainState
-from trainee.learners.config import TRACED, LearnerConfig
+from trainee.learners.config import LEARNERS, TRACED, LearnerConfig
 from trainee.learners.learner import (
     Learner,
     TrainOutput,
@@ -37,7 +37,6 @@ from trainee.learners.learner import (
 )
 from trainee.learners.pg import make_pg
 from trainee.learners.ppo import make_ppo
-from trainee.registry import Registry
 from trainee.worlds.base import World
 
 __all__ = [
@@ -47,8 +46,8 @@ __all__ = [
 
 Factory = Callable[[LearnerConfig, World], Learner]
 
-LEARNERS: Registry[Factory] = Registry(
-    "learner", hint=", or package.module:factory or path/to/file.py:factory")
+# LEARNERS lives beside LearnerConfig, whose validate() checks names against it without
+# importing this package (which imports the config: an import cycle).
 LEARNERS.register("ppo", make_ppo)
 LEARNERS.register("pg", make_pg)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from trainee.configs import Range, check_ranges
+from trainee.registry import Registry
 
 # Fields that change no shape: the compiled programs take them as traced arguments
 # (`trainee.program`), so a sweep over them reuses one compiled program. Every other
@@ -31,6 +32,11 @@ RANGES = {
     "layers": Range(1, 64),
 }
 
+
+# name -> factory(config, world) -> Learner; ppo and pg are registered by
+# `trainee.learners` (imported first, as this module's package).
+LEARNERS: Registry = Registry(
+    "learner", hint=", or package.module:factory or path/to/file.py:factory")
 
 @dataclass(frozen=True)
 class LearnerConfig:
@@ -94,8 +100,6 @@ class LearnerConfig:
         if not isinstance(self.learner, str) or not self.learner:
             raise ValueError(f"learner must be a name (got {self.learner!r})")
         if ":" not in self.learner:  # a user's factory is checked when it is imported
-            from trainee.learners import LEARNERS
-
             LEARNERS.get(self.learner)  # an unknown name: one line naming the choices
         batch = self.num_envs * self.num_steps
         if self.learner == "ppo" and self.num_minibatches > batch:

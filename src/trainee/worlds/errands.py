@@ -237,7 +237,8 @@ def _key_blocks(key, n):
     """(blocks, BLOCK) keys: the first n are `split(key, n)`, the rest padding."""
     keys = jax.random.split(key, n)
     size = -(-n // BLOCK) * BLOCK
-    return jnp.concatenate([keys, jnp.repeat(keys[:1], size - n, 0)]).reshape(-1, BLOCK)
+    padded = jnp.concatenate([keys, jnp.repeat(keys[:1], size - n, 0)])
+    return padded.reshape(-1, BLOCK, *padded.shape[1:])  # raw uint32 keys are (n, 2)
 
 
 @partial(jax.jit, static_argnums=1)
