@@ -11,7 +11,6 @@ after changing a study's design (tests/test_study_budgets.py fails until then).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 
 from trainee.runtime import progress
@@ -23,21 +22,9 @@ from trainee.studies.scale import get_scale
 def measure(name: str, scale: str, learner: str = "ppo") -> tuple[int, float]:
     """(units per seed, seconds) of one study at `scale`."""
     seeds = get_scale(scale).seeds
-    bars = []
-    real = progress.progress_bar
-
-    @contextlib.contextmanager
-    def counting(total, description, unit="steps", disable=False):
-        with real(total, description, unit, disable=True) as bar:
-            bars.append(bar)
-            yield bar
-
-    progress.progress_bar = counting
-    try:
+    with progress.recorded_bars() as bars:
         start = time.perf_counter()
         run_one(name, scale, seeds, quiet=True, learner=learner)
-    finally:
-        progress.progress_bar = real
     units = bars[0].done  # the study's own bar (a career inside it opens another)
     if units % seeds:
         raise RuntimeError(f"{name}: {units} units is not a multiple of {seeds} seeds")

@@ -5,8 +5,6 @@ total and the ETA on the way is honest. A study whose design changes fails here 
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from trainee.runtime import progress
@@ -16,17 +14,8 @@ from trainee.studies.runner import run_one
 
 
 def bars_of(name: str, monkeypatch) -> list:
-    bars = []
-    real = progress.progress_bar
-
-    @contextlib.contextmanager
-    def spy(total, description, unit="steps", disable=False):
-        with real(total, description, unit, disable=True) as bar:
-            bars.append(bar)
-            yield bar
-
-    monkeypatch.setattr(progress, "progress_bar", spy)
-    run_one(name, "tiny", 5, quiet=True)
+    with progress.recorded_bars() as bars:
+        run_one(name, "tiny", 5, quiet=True)
     return bars
 
 

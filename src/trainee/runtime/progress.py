@@ -45,3 +45,24 @@ def progress_bar(total: float | None, description: str, unit: str = "steps",
     )
     with progress:
         yield Bar(progress, progress.add_task(description, total=total, rate=""), unit, total)
+
+
+@contextmanager
+def recorded_bars() -> Iterator[list[Bar]]:
+    """Every bar opened inside the block, silent, in a list (for counting a job's work:
+    benchmarks/study_budgets.py and its test)."""
+    global progress_bar
+    bars: list[Bar] = []
+    real = progress_bar
+
+    @contextmanager
+    def recording(total, description, unit="steps", disable=False):
+        with real(total, description, unit, disable=True) as bar:
+            bars.append(bar)
+            yield bar
+
+    progress_bar = recording
+    try:
+        yield bars
+    finally:
+        progress_bar = real
