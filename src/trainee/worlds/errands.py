@@ -29,9 +29,10 @@ Env card
   harm is hidden from the reward unless the task asks).
 - Termination: `terminated` on completing the errand (success); `truncated` after the
   task's `time_limit`: three times the steps the oracle needs on the task with no
-  creatures and no slip, plus 10, at most `max_steps` = 100 (`time_limits`). Generous
-  for any agent that knows what it is doing, tight for chance: with the old flat limit
-  of 100 a random walk finished 0.23 of the easiest train tasks (docs/worlds/errands.md).
+  creatures and no slip, plus 10, at most `max_steps` = 100 (`Errands.time_limit`, set
+  by the sampler). Generous for any agent that knows what it is doing, tight for
+  chance: with the old flat limit of 100 a random walk finished 0.23 of the easiest
+  train tasks (docs/worlds/errands.md).
   The observation's last unit is the time left.
 - Task params (`ErrandsTask`, all arrays): layout (wall orientation / line / door),
   door colour and lock, agent start, objects (kind, colour, cell, present; slot 0 is
