@@ -238,6 +238,31 @@ def test_career_and_fleet_studies_run_at_tiny_scale(name):
     assert all(svg.startswith("<svg") for _, svg in module.draw(result))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("placebo", [False, True])
+def test_jaggedness_and_eval_hacking_run_at_tiny_scale(placebo):
+    """Both studies end to end (~15-30 s each, compiles included): every null and arm is
+    measured, the verdict reads them, and a placebo is never supported."""
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    ctx = Context(scale=get_scale("tiny"), seeds=5, placebo=placebo)
+    jag = study_module("jaggedness").run(ctx)
+    for agent in jag["agents"].values():
+        assert {"negative_flips_null", "negative_flips_minus_null", "jaggedness_null",
+                "jaggedness_minus_null", "references"} <= set(agent)
+    hacking = study_module("eval-hacking").run(ctx)
+    assert hacking["candidates"] == 3 * 2 and hacking["threshold"] == pytest.approx(
+        4 / np.sqrt(hacking["holdout_items"]))
+    for name, result in (("jaggedness", jag), ("eval-hacking", hacking)):
+        json.dumps(result)
+        verdict = study_module(name).verdict(result)
+        assert verdict.value is not None
+        assert verdict.status != SUPPORTED if placebo else verdict.status in (
+            SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+        assert all(svg.startswith("<svg") for _, svg in study_module(name).draw(result))
+
+
 def equal_candidates(rng, candidates=40, seeds=8, items=128, final=512):
     """Candidates of identical true quality (every item a fair coin), 4 difficulty
     levels: whatever the researcher selects is selection noise."""
