@@ -88,21 +88,35 @@ def monotone_fit(success: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
     return isotonic_decreasing(means, counts)[index]
 
 
+def _simulate(success: np.ndarray, difficulty: np.ndarray, episodes: int,
+              rng: np.random.Generator, draws: int) -> np.ndarray:
+    """(draws, rows, tasks): evaluations simulated from each row's monotone fit (each
+    task's success the mean of `episodes` Bernoulli draws at its fitted rate)."""
+    fits = np.stack([monotone_fit(s, d) for s, d in zip(success, difficulty, strict=True)])
+    return rng.binomial(episodes, fits, size=(draws, *fits.shape)) / episodes
+
+
 def monotone_null(success: np.ndarray, difficulty: np.ndarray, episodes: int,
                   rng: np.random.Generator, draws: int = 20) -> np.ndarray:
     """(...,) the jaggedness index an agent with *monotone* success would show on these
-    tasks: per seed, the monotone fit of its per-task `success` (..., tasks), then
-    `draws` evaluations simulated from it (each task's success the mean of `episodes`
-    Bernoulli draws at its fitted rate), their mean index. Evaluation noise alone makes a
-    monotone agent's index > 0; an agent is jagged only by its excess over this."""
+    tasks through evaluation noise: the mean index of `draws` evaluations simulated from
+    the monotone fit of each seed's per-task `success` (..., tasks), bias-corrected.
+
+    The fit follows the noise where it happens to fall with difficulty, so evaluations
+    simulated from it invert less often than the monotone agent's own would (measured:
+    0.029 too little for a flat profile of 64 tasks x 2 episodes). A second level of the
+    same simulation (refit each simulated evaluation, simulate once from that) estimates
+    the shortfall, which is added back: the parametric-bootstrap bias correction
+    (Efron & Tibshirani 1993, ch. 10)."""
     success = np.asarray(success, dtype=np.float64)
     difficulty = np.broadcast_to(np.asarray(difficulty, np.float64), success.shape)
-    flat_s, flat_d = success.reshape(-1, success.shape[-1]), difficulty.reshape(
-        -1, success.shape[-1])
-    fits = np.stack([monotone_fit(s, d) for s, d in zip(flat_s, flat_d, strict=True)])
-    sims = rng.binomial(episodes, fits, size=(draws, *fits.shape)) / episodes
-    null = jaggedness_index(sims, flat_d).mean(axis=0)
-    return null.reshape(success.shape[:-1])
+    rows = success.reshape(-1, success.shape[-1])
+    levels = difficulty.reshape(-1, success.shape[-1])
+    first = _simulate(rows, levels, episodes, rng, draws)  # (draws, rows, tasks)
+    second = np.stack([_simulate(x, levels, episodes, rng, 1)[0] for x in first])
+    index_first = jaggedness_index(first, levels).mean(axis=0)
+    shortfall = index_first - jaggedness_index(second, levels).mean(axis=0)
+    return (index_first + shortfall).reshape(success.shape[:-1])
 
 
 def jaggedness(records: Records) -> Jaggedness:
