@@ -83,7 +83,7 @@ def config_sets(world, ctx: Context, key) -> tuple:
 def per_item(records, seeds: int) -> tuple[np.ndarray, np.ndarray]:
     """(S, items) success and (S, items) difficulty of one evaluation, items = tasks x
     episodes in task-major order."""
-    success = np.asarray(records.success, np.float64)  # (S, tasks, episodes)
+    success = np.asarray(records.success, bool)  # (S, tasks, episodes)
     difficulty = np.broadcast_to(np.asarray(records.difficulty)[..., None], success.shape)
     return success.reshape(seeds, -1), difficulty.reshape(seeds, -1)
 

@@ -62,7 +62,8 @@ MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 NULL_DRAWS = 20  # simulated evaluations of the monotone fit per seed
 PLACEBO = ("the 'successive checkpoints' are the final one played again with fresh pairs "
            "of episode keys, and the index is read on an evaluation simulated from the "
-           "agent's own monotone fit: no regression and no inversion beyond the nulls")
+           "agent's own monotone fit: no regression and no inversion beyond the nulls "
+           "by construction")
 
 
 def played_twice(curve) -> list[tuple[np.ndarray, np.ndarray]]:
