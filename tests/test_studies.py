@@ -15,6 +15,7 @@ from trainee.studies.verdict import (
     MARGINS,
     NOT_SUPPORTED,
     SUPPORTED,
+    above_null,
     combine,
     positive_effect,
 )
@@ -90,6 +91,8 @@ def test_jaggedness_verdict_compares_against_its_nulls_and_can_fail():
     # than their nulls: not supported, whatever the raw rates.
     assert verdict(jagged_agent(ci(-0.07, -0.09, -0.06), ci(0.0, -0.005, 0.005))) == (
         NOT_SUPPORTED)
+    # A statistic without a measured null can never be supported.
+    assert above_null({"jaggedness": POSITIVE}, "jaggedness", 0.01, "x")[0] == INCONCLUSIVE
 
 
 def eval_hacking_result(against_control, reduction):
