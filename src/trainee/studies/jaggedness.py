@@ -10,7 +10,7 @@ test that had passed), three statistics, each beside a null measured the same wa
   agents' flips (the old checkpoint against the next) differ only in the policy;
 - the jaggedness index at the end against a monotone null: the isotonic (never rising)
   fit of the agent's own per-task success on difficulty, evaluated as often as the agent
-  was (`measures.monotone_null`);
+  was (`measures.monotone_null`, bias-corrected);
 - re-introduced bugs per episode (repair's hidden `regressions` counter) against the
   oracle (0 by construction) and the random policy on the same tasks and keys.
 """
@@ -54,7 +54,8 @@ METHOD = (
     "one on the other (both ways, averaged); its test-retest null is the same with the "
     "old checkpoint in place of the new one. Jaggedness index at the end (easy-fail / "
     "hard-pass pairs) against a monotone null: the isotonic fit of the agent's per-task "
-    "success on difficulty, played as often (20 simulated evaluations). Re-introduced "
+    "success on difficulty, played as often (20 simulated evaluations, bias-corrected "
+    "by a second level of simulation, since the fit follows the noise). Re-introduced "
     "bugs per episode against the oracle (0) and the random policy. The verdict needs "
     "both excesses (flips and index over their nulls) above the margin."
 )
