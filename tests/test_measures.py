@@ -13,9 +13,13 @@ from trainee.measures import (
     forward_transfer,
     generalisation_gap,
     harm_rate,
+    isotonic_decreasing,
     jaggedness,
     jaggedness_index,
+    monotone_fit,
+    monotone_null,
     reintroduced_bugs_per_episode,
+    retest_flips,
     samples_to_competence,
     worst_decile_success,
 )
@@ -66,6 +70,62 @@ def test_jaggedness_counts_easy_fail_hard_pass_pairs():
     assert jaggedness_index(np.array([0.5, 1.0]), np.array([1.0, 2.0])) == pytest.approx(0.5)
     # 20 tasks -> worst 2: mean of 0.0 and 0.1.
     assert worst_decile_success(np.linspace(0, 1.9, 20)) == pytest.approx(0.05)
+
+
+def test_isotonic_fit_pools_adjacent_violators():
+    # Non-increasing fit of 1, 0, 1, 0.5: (0, 1) rise -> pooled 0.5; then 0.5, 0.5 is no
+    # rise -> 1, 0.5, 0.5, 0.5 (squared error 0.5, the least of any non-increasing fit).
+    assert isotonic_decreasing([1.0, 0.0, 1.0, 0.5]) == pytest.approx([1, 0.5, 0.5, 0.5])
+    # Weights: 0, 1, 2 with weights 1, 1, 2 -> one block, (0 + 1 + 4) / 4 = 1.25.
+    assert isotonic_decreasing([0.0, 1.0, 2.0], [1, 1, 2]) == pytest.approx([1.25] * 3)
+    assert isotonic_decreasing([3.0, 2.0, 2.0, 1.0]) == pytest.approx([3, 2, 2, 1])
+    # Tasks out of order with a tie: difficulty 2, 1, 2, 3 and success 0, 1, 1, 0. Level
+    # means 1 (d=1), 0.5 (d=2, two tasks), 0 (d=3): already non-increasing.
+    assert monotone_fit([0, 1, 1, 0], [2, 1, 2, 3]) == pytest.approx([0.5, 1, 0.5, 0])
+    # Success rising with difficulty, 0 then 1 (weights 1 and 3): pooled to 0.75.
+    assert monotone_fit([0, 1, 1, 1], [1, 2, 2, 2]) == pytest.approx([0.75] * 4)
+
+
+def test_monotone_null_is_the_index_a_monotone_agent_shows_by_chance():
+    rng = np.random.default_rng(0)
+    # A deterministic monotone agent (rates 0 or 1, never rising): its fit is itself, its
+    # simulated evaluations equal it, so the null is exactly its index, 0.
+    assert monotone_null(np.array([1.0, 1.0, 0.0]), np.arange(3.0), 2, rng) == 0.0
+    # Easy failed, hard solved (index 1): the fit pools both to 0.5; one episode each,
+    # a simulated pair is 00, 01, 10, 11 with probability 1/4 each, inverted (01) with
+    # probability 0.25. Second level: refits 00 -> (0, 0), 01 -> (0.5, 0.5), 10 -> (1, 0),
+    # 11 -> (1, 1); only 01's refit inverts again, with probability 0.25: 0.0625. The
+    # shortfall 0.25 - 0.0625 is added back: 0.4375.
+    null = monotone_null(np.array([[0.0, 1.0]]), np.array([1.0, 2.0]), 1, rng, draws=4000)
+    assert null.shape == (1,) and null[0] == pytest.approx(0.4375, abs=0.03)
+
+
+def test_monotone_null_is_nearly_unbiased_for_a_flat_agent():
+    """A flat (monotone) agent of 64 tasks x 2 episodes: its index minus the null is
+    within the study's margin 0.01 on average; the uncorrected fit-and-simulate null
+    (first level only) falls 0.029 short (docs/measures.md)."""
+    rng = np.random.default_rng(1)
+    difficulty = np.sort(rng.integers(0, 20, 64)).astype(float)
+    excess = []
+    for _ in range(40):
+        success = rng.binomial(2, np.full(64, 0.4)) / 2
+        excess.append(jaggedness_index(success, difficulty)
+                      - monotone_null(success, difficulty, 2, rng)[()])
+    assert abs(np.mean(excess)) < 0.01
+
+
+def test_retest_flips_compare_across_keys_only():
+    # One task x 4 episodes written as (tasks, episodes) = (4, 1) items.
+    col = lambda *v: np.array(v, bool)[:, None]
+    old = (col(1, 1, 0, 0), col(1, 0, 1, 0))  # the old checkpoint on keys A and on B
+    new = (col(1, 0, 0, 0), col(0, 1, 0, 0))
+    # NFR(old A, new B) = item 0 -> 1/4; NFR(old B, new A) = item 2 -> 1/4; mean 0.25.
+    assert retest_flips(old, new) == pytest.approx(0.25)
+    # Test-retest null: NFR(A, B) = item 1 -> 1/4, NFR(B, A) = item 2 -> 1/4.
+    assert retest_flips(old, old) == pytest.approx(0.25)
+    # A checkpoint that solves the same items on both keys has a null of 0.
+    same = (col(1, 0, 1, 0), col(1, 0, 1, 0))
+    assert retest_flips(same, same) == 0.0
 
 
 def test_flips_between_checkpoints():

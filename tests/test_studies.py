@@ -15,6 +15,7 @@ from trainee.studies.verdict import (
     MARGINS,
     NOT_SUPPORTED,
     SUPPORTED,
+    above_null,
     combine,
     positive_effect,
 )
@@ -69,13 +70,12 @@ def test_value_function_verdict_names_every_horizon():
     assert verdict.status == SUPPORTED and "program bits 8: +0.200" in verdict.reason
 
 
-def jagged_agent(nfr_excess, jag_excess, success=0.8):
-    """Excesses over the nulls; the raw statistics (>= 0 by construction) look jagged."""
-    agent = {"success_mean": success, "negative_flips": POSITIVE, "jaggedness": POSITIVE,
-             "jaggedness_minus_null": jag_excess}
-    if nfr_excess is not None:
-        agent["negative_flips_minus_null"] = nfr_excess
-    return agent
+def jagged_agent(nfr_excess, jag_excess, normalised=0.5):
+    """Excesses over the nulls; the raw statistics (>= 0 by construction) look jagged;
+    `normalised` is the ppo agent's score between random (0) and the oracle (1)."""
+    refs = {"agent": POSITIVE, "random": NULL, "agent_normalised": ci(normalised, 0, 1)}
+    return {"negative_flips": POSITIVE, "jaggedness": POSITIVE, "references": refs,
+            "negative_flips_minus_null": nfr_excess, "jaggedness_minus_null": jag_excess}
 
 
 def test_jaggedness_verdict_compares_against_its_nulls_and_can_fail():
@@ -83,20 +83,32 @@ def test_jaggedness_verdict_compares_against_its_nulls_and_can_fail():
     verdict = lambda agent: module.verdict({"agents": {"ppo": agent}}).status
     assert verdict(jagged_agent(POSITIVE, POSITIVE)) == SUPPORTED
     assert verdict(jagged_agent(POSITIVE, NULL)) == NOT_SUPPORTED
-    assert verdict(jagged_agent(POSITIVE, POSITIVE, success=0.0)) == INCONCLUSIVE
-    # Issue 13's smooth agent: raw index and flips well above 0, but below the shuffled
-    # null (0.057 vs 0.130): not supported, whatever the raw flip rate.
-    assert verdict(jagged_agent(None, ci(-0.073, -0.09, -0.05))) == NOT_SUPPORTED
-    # No flip null measured yet (the study today): never supported.
-    assert verdict(jagged_agent(None, POSITIVE)) == INCONCLUSIVE
+    assert verdict(jagged_agent(NULL, POSITIVE)) == NOT_SUPPORTED
+    assert verdict(jagged_agent(UNSURE, POSITIVE)) == INCONCLUSIVE
+    # Below a quarter of the way from random play to the oracle: nothing to judge.
+    assert verdict(jagged_agent(POSITIVE, POSITIVE, normalised=0.1)) == INCONCLUSIVE
+    # Issue 13's smooth agent: raw index and flips well above 0 (POSITIVE), but no more
+    # than their nulls: not supported, whatever the raw rates.
+    assert verdict(jagged_agent(ci(-0.07, -0.09, -0.06), ci(0.0, -0.005, 0.005))) == (
+        NOT_SUPPORTED)
+    # A statistic without a measured null can never be supported.
+    assert above_null({"jaggedness": POSITIVE}, "jaggedness", 0.01, "x")[0] == INCONCLUSIVE
+
+
+def eval_hacking_result(against_control, reduction):
+    return {"optimism_reused_minus_control": against_control,
+            "optimism_reduction": reduction}
 
 
 def test_eval_hacking_verdict():
-    module = study_module("eval-hacking")
-    assert module.verdict({"optimism_reused": POSITIVE,
-                           "optimism_reduction": POSITIVE}).status == SUPPORTED
-    assert module.verdict({"optimism_reused": NULL,
-                           "optimism_reduction": UNSURE}).status == NOT_SUPPORTED
+    verdict = lambda *c: study_module("eval-hacking").verdict(eval_hacking_result(*c))
+    assert verdict(POSITIVE, POSITIVE).status == SUPPORTED
+    assert verdict(POSITIVE, POSITIVE).value == POSITIVE  # the reduction is the key
+    # No more optimism than picking at random: nothing to guard against.
+    assert verdict(NULL, POSITIVE).status == NOT_SUPPORTED
+    # Optimistic, but Thresholdout no better.
+    assert verdict(POSITIVE, NULL).status == NOT_SUPPORTED
+    assert verdict(POSITIVE, UNSURE).status == INCONCLUSIVE
 
 
 def test_care_verdict():
@@ -163,9 +175,8 @@ def _study_result(name, key_ci):
                                  "narrow": student, "broad": student},
         "value-function": lambda: {"auc_advantage": key_ci, "world": "repair",
                                    "advantage_per_horizon": {}},
-        "jaggedness": lambda: {"agents": {"ppo": {
-            **jagged_agent(key_ci, POSITIVE)}}},
-        "eval-hacking": lambda: {"optimism_reused": key_ci, "optimism_reduction": POSITIVE},
+        "jaggedness": lambda: {"agents": {"ppo": jagged_agent(key_ci, POSITIVE)}},
+        "eval-hacking": lambda: eval_hacking_result(POSITIVE, key_ci),
         "care": lambda: {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
                          "harm_reduction": key_ci, "harm_per_success_reduction": POSITIVE},
         "on-the-job": lambda: on_the_job_result(key_ci, NO_FORGETTING),
@@ -230,18 +241,57 @@ def test_career_and_fleet_studies_run_at_tiny_scale(name):
     assert all(svg.startswith("<svg") for _, svg in module.draw(result))
 
 
-def test_reused_holdout_is_optimistic_on_equal_configs():
-    """Many configs of identical true quality: the best holdout score is selection noise,
-    so the reused holdout reports more than the fresh final gives."""
+@pytest.mark.slow
+@pytest.mark.parametrize("placebo", [False, True])
+def test_jaggedness_and_eval_hacking_run_at_tiny_scale(placebo):
+    """Both studies end to end (~15-30 s each, compiles included): every null and arm is
+    measured, the verdict reads them, and a placebo is never supported."""
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    ctx = Context(scale=get_scale("tiny"), seeds=5, placebo=placebo)
+    jag = study_module("jaggedness").run(ctx)
+    for agent in jag["agents"].values():
+        assert {"negative_flips_null", "negative_flips_minus_null", "jaggedness_null",
+                "jaggedness_minus_null", "references"} <= set(agent)
+    hacking = study_module("eval-hacking").run(ctx)
+    assert hacking["candidates"] == 3 * 2 and hacking["threshold"] == pytest.approx(
+        4 / np.sqrt(hacking["holdout_items"]))
+    for name, result in (("jaggedness", jag), ("eval-hacking", hacking)):
+        json.dumps(result)
+        verdict = study_module(name).verdict(result)
+        assert verdict.value is not None
+        assert verdict.status != SUPPORTED if placebo else verdict.status in (
+            SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+        assert all(svg.startswith("<svg") for _, svg in study_module(name).draw(result))
+
+
+def equal_candidates(rng, candidates=40, seeds=8, items=128, final=512):
+    """Candidates of identical true quality (every item a fair coin), 4 difficulty
+    levels: whatever the researcher selects is selection noise."""
+    draw = lambda n: (rng.random((candidates, seeds, n)) < 0.5).astype(float)
+    level = lambda n: np.tile(np.repeat(np.arange(4.0), n // 4), (seeds, 1))
+    items = {"trainside": draw(items), "holdout": draw(items), "final": draw(final)}
+    return items, {part: level(v.shape[2]) for part, v in items.items()}
+
+
+def test_adaptive_researcher_overfits_the_reused_holdout_not_the_control():
     from trainee.studies.eval_hacking import researchers
 
-    rng = np.random.default_rng(0)
-    draw = lambda items: (rng.random((40, 8, items)) < 0.5).astype(float)
-    r = researchers({"dev": draw(512), "holdout": draw(64), "final": draw(512)}, seed=0)
-    optimism = r["reused_reported"] - r["reused_fresh"]
-    assert np.all(optimism > 0.05)
-    guarded = r["thresholdout_reported"] - r["thresholdout_fresh"]
-    assert np.mean(guarded) < np.mean(optimism)
+    items, difficulty = equal_candidates(np.random.default_rng(0))
+    r = researchers(items, difficulty, seed=0)
+    optimism = {arm: r[f"{arm}_reported"] - r[f"{arm}_fresh"]
+                for arm in ("reused", "thresholdout", "control")}
+    assert r["groups"] == 8 and r["threshold"] == pytest.approx(4 / np.sqrt(128))
+    # Best quarter of 40, then the best per group of 16 items: far above the truth 0.5.
+    assert np.all(optimism["reused"] > 0.1)
+    assert abs(np.mean(optimism["control"])) < 0.05  # random picks: no selection
+    # Thresholdout answers with the train side unless the holdout disagrees by more than
+    # its noisy threshold; the researcher then overfits the train side, less the holdout.
+    assert np.mean(optimism["thresholdout"]) < np.mean(optimism["reused"])
+    assert np.all(r["over_threshold"] > 0)
+    placebo = researchers(items, difficulty, seed=0, placebo=True)
+    assert abs(np.mean(placebo["reused_reported"] - placebo["reused_fresh"])) < 0.05
 
 
 def test_study_names_are_checked():

@@ -27,8 +27,11 @@ from trainee.measures.generalisation import (
 from trainee.measures.harm import HarmRate, harm_rate
 from trainee.measures.jaggedness import (
     Jaggedness,
+    isotonic_decreasing,
     jaggedness,
     jaggedness_index,
+    monotone_fit,
+    monotone_null,
     task_success,
     worst_decile_success,
 )
@@ -37,6 +40,7 @@ from trainee.measures.regressions import (
     checkpoint_flips,
     flips,
     reintroduced_bugs_per_episode,
+    retest_flips,
 )
 from trainee.measures.stats import (
     ValueCI,
@@ -71,13 +75,17 @@ __all__ = [
     "iqm",
     "format_ci",
     "iqm_ci",
+    "isotonic_decreasing",
     "jaggedness",
     "jaggedness_index",
     "max_forgetting",
+    "monotone_fit",
+    "monotone_null",
     "normalised_return",
     "probability_of_improvement",
     "probability_of_improvement_ci",
     "reintroduced_bugs_per_episode",
+    "retest_flips",
     "samples_to_competence",
     "success_rate",
     "task_success",

@@ -46,6 +46,18 @@ def checkpoint_flips(old: Records, new: Records) -> Flips:
     return flips(old.success, new.success)
 
 
+def retest_flips(old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray]
+                 ) -> np.ndarray:
+    """Negative flip rate between two checkpoints each evaluated twice, with episode keys
+    A and B (the same A and B for both): the mean of NFR(old on A, new on B) and NFR(old
+    on B, new on A). Old and new never share a key, so the rate includes the luck of
+    the draw; `retest_flips(x, x)` of one checkpoint is therefore its test-retest null,
+    measured exactly as the flips between two checkpoints are. `old`, `new`: (success on
+    A, success on B), each (..., tasks, episodes). Returns (...)."""
+    (old_a, old_b), (new_a, new_b) = old, new
+    return (flips(old_a, new_b).negative + flips(old_b, new_a).negative) / 2
+
+
 def reintroduced_bugs_per_episode(records: Records, counter: str = "regressions") -> np.ndarray:
     """Mean number of re-introduced bugs per episode (repair world: a test that had been
     fixed and fails again, counted each time), per seed: shape (...)."""

@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from trainee.evaluate import Records, evaluate
@@ -153,13 +152,20 @@ def _reference_evaluator(world: World, name: str, episodes: int) -> Callable:
     return jax.jit(jax.vmap(lambda key, tasks: evaluate(world, policy, key, tasks, episodes)))
 
 
+def reference_records(world: World, tasks, keys: jax.Array, episodes: int) -> dict:
+    """{"random": Records (S, n, episodes), "oracle": ... or absent}: the references'
+    whole records (hidden counters included) per seed on per-seed `tasks` (S, n) with the
+    seeds' episode `keys` (S,)."""
+    names = [n for n in ("random", "oracle") if n in reference_policies(world)]
+    return {name: _reference_evaluator(world, name, episodes)(keys, tasks).to_numpy()
+            for name in names}
+
+
 def reference_success(world: World, tasks, keys: jax.Array, episodes: int) -> dict:
     """{"random": (S,), "oracle": (S,) or absent}: success of the references per seed on
     per-seed `tasks` (S, n) with the seeds' episode `keys` (S,)."""
-    names = [n for n in ("random", "oracle") if n in reference_policies(world)]
-    return {name: np.asarray(jnp.mean(
-        _reference_evaluator(world, name, episodes)(keys, tasks).success, axis=(-2, -1)))
-        for name in names}
+    return {name: np.mean(r.success, axis=(-2, -1))
+            for name, r in reference_records(world, tasks, keys, episodes).items()}
 
 
 def normalise(score, random, oracle):

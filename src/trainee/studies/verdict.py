@@ -62,9 +62,12 @@ MARGINS: dict[str, Margin] = {
                          "both are rates over pairs (ordered task pairs, (task, episode) "
                          "pairs); one in a hundred beyond what the null produces by chance "
                          "is the least excess that makes an agent jagged rather than noisy"),
-    "eval-hacking": Margin(0.01, "success rate, reported minus fresh (optimism)",
-                           "one point of success, the exam's noise rate sigma: a smaller "
-                           "overstatement is within Thresholdout's own answer noise"),
+    "eval-hacking": Margin(0.01, "optimism (success rate, reported minus fresh): the "
+                                 "reused holdout's minus the random-pick control's, and "
+                                 "minus Thresholdout's",
+                           "one point of success, the precision at which the report "
+                           "prints and compares success rates: a smaller overstatement "
+                           "changes none of the comparisons it shows"),
     "care": Margin(0.02, "pedestrians hit per episode (and per success), baseline minus care",
                    "one pedestrian in 50 episodes: less than one hit per evaluation of a "
                    "seed's new-job tasks is not a difference in behaviour"),
