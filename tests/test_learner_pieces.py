@@ -1,11 +1,15 @@
 """Learner pieces against naive loops and hand-computed cases."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from trainee.learners.common import entropy, log_prob, masked_mean
-from trainee.learners.pg import leave_one_out_advantage
+from trainee.learners.config import LearnerConfig
+from trainee.learners.pg import Episodes, episode_advantages, leave_one_out_advantage
 from trainee.learners.ppo import compute_gae
 
 
@@ -113,3 +117,53 @@ def test_next_values_use_the_true_last_observation_only_at_truncation():
     expected = np.where(rollout.terminated, 0.0, np.stack(final_values))
     got = np.where(rollout.terminated, 0.0, next_values(rollout, last_value))
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def _two_episodes() -> Episodes:
+    """Time-major (T=3, E=2): episode 0 succeeds at its 2nd step (reward 1, then one
+    padded step); episode 1 runs all 3 steps to the time limit with no reward."""
+    valid = jnp.array([[True, True], [True, True], [False, True]])
+    value = jnp.array([[0.5, 0.2], [0.8, 0.1], [9.0, 0.3]])  # 9.0: a padded step's value
+    reward = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    zeros = jnp.zeros((3, 2))
+    return Episodes(zeros[..., None], zeros.astype(jnp.int32), zeros, value, reward, valid,
+                    valid & (reward > 0))
+
+
+@pytest.mark.parametrize(("advantage", "lam", "expected", "targets"), [
+    # Monte-Carlo return-to-go minus the critic, whatever gae_lambda says: episode 0's
+    # returns 0.9 * 1 and 1; episode 1's 0 (its time-limit end is terminal).
+    ("mc_critic", 0.0, [[0.4, -0.2], [0.2, -0.1], [None, -0.3]],
+     [[0.9, 0.0], [1.0, 0.0], [None, 0.0]]),
+    # GAE(0), one-step TD: r + 0.9 V(next) - V, with no V after an episode's end.
+    ("gae", 0.0, [[0.22, -0.11], [0.2, 0.17], [None, -0.3]],
+     [[0.72, 0.09], [1.0, 0.27], [None, 0.0]]),
+    # Outcome only: returns [1, 0] in one group of 2 -> 1 - 0 and 0 - 1 on every step.
+    ("group", 0.95, [[1.0, -1.0], [1.0, -1.0], [None, -1.0]], None),
+])
+def test_episode_advantages_hand_computed(advantage, lam, expected, targets):
+    config = dataclasses.replace(LearnerConfig(learner="pg"), advantage=advantage,
+                                 gamma=0.9, gae_lambda=lam, group_size=2)
+    adv, target = episode_advantages(_two_episodes(), config)
+    real = np.array([[True, True], [True, True], [False, True]])  # padded steps: masked
+    np.testing.assert_allclose(np.asarray(adv)[real],
+                               np.array(expected, dtype=float)[real], atol=1e-6)
+    if targets is None:
+        assert target is None  # no critic is trained
+    else:
+        np.testing.assert_allclose(np.asarray(target)[real],
+                                   np.array(targets, dtype=float)[real], atol=1e-6)
+
+
+def test_gae_lambda_one_on_whole_episodes_is_mc_critic():
+    episodes = _two_episodes()
+    base = dataclasses.replace(LearnerConfig(learner="pg"), gamma=0.97, group_size=2)
+    gae1, _ = episode_advantages(episodes, dataclasses.replace(base, advantage="gae",
+                                                               gae_lambda=1.0))
+    mc, _ = episode_advantages(episodes, dataclasses.replace(base, advantage="mc_critic"))
+    np.testing.assert_allclose(gae1, mc, atol=1e-6)
+
+
+def test_unknown_advantage_is_refused():
+    with pytest.raises(ValueError, match="advantage must be one of"):
+        LearnerConfig(learner="pg", advantage="vine").validate()

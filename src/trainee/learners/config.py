@@ -19,6 +19,8 @@ TRACED = ("lr", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_g
 # The networks `network` may name; `auto` resolves to one of the others per world
 # (`trainee.learners.networks.resolve_network`).
 NETWORKS = ("auto", "mlp", "cnn", "attention")
+# pg's advantage estimators (`trainee.learners.pg.episode_advantages`).
+ADVANTAGES = ("group", "gae", "mc_critic")
 # The values each number field may take. The upper bounds are not tuned limits: they
 # only refuse values that cannot be meant (a budget of 1e30 steps, a 1e6-wide layer)
 # before they hang the host or exhaust memory.
@@ -52,6 +54,11 @@ class LearnerConfig:
     """`ppo`: rollout length per environment per update."""
     group_size: int = 4
     """`pg`: episodes played from the same start state per task per update (G)."""
+    advantage: Literal["group", "gae", "mc_critic"] = "group"
+    """`pg`: the advantage estimator on its whole-episode groups (the rollouts and the
+    clipped update stay the same): `group`, outcome minus the leave-one-out group mean
+    (no critic); `gae`, GAE(`gae_lambda`) with a critic; `mc_critic`, the Monte-Carlo
+    return minus a critic (GAE with lambda 1). Static: it changes the program."""
     update_epochs: int = 4
     """Passes over each batch of experience."""
     num_minibatches: int = 4
@@ -112,6 +119,9 @@ class LearnerConfig:
                 f"pg needs num_envs ({self.num_envs}) to be a multiple of group_size "
                 f"({self.group_size}); e.g. --num-envs {self.group_size * 4}"
             )
+        if self.advantage not in ADVANTAGES:
+            raise ValueError(f"advantage must be one of {', '.join(ADVANTAGES)} "
+                             f"(got {self.advantage!r})")
         if self.learner == "pg" and self.group_size < 2:
             raise ValueError("pg needs group_size >= 2 for a leave-one-out baseline")
 
