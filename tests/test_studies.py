@@ -63,11 +63,63 @@ def test_two_students_verdict():
     assert study_module("two-students").verdict(result).status == NOT_SUPPORTED
 
 
-def test_value_function_verdict_names_every_horizon():
-    result = {"auc_advantage": POSITIVE, "world": "repair",
-              "advantage_per_horizon": {"0": NULL, "4": POSITIVE}}
-    verdict = study_module("value-function").verdict(result)
-    assert verdict.status == SUPPORTED and "program bits 8: +0.200" in verdict.reason
+def value_function_result(slope, learned=(0.5, 0.5)):
+    """A result whose key number is `slope`; `learned[i]`: every arm's normalised final
+    success at the i-th level (0 = random play, 1 = the oracle)."""
+    def arms(normalised):
+        refs = {"agent": POSITIVE, "random": NULL, "agent_normalised": ci(normalised, 0, 1)}
+        return {"gae": {"references": refs}, "group": {"references": refs}}
+    return {"world": "repair", "runs": {"0": arms(learned[0]), "3": arms(learned[1])},
+            "versus_group": {"gae": {"slope": slope, "per_level": {"0": NULL, "3": POSITIVE}}}}
+
+
+def test_value_function_verdict_reads_the_slope_and_names_every_level():
+    verdict = study_module("value-function").verdict(value_function_result(POSITIVE))
+    assert verdict.status == SUPPORTED and verdict.value == POSITIVE
+    assert "program bits 4: +0.000, 7: +0.200" in verdict.reason
+    flat = study_module("value-function").verdict(value_function_result(NULL))
+    assert flat.status == NOT_SUPPORTED  # no growth with horizon
+    # A level that no arm learned: the slope would read the floor, so no decision.
+    floor = study_module("value-function").verdict(value_function_result(POSITIVE,
+                                                                         (0.5, 0.1)))
+    assert floor.status == INCONCLUSIVE and "no arm learned" in floor.reason
+
+
+def test_value_function_slope_per_seed_hand_computed():
+    from trainee.studies.value_function import advantage_numbers, per_seed_slope
+
+    # (levels, seeds): growing by 0.01 a level, flat, shrinking by 0.1 a level
+    diffs = np.array([[0.0, 0.1, 0.3], [0.01, 0.1, 0.2], [0.02, 0.1, 0.1], [0.03, 0.1, 0.0]])
+    np.testing.assert_allclose(per_seed_slope(diffs), [0.01, 0.0, -0.1], atol=1e-12)
+    # AUCs whose gae-minus-group difference is `diffs`
+    runs = {str(h): {"gae": {"auc_per_seed": list(0.5 + d)}, "group":
+                     {"auc_per_seed": [0.5] * 3}} for h, d in enumerate(diffs)}
+    numbers = advantage_numbers(runs, "gae")
+    assert numbers["per_level"]["3"]["ci_high"] == pytest.approx(0.1)
+    assert numbers["slope"]["ci_low"] == pytest.approx(-0.1)
+
+
+def test_value_function_placebo_same_estimator_is_not_supported():
+    """Two arms with the same estimator: per-level AUC differences pure noise (no trend).
+    At the margin's scale the slope is never supported; at 7x it, at most the rule's
+    bound (all 5 seeds' slopes above the margin: 2^-5) of the time."""
+    from trainee.studies.value_function import advantage_numbers
+
+    rng = np.random.default_rng(1)
+    verdict = study_module("value-function").verdict
+
+    def placebo(noise):
+        auc = rng.uniform(0.2, 0.8, size=(4, 5))
+        runs = {str(h): {"gae": {"auc_per_seed": list(auc[h] + rng.normal(0, noise, 5))},
+                         "group": {"auc_per_seed": list(auc[h])}} for h in range(4)}
+        result = value_function_result(None)
+        result["versus_group"] = {"gae": advantage_numbers(runs, "gae")}
+        return verdict(result).status
+
+    m = MARGINS["value-function"].value
+    assert SUPPORTED not in [placebo(m) for _ in range(200)]
+    wide = [placebo(7 * m) for _ in range(400)]
+    assert wide.count(SUPPORTED) / len(wide) <= 1 / 32 + 0.02
 
 
 def jagged_agent(nfr_excess, jag_excess, normalised=0.5):
@@ -173,8 +225,7 @@ def _study_result(name, key_ci):
         "gap": lambda: gap_result(key_ci),
         "two-students": lambda: {"broad_minus_narrow": key_ci, "new_job": "bigger",
                                  "narrow": student, "broad": student},
-        "value-function": lambda: {"auc_advantage": key_ci, "world": "repair",
-                                   "advantage_per_horizon": {}},
+        "value-function": lambda: value_function_result(key_ci),
         "jaggedness": lambda: {"agents": {"ppo": jagged_agent(key_ci, POSITIVE)}},
         "eval-hacking": lambda: eval_hacking_result(POSITIVE, key_ci),
         "care": lambda: {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
@@ -238,6 +289,29 @@ def test_career_and_fleet_studies_run_at_tiny_scale(name):
     verdict = module.verdict(result)
     assert verdict.status in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
     assert verdict.value is not None
+    assert all(svg.startswith("<svg") for _, svg in module.draw(result))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("placebo", [False, True])
+def test_value_function_runs_at_tiny_scale(placebo):
+    """The study end to end (~20-40 s, three programs compiled): every arm at every
+    level, the same budget in every arm, and a placebo never supported."""
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+    from trainee.studies.value_function import ARMS, LEVELS
+
+    module = study_module("value-function")
+    result = module.run(Context(scale=get_scale("tiny"), seeds=5, placebo=placebo))
+    json.dumps(result)
+    assert list(result["runs"]) == [str(h) for h in LEVELS[result["world"]]]
+    for arms in result["runs"].values():
+        assert set(arms) == ({"gae", "group"} if placebo else set(ARMS))
+        assert len({tuple(r["steps"]) for r in arms.values()}) == 1  # same budget
+    verdict = module.verdict(result)
+    assert verdict.value == result["versus_group"]["gae"]["slope"]
+    assert verdict.status != SUPPORTED if placebo else verdict.status in (
+        SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
     assert all(svg.startswith("<svg") for _, svg in module.draw(result))
 
 

@@ -22,21 +22,23 @@ DEFAULT_HP = {"lr": 1e-3, "gae_lambda": 0.95, "ent_coef": 0.01}
 seed_keys = programs.seed_keys
 
 
-def base_config(learner: str, scale: Scale) -> LearnerConfig:
+def base_config(learner: str, scale: Scale, advantage: str = "group") -> LearnerConfig:
     # Constant learning rate (no annealing): a chunked run then needs no total length
     # at compile time, and fine-tuning starts at the same rate as training.
     return LearnerConfig(
         learner=learner, num_envs=scale.num_envs, num_steps=scale.num_steps, group_size=4,
+        advantage=advantage,
         update_epochs=2, num_minibatches=2, anneal_lr=False, hidden=scale.hidden,
         layers=scale.layers, total_steps=scale.num_envs * 1024, **DEFAULT_HP,
     )
 
 
-def get_program(world_name: str, learner: str, scale: Scale) -> Program:
-    """The program of `learner` on `world_name` at `scale`: chunks of about
-    `scale.steps_per_chunk` env steps per seed."""
+def get_program(world_name: str, learner: str, scale: Scale,
+                advantage: str = "group") -> Program:
+    """The program of `learner` (with pg's `advantage` estimator) on `world_name` at
+    `scale`: chunks of about `scale.steps_per_chunk` env steps per seed."""
     world = programs.get_world(world_name)
-    config = base_config(learner, scale)
+    config = base_config(learner, scale, advantage)
     updates = max(1, scale.steps_per_chunk // make_learner(config, world).steps_per_update)
     return programs.get_program(world, config, updates, seed_tasks=True)
 

@@ -54,10 +54,15 @@ MARGINS: dict[str, Margin] = {
                   "one evaluation's noise and changes no choice of learner or curriculum"),
     "two-students": Margin(0.05, "held-out success rate, broad minus narrow",
                            "5 points of success, the same resolution as the gap study"),
-    "value-function": Margin(0.02, "area under the success curve (its mean height over "
-                                   "training), ppo minus pg",
-                             "2 points of mean success over the whole run: below it the "
-                             "two curves cross within evaluation noise"),
+    "value-function": Margin(0.007, "slope over horizon levels of the area under the "
+                                   "success curve (its mean height over training), GAE "
+                                   "with a critic minus the outcome-only group baseline, "
+                                   "per level",
+                             "over the 3 steps between the 4 horizon levels a slope of "
+                             "0.007 grows the critic's edge by 0.021, the 2 points of mean "
+                             "success below which two learning curves cross within "
+                             "evaluation noise; a flatter slope grows it by less than "
+                             "that across the whole range studied"),
     "jaggedness": Margin(0.01, "jaggedness index / negative flip rate above its null",
                          "both are rates over pairs (ordered task pairs, (task, episode) "
                          "pairs); one in a hundred beyond what the null produces by chance "
