@@ -41,7 +41,8 @@ class Scale:
     worlds: tuple[str, ...]
     """Worlds the gap study compares (cheap ones first)."""
     errands_chains: tuple[int, ...]
-    """value-function: errands chain lengths trained (empty: repair sizes only)."""
+    """Errands chain lengths for value-function; unused since its issue-14 redesign
+    (repair levels only; wiring errands back in is not done)."""
 
     @property
     def steps_per_chunk(self) -> int:
