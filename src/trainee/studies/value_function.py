@@ -3,8 +3,9 @@
 One learner, one rollout scheme, one update; only the advantage estimator varies
 (`pg`'s `advantage` option, docs/learners.md). Every arm plays the same whole-episode
 groups (G = 4 episodes per task from one start state, padded to the time limit), so each
-update sees the same number of outcomes and simulates the same env steps, and every arm
-takes the same PPO-clip steps:
+update sees the same number of outcomes and simulates the same env steps (real, unpadded
+steps differ only as the policies' episode lengths do), and every arm takes the same
+PPO-clip steps:
 
 - `gae`: GAE(lambda = 0.95) with a critic (Schulman et al. 2016);
 - `mc_critic`: the Monte-Carlo return-to-go minus the critic (GAE with lambda 1);
