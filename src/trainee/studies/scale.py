@@ -40,9 +40,6 @@ class Scale:
     """eval-hacking: hyperparameter configs the simulated researcher compares."""
     worlds: tuple[str, ...]
     """Worlds the gap study compares (cheap ones first)."""
-    errands_chains: tuple[int, ...]
-    """Errands chain lengths for value-function; unused since its issue-14 redesign
-    (repair levels only; wiring errands back in is not done)."""
 
     @property
     def steps_per_chunk(self) -> int:
@@ -53,16 +50,15 @@ SCALES = {
     # Only for the test suite: seconds, not evidence.
     "tiny": Scale("tiny", seeds=5, train_steps=4_096, chunks=2, num_envs=8, num_steps=16,
                   hidden=16, layers=1, pool=32, eval_tasks=16, episodes=1, configs=3,
-                  worlds=("corridor",), errands_chains=()),
+                  worlds=("corridor",)),
     # `trainee run`: all studies in <= 10 minutes on a 2-core CPU (README, "The main job").
     "quick": Scale("quick", seeds=5, train_steps=122_880, chunks=6, num_envs=16, num_steps=32,
                    hidden=32, layers=2, pool=256, eval_tasks=64, episodes=2, configs=12,
-                   worlds=("corridor", "repair"), errands_chains=()),
-    # GPU-sized (not run on CPU): ~100x the experience, every world and chain length.
+                   worlds=("corridor", "repair")),
+    # GPU-sized (not run on CPU): ~100x the experience, every world.
     "full": Scale("full", seeds=10, train_steps=10_000_000, chunks=20, num_envs=256,
                   num_steps=128, hidden=256, layers=2, pool=4096, eval_tasks=512, episodes=4,
-                  configs=64, worlds=("corridor", "repair", "errands", "driving"),
-                  errands_chains=(1, 2, 3, 4)),
+                  configs=64, worlds=("corridor", "repair", "errands", "driving")),
 }
 
 
