@@ -189,7 +189,7 @@ def check_levels(world: World) -> None:
 
 
 def visited(world: World, split: str, num_envs: int = 64, steps: int = 32,
-            oracle: bool = False):
+            oracle: bool = False, tasks=None):
     """Observations and the change each action makes to them, under a random policy and,
     with `oracle` (the train split's visits) for a world with an oracle, under it too.
 
@@ -202,8 +202,10 @@ def visited(world: World, split: str, num_envs: int = 64, steps: int = 32,
 
     Returns `obs` (visits, obs_dim) visited observations and `delta` (visits, actions,
     obs_dim): next observation minus observation for every action from each visited
-    state (the same step key for every action)."""
-    tasks = world.tasks(jax.random.key(30), split, num_envs)
+    state (the same step key for every action). `tasks` (a batch of `num_envs`) replaces
+    the split's draw: the visits of a given task set (two-students compares pools)."""
+    if tasks is None:
+        tasks = world.tasks(jax.random.key(30), split, num_envs)
     random = lambda key, states, task: jax.random.randint(key, (num_envs,), 0,
                                                           world.action_space.n)
     solver = lambda key, states, task: jax.vmap(world.oracle)(
