@@ -54,13 +54,27 @@ def test_gap_verdict(mean_gap, train, status):
     assert verdict.status == status and verdict.value == mean_gap
 
 
-def test_two_students_verdict():
-    student = {"finetune_auc": ci(0.5, 0.4, 0.6)}
-    result = {"broad_minus_narrow": POSITIVE, "new_job": "bigger", "narrow": student,
-              "broad": student}
-    assert study_module("two-students").verdict(result).status == SUPPORTED
-    result["broad_minus_narrow"] = ci(-0.2, -0.3, -0.1)
-    assert study_module("two-students").verdict(result).status == NOT_SUPPORTED
+def two_students_result(broad_minus_narrow, learned=0.5):
+    """A two-students result whose key number is `broad_minus_narrow`; `learned`: the
+    broad student's normalised in-domain success (0 = random play, 1 = the oracle)."""
+    refs = {"in_domain": {"agent": POSITIVE, "random": NULL,
+                          "agent_normalised": ci(learned, learned - 0.1, learned + 0.1)}}
+    tuned = {"auc": ci(0.5, 0.4, 0.6)}
+    return {"broad_minus_narrow": broad_minus_narrow, "breadths": [10, 256],
+            "arms": {"10": {"references": refs}, "256": {"references": refs}},
+            "in_domain_broad_minus_narrow": ci(-0.3, -0.4, -0.2), "new_job": "bigger",
+            "finetune": {w: tuned for w in ("narrow", "broad", "scratch")}}
+
+
+@pytest.mark.parametrize(("effect", "learned", "status"), [
+    (POSITIVE, 0.5, SUPPORTED),
+    (ci(-0.2, -0.3, -0.1), 0.5, NOT_SUPPORTED),
+    (UNSURE, 0.5, INCONCLUSIVE),
+    (POSITIVE, 0.1, INCONCLUSIVE),  # the broad student learned too little in-domain
+])
+def test_two_students_verdict(effect, learned, status):
+    verdict = study_module("two-students").verdict(two_students_result(effect, learned))
+    assert verdict.status == status and verdict.value == effect
 
 
 def value_function_result(slope, learned=(0.5, 0.5)):
@@ -219,12 +233,10 @@ def test_fleet_verdict(relative, skill, status):
 def _study_result(name, key_ci):
     """A result in which `key_ci` (the study's key number) decides the verdict: every
     other sub-claim is set to pass and every learning guard to hold."""
-    student = {"finetune_auc": ci(0.5, 0.4, 0.6)}
     agent = {"new_success": ci(0.5, 0.4, 0.6)}
     return {
         "gap": lambda: gap_result(key_ci),
-        "two-students": lambda: {"broad_minus_narrow": key_ci, "new_job": "bigger",
-                                 "narrow": student, "broad": student},
+        "two-students": lambda: two_students_result(key_ci),
         "value-function": lambda: value_function_result(key_ci),
         "jaggedness": lambda: {"agents": {"ppo": jagged_agent(key_ci, POSITIVE)}},
         "eval-hacking": lambda: eval_hacking_result(POSITIVE, key_ci),
