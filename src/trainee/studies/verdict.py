@@ -52,7 +52,8 @@ MARGINS: dict[str, Margin] = {
                   "5 points of success: one quick-scale evaluation (64 tasks x 2 episodes) "
                   "has a binomial standard error of up to 0.044, so a smaller gap is within "
                   "one evaluation's noise and changes no choice of learner or curriculum"),
-    "two-students": Margin(0.05, "held-out success rate, broad minus narrow",
+    "two-students": Margin(0.05, "success rate on the world's variation splits, whole "
+                                 "pool minus the narrowest breadth K",
                            "5 points of success, the same resolution as the gap study"),
     "value-function": Margin(0.007, "slope over horizon levels of the area under the "
                                    "success curve (its mean height over training), GAE "
