@@ -99,8 +99,8 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
     (S, T-1, T) and the job names."""
     career.validate()
     if settings.baseline == "multitask" and (career.mixed or settings.seed_tasks):
-        raise ValueError(f"career {career.name!r}: the multitask baseline needs one world "
-                         "(a task pool holds one world's tasks) and shared task pools")
+        raise ValueError(f"career {career.name!r} mixes worlds or draws tasks per seed; the "
+                         "multitask baseline needs one world and one shared pool")
     worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
     jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
