@@ -185,6 +185,19 @@ def test_fleet_verdict(retained, skill, normalised, status):
     assert "best rule ties@4" in verdict.reason and "mean@2" not in verdict.reason
 
 
+def test_fleet_draws_the_merge_interval_curve():
+    """Full scale's curve (rules at several K) drawn from hand-made numbers; the verdict
+    reads only K = 4."""
+    module = study_module("fleet")
+    rules = {f"{r}@{k}": {"rule": r, "merge_every": k, "retained": ci(0.5, 0.4, 0.6)}
+             for r in ("mean", "diloco") for k in (2, 4, 8)}
+    shown = [*(n for n in rules if n.endswith("@4")), *module.REFERENCES, "untrained"]
+    result = {"world": "driving", "jobs": [0, 1], "rules": rules,
+              "per_job": {a: [ci(0.5, 0.4, 0.6)] * 2 for a in shown}}
+    titles = [title for title, svg in module.draw(result) if svg.startswith("<svg")]
+    assert titles[-1] == "skill retained vs merge interval" and len(titles) == 3
+
+
 # --- one rule, every study: both sides of its margin, and its placebo ---
 
 def _study_result(name, key_ci):
