@@ -185,6 +185,26 @@ def test_fleet_verdict(retained, skill, normalised, status):
     assert "best rule ties@4" in verdict.reason and "mean@2" not in verdict.reason
 
 
+def test_quick_and_full_designs_of_on_the_job_and_fleet():
+    """The designs `trainee run` uses above tiny scale (no training): career-conflict's
+    jobs (4 at quick, all 12 at full) and the conflict fleet, every merge interval of the
+    full-scale curve dividing the preset's updates (no update dropped)."""
+    from trainee.studies.scale import get_scale
+
+    otj, fleet = study_module("on-the-job"), study_module("fleet")
+    full = otj.make_career(get_scale("full"))
+    assert len(full.jobs) == 12 and {job.world for job in full.jobs} == {"driving"}
+    quick = otj.make_career(get_scale("quick"))
+    assert [job.name for job in quick.jobs] == [job.name for job in full.jobs[:4]]
+    assert len(set(otj.arms())) == 5 and otj.arms()["finetune"] == ()
+    config = fleet.fleet_config(get_scale("full"), 10, 400)
+    assert config.world == "driving" and config.jobs == (0, 1, 2, 3)
+    updates = config.hp.total_steps // (config.hp.num_envs * config.hp.num_steps)
+    grid = [(rule, fleet.K) for rule in fleet.RULES] + list(fleet.CURVE["full"])
+    assert len(grid) == 10 and all(updates % k == 0 for _, k in grid)
+    assert fleet.fleet_config(get_scale("quick"), 5, 400).world == "driving"
+
+
 def test_fleet_draws_the_merge_interval_curve():
     """Full scale's curve (rules at several K) drawn from hand-made numbers; the verdict
     reads only K = 4."""
