@@ -1,6 +1,8 @@
 """Careers: interventions against hand-written equivalents, selection rules, and a
 two-job career end to end."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,6 +107,35 @@ def test_two_job_career_end_to_end():
     for name in ("average_performance", "forgetting", "backward_transfer"):
         assert set(summary[name]) == {"iqm", "ci_low", "ci_high"}
     assert len(summary["samples_to_competence"]) == 2
+
+
+def test_per_seed_tasks_are_each_seeds_own_and_paired():
+    """`seed_tasks`: every seed its own pools and R-matrix instances (the same for any
+    arm run with the same seed); one seed run alone equals that seed of the vmapped run;
+    replay replays each seed's own earlier pools; diagnostics are recorded."""
+    from trainee.careers.run import career_sets
+
+    career = load_career("corridor")
+    career = dataclasses.replace(career, jobs=tuple(dataclasses.replace(j, steps=1024)
+                                                    for j in career.jobs))
+    hp = LearnerConfig(num_envs=8, num_steps=16, hidden=16)
+    settings = CareerConfig(seeds=3, num_tasks=16, eval_tasks=8, episodes=1, chunks=2,
+                            seed_tasks=True, interventions=("replay",))
+    sets = career_sets(career, settings)
+    lengths = np.asarray(sets.eval_sets[1].length)  # (S, tasks)
+    assert lengths.shape == (3, 8) and not np.array_equal(lengths[0], lengths[1])
+    again = career_sets(career, dataclasses.replace(settings, interventions=(), train_seed=9))
+    np.testing.assert_array_equal(np.asarray(again.eval_sets[1].length), lengths)
+    full = run_career(career, hp, settings, quiet=True)
+    one = run_career(career, hp, dataclasses.replace(settings, only_seeds=(1,)), quiet=True)
+    np.testing.assert_allclose(np.asarray(one["R"])[0], np.asarray(full["R"])[1], atol=1e-6)
+    assert full["dormant"].shape == (3, 2) and np.asarray(full["entropy"]).shape == (2, 3, 2)
+    ctx_ = Context("job_start", jax.random.key(0), None, None, sets.pools[1], [sets.pools[0]],
+                   None, None, True)
+    mixed, _ = replay(0.25).update(ctx_, None)
+    old = np.asarray(mixed.tasks.length)[:, -4:]  # (S, 4) replayed tasks, each from its own pool
+    for s in range(3):
+        assert set(old[s]) <= set(np.asarray(sets.pools[0].length)[s])
 
 
 def test_unknown_career_and_intervention():

@@ -18,12 +18,15 @@ RESOURCE = re.compile(r"""(?:src|href|xlink:href|action|poster|srcset)\s*=\s*["'
 
 
 def hand_made_fleet(ctx) -> dict:
-    """A fleet study's result without training (the real one takes ~50 s at tiny scale)."""
+    """A fleet study's result without training (the real one takes ~40-90 s at tiny scale)."""
     c = {"iqm": 0.8, "ci_low": 0.7, "ci_high": 0.9}
-    agents = dict.fromkeys(("merged", "specialists", "end_merge", "generalist"), c)
-    return {"world": "corridor", "jobs": [0, 2], "agents": agents, "train_split": agents,
-            "per_job": {a: [c, c] for a in agents}, "untrained": c, "skill": c,
-            "relative_to_specialists": c}
+    rules = {f"{r}@4": {"rule": r, "merge_every": 4, "retained": c, "held_out": c}
+             for r in ("mean", "ties")}
+    agents = (*rules, "specialists", "best_specialist", "end_merge", "generalist", "untrained")
+    block = {"agent": c, "random": c, "oracle": c, "agent_normalised": c}
+    return {"world": "driving", "jobs": [0, 1], "rules": rules,
+            "per_job": {a: [c, c] for a in agents}, "across_jobs": dict.fromkeys(agents, c),
+            "references": {"best specialist, held out": block}, "skill": c}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def test_report_is_self_contained_and_embeds_the_numbers(run_dir):
     assert numbers["run"]["environment"]["jax"]
     for name in ("gap", "two-students", "fleet"):
         assert f'id="{name}"' in html
-    assert "merged / specialists" in html  # the fleet's verdict, drawn from its numbers
+    assert "skill retained" in html  # the fleet's verdict, drawn from its numbers
 
 
 def test_report_rerenders_from_stored_results_only(run_dir, monkeypatch):

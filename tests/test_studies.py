@@ -189,10 +189,20 @@ def test_care_verdict():
     assert study_module("care").verdict(result).status == NOT_SUPPORTED
 
 
-def on_the_job_result(worst_gain, forgetting, scratch_learned=0.9):
-    return {"jobs": ["a", "b"], "gain": [NULL, worst_gain], "worst_gain": worst_gain,
-            "mean_gain": worst_gain, "forgetting": forgetting,
-            "scratch_learned": scratch_learned}
+def on_the_job_arm(gain, forgetting):
+    return {"mean_gain": gain, "forgetting": forgetting}
+
+
+# A learner that fails both sub-claims by far (further than any case below).
+FAILS = on_the_job_arm(ci(-0.8, -0.9, -0.7), ci(0.8, 0.7, 0.9))
+
+
+def on_the_job_result(gain, forgetting, scratch_learned=0.9, others=FAILS):
+    """Three learners; `replay` carries the numbers under test."""
+    return {"arms": {"finetune": others, "replay": on_the_job_arm(gain, forgetting),
+                     "l2_init": others},
+            "scratch_learned_normalised": ci(scratch_learned, scratch_learned - 0.05,
+                                             scratch_learned + 0.05)}
 
 
 NO_FORGETTING, FORGETS = ci(0.0, 0.0, 0.01), ci(0.3, 0.2, 0.4)
@@ -201,7 +211,8 @@ NO_FORGETTING, FORGETS = ci(0.0, 0.0, 0.01), ci(0.3, 0.2, 0.4)
 @pytest.mark.parametrize(("gain", "forgetting", "learned", "status"), [
     (POSITIVE, NO_FORGETTING, 0.9, SUPPORTED),
     (POSITIVE, FORGETS, 0.9, NOT_SUPPORTED),  # learns fast but forgets
-    (ci(-0.5, -0.6, -0.4), NO_FORGETTING, 0.9, NOT_SUPPORTED),  # a new job learned slower
+    (ci(-0.5, -0.6, -0.4), NO_FORGETTING, 0.9, NOT_SUPPORTED),  # new jobs learned slower
+    (ci(0.03, 0.01, 0.04), NO_FORGETTING, 0.9, NOT_SUPPORTED),  # faster, negligibly
     (UNSURE, NO_FORGETTING, 0.9, INCONCLUSIVE),
     (POSITIVE, ci(0.04, 0.0, 0.1), 0.9, INCONCLUSIVE),
     (POSITIVE, NO_FORGETTING, 0.1, INCONCLUSIVE),  # scratch never learned: no comparison
@@ -209,23 +220,80 @@ NO_FORGETTING, FORGETS = ci(0.0, 0.0, 0.01), ci(0.3, 0.2, 0.4)
 def test_on_the_job_verdict(gain, forgetting, learned, status):
     verdict = study_module("on-the-job").verdict(on_the_job_result(gain, forgetting, learned))
     assert verdict.status == status and verdict.value == gain
+    assert "best learner replay" in verdict.reason
 
 
-def fleet_result(relative, skill=0.3):
-    agents = dict.fromkeys(("merged", "specialists", "end_merge", "generalist"),
-                           ci(0.8, 0.7, 0.9))
-    return {"relative_to_specialists": relative, "agents": agents,
-            "untrained": ci(0.3, 0.2, 0.4), "skill": ci(skill, skill - 0.1, skill + 0.1)}
+def test_on_the_job_reads_the_best_learner():
+    """One learner passing both sub-claims supports the claim whatever the others do; a
+    learner inconclusive on one keeps the verdict open; all failing is not supported."""
+    verdict = study_module("on-the-job").verdict
+    good, open_ = on_the_job_arm(POSITIVE, NO_FORGETTING), on_the_job_arm(UNSURE, NO_FORGETTING)
+    assert verdict({**on_the_job_result(POSITIVE, NO_FORGETTING, others=open_)}).status == (
+        SUPPORTED)
+    result = on_the_job_result(ci(0.3, 0.2, 0.4), FORGETS, others=good)
+    assert verdict(result).status == SUPPORTED and verdict(result).value == POSITIVE
+    assert verdict(on_the_job_result(NULL, FORGETS, others=open_)).status == INCONCLUSIVE
+    assert verdict(on_the_job_result(NULL, FORGETS)).status == NOT_SUPPORTED
 
 
-@pytest.mark.parametrize(("relative", "skill", "status"), [
-    (ci(1.0, 0.97, 1.02), 0.3, SUPPORTED), (ci(0.6, 0.5, 0.7), 0.3, NOT_SUPPORTED),
-    (ci(0.95, 0.9, 1.0), 0.3, INCONCLUSIVE),
-    (ci(1.0, 0.97, 1.02), 0.02, INCONCLUSIVE),  # specialists no better than untrained
+def fleet_result(retained, skill=0.3, normalised=0.8):
+    """Rules at the verdict's K = 4: `ties` carries the numbers under test, the others
+    lose most of the skill; `mean@2` (another interval, outside the verdict) keeps all."""
+    rule = lambda name, k, r: {"rule": name, "merge_every": k, "retained": r}
+    lost = ci(0.3, 0.2, 0.4)
+    rules = {"mean@4": rule("mean", 4, lost), "ties@4": rule("ties", 4, retained),
+             "diloco@4": rule("diloco", 4, lost), "mean@2": rule("mean", 2, ci(2, 1.9, 2.1))}
+    agents = (*rules, "specialists", "best_specialist", "end_merge", "generalist", "untrained")
+    block = {"agent": ci(0.8, 0.7, 0.9), "random": ci(0, 0, 0), "oracle": ci(1, 1, 1),
+             "agent_normalised": ci(normalised, normalised - 0.1, normalised + 0.1)}
+    return {"rules": rules, "across_jobs": dict.fromkeys(agents, ci(0.8, 0.7, 0.9)),
+            "references": {"best specialist, held out": block},
+            "skill": ci(skill, skill - 0.1, skill + 0.1)}
+
+
+@pytest.mark.parametrize(("retained", "skill", "normalised", "status"), [
+    (ci(1.0, 0.97, 1.02), 0.3, 0.8, SUPPORTED), (ci(0.6, 0.5, 0.7), 0.3, 0.8, NOT_SUPPORTED),
+    (ci(0.95, 0.9, 1.0), 0.3, 0.8, INCONCLUSIVE),
+    (ci(1.0, 0.97, 1.02), 0.02, 0.8, INCONCLUSIVE),  # specialists no better than untrained
+    (ci(1.0, 0.97, 1.02), 0.3, 0.1, INCONCLUSIVE),  # specialists near random play
 ])
-def test_fleet_verdict(relative, skill, status):
-    verdict = study_module("fleet").verdict(fleet_result(relative, skill))
-    assert verdict.status == status and verdict.value == relative
+def test_fleet_verdict(retained, skill, normalised, status):
+    verdict = study_module("fleet").verdict(fleet_result(retained, skill, normalised))
+    assert verdict.status == status and verdict.value == retained
+    assert "best rule ties@4" in verdict.reason and "mean@2" not in verdict.reason
+
+
+def test_quick_and_full_designs_of_on_the_job_and_fleet():
+    """The designs `trainee run` uses above tiny scale (no training): career-conflict's
+    jobs (4 at quick, all 12 at full) and the conflict fleet, every merge interval of the
+    full-scale curve dividing the preset's updates (no update dropped)."""
+    from trainee.studies.scale import get_scale
+
+    otj, fleet = study_module("on-the-job"), study_module("fleet")
+    full = otj.make_career(get_scale("full"))
+    assert len(full.jobs) == 12 and {job.world for job in full.jobs} == {"driving"}
+    quick = otj.make_career(get_scale("quick"))
+    assert [job.name for job in quick.jobs] == [job.name for job in full.jobs[:4]]
+    assert len(set(otj.arms())) == 5 and otj.arms()["finetune"] == ()
+    config = fleet.fleet_config(get_scale("full"), 10, 400)
+    assert config.world == "driving" and config.jobs == (0, 1, 2, 3)
+    updates = config.hp.total_steps // (config.hp.num_envs * config.hp.num_steps)
+    grid = [(rule, fleet.K) for rule in fleet.RULES] + list(fleet.CURVE["full"])
+    assert len(grid) == 10 and all(updates % k == 0 for _, k in grid)
+    assert fleet.fleet_config(get_scale("quick"), 5, 400).world == "driving"
+
+
+def test_fleet_draws_the_merge_interval_curve():
+    """Full scale's curve (rules at several K) drawn from hand-made numbers; the verdict
+    reads only K = 4."""
+    module = study_module("fleet")
+    rules = {f"{r}@{k}": {"rule": r, "merge_every": k, "retained": ci(0.5, 0.4, 0.6)}
+             for r in ("mean", "diloco") for k in (2, 4, 8)}
+    shown = [*(n for n in rules if n.endswith("@4")), *module.REFERENCES, "untrained"]
+    result = {"world": "driving", "jobs": [0, 1], "rules": rules,
+              "per_job": {a: [ci(0.5, 0.4, 0.6)] * 2 for a in shown}}
+    titles = [title for title, svg in module.draw(result) if svg.startswith("<svg")]
+    assert titles[-1] == "skill retained vs merge interval" and len(titles) == 3
 
 
 # --- one rule, every study: both sides of its margin, and its placebo ---

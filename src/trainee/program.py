@@ -43,6 +43,7 @@ class Program(NamedTuple):
     updates: int  # updates per chunk
     init: Callable  # (keys (S,), tasks, hp {name: (S,)}) -> state (S, ...)
     run: Callable  # (state (S, ...), tasks, hp) -> (state, metrics each (S, updates))
+    seed_tasks: bool = False  # tasks carry a leading seed axis (S, ...)
 
     @property
     def steps_per_chunk(self) -> int:
@@ -61,7 +62,8 @@ class Program(NamedTuple):
 
     def with_updates(self, updates: int) -> Program:
         """The same program with chunks of `updates` (for a shorter last chunk)."""
-        return self if updates == self.updates else _program(self.world, self.config, updates)
+        return self if updates == self.updates else _program(self.world, self.config, updates,
+                                                             self.seed_tasks)
 
     def hp(self, config: LearnerConfig, seeds: int, **values: float) -> dict[str, jax.Array]:
         """The traced fields of `config` (overridden by `values`) as (S,) arrays, after
@@ -140,12 +142,14 @@ def get_program(world: World | str, config: LearnerConfig, updates: int,
     return _program(world, config.static(), updates, seed_tasks)
 
 
-def chunked_program(world: World | str, config: LearnerConfig, chunks: int) -> Program:
-    """The program that spends `config.total_steps` in about `chunks` equal chunks."""
+def chunked_program(world: World | str, config: LearnerConfig, chunks: int,
+                    seed_tasks: bool = False) -> Program:
+    """The program that spends `config.total_steps` in about `chunks` equal chunks
+    (`seed_tasks`: as in `get_program`)."""
     world = get_world(world) if isinstance(world, str) else world
     num_updates = make_learner(config, world).num_updates
     check_updates(num_updates)
-    return get_program(world, config, chunk_size(num_updates, chunks))
+    return get_program(world, config, chunk_size(num_updates, chunks), seed_tasks)
 
 
 @lru_cache(maxsize=64)
@@ -165,7 +169,7 @@ def _program(world: World, config: LearnerConfig, updates: int,
     # the initialiser, docs/studies.md; per-seed pools run on repair since.)
     axes = (0, 0 if seed_tasks else None, 0)
     return Program(world, config, learner, updates,
-                   jax.jit(vmap_seeds(init, axes)), jax.jit(vmap_seeds(chunk, axes)))
+                   jax.jit(vmap_seeds(init, axes)), jax.jit(vmap_seeds(chunk, axes)), seed_tasks)
 
 
 @lru_cache(maxsize=64)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import jax
@@ -106,13 +107,20 @@ def career_worlds(career: Career) -> dict[str, World]:
     is; a mixed career gets every world embedded in one shared interface (padded
     observation + one-hot of the world, the largest action count): see
     `trainee.worlds.embedding`."""
-    names = list(dict.fromkeys(job.world for job in career.jobs))
+    names = tuple(dict.fromkeys(job.world for job in career.jobs))
+    relabel = bool(career.jobs[0].cue) or any(job.controls for job in career.jobs)
+    return dict(zip(names, _worlds(names, len(career.jobs[0].cue), relabel), strict=True))
+
+
+@cache
+def _worlds(names: tuple[str, ...], cue_size: int, relabel: bool) -> tuple[World, ...]:
+    """The worlds of `career_worlds`, made once per process: careers with the same worlds
+    then share their compiled programs (a program is cached per world object)."""
     worlds = [make(name) for name in names]
-    worlds = embed(worlds) if career.mixed else worlds
-    cue_size = len(career.jobs[0].cue)
-    if cue_size or any(job.controls for job in career.jobs):  # relabelled controls or cues
+    worlds = embed(worlds) if len(names) > 1 else worlds
+    if relabel:  # relabelled controls or cues
         worlds = [Relabelled(world, cue_size) for world in worlds]
-    return dict(zip(names, worlds, strict=True))
+    return tuple(worlds)
 
 
 _WHERE = re.compile(r"^\s*(\w+)(?:\[(\d+)\])?\s*=\s*(-?\d+(?:\.\d+)?)\s*$")

@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 from trainee.registry import Registry
-from trainee.worlds.wrappers import pool_size
 
 
 class Context(NamedTuple):
@@ -31,6 +30,7 @@ class Context(NamedTuple):
     past_tasks: list  # task pools of the jobs before this one
     obs: jax.Array  # (B, *obs_shape) observations of the current job (for unit statistics)
     apply_hidden: Callable | None  # (params of one seed, obs) -> list of (B, units) activations
+    seed_tasks: bool = False  # task pools carry a leading seed axis (S, P, ...)
 
 
 class Intervention(NamedTuple):
@@ -63,19 +63,22 @@ def replay(fraction: float = 0.25) -> Intervention:
     from earlier jobs' pools (experience replay at the level of tasks: the learner keeps
     practising old jobs; cf. Rolnick et al. 2019, CLEAR). A pool holds one world's tasks,
     so in a mixed-world career only earlier jobs of the current job's world are replayed
-    (those whose task pytrees have the same structure)."""
+    (those whose task pytrees have the same structure). With per-seed pools (`seed_tasks`)
+    each seed replays from its own earlier pools (the same positions in every seed)."""
 
     def update(ctx: Context, state):
         same_world = [p for p in ctx.past_tasks
                       if jax.tree.structure(p) == jax.tree.structure(ctx.tasks)]
         if ctx.event != "job_start" or not same_world:
             return ctx, state
-        n = pool_size(ctx.tasks)
+        axis = 1 if ctx.seed_tasks else 0  # the pool axis
+        n = jax.tree.leaves(ctx.tasks)[0].shape[axis]
         n_old = int(round(fraction * n))
-        past = jax.tree.map(lambda *x: jnp.concatenate(x), *same_world)
-        pick = jax.random.randint(ctx.key, (n_old,), 0, pool_size(past))
-        mixed = jax.tree.map(lambda new, old: jnp.concatenate([new[: n - n_old], old[pick]]),
-                             ctx.tasks, past)
+        past = jax.tree.map(lambda *x: jnp.concatenate(x, axis=axis), *same_world)
+        pick = jax.random.randint(ctx.key, (n_old,), 0, jax.tree.leaves(past)[0].shape[axis])
+        mixed = jax.tree.map(lambda new, old: jnp.concatenate(
+            [jnp.take(new, jnp.arange(n - n_old), axis=axis), jnp.take(old, pick, axis=axis)],
+            axis=axis), ctx.tasks, past)
         return ctx._replace(tasks=mixed), state
 
     return Intervention(lambda params: NoState(), update)
@@ -129,6 +132,19 @@ def reset_dormant(threshold: float = 0.1) -> Intervention:
             resets=state.resets + sum(int(m.sum()) for m in jax.tree.leaves(dormant)))
 
     return Intervention(lambda params: ResetState(resets=0), update)
+
+
+def dormant_fraction(ctx: Context, threshold: float = 0.1):
+    """(S,) fraction of hidden units that are dormant (ReDo's score <= `threshold`, as
+    `reset_dormant` counts them) on the context's observations: the diagnostic of lost
+    plasticity, recorded whether or not anything resets them; None without a network."""
+    if ctx.apply_hidden is None:
+        return None
+    masks = jax.vmap(lambda p: _dormant_masks(ctx.apply_hidden(p, ctx.obs), threshold))(
+        ctx.params)
+    dead = sum(m.sum(axis=-1) for m in jax.tree.leaves(masks))
+    units = sum(m.shape[-1] for m in jax.tree.leaves(masks))
+    return dead / units
 
 
 class ResetState(NamedTuple):

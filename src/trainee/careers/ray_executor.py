@@ -23,7 +23,8 @@ from trainee.runtime import ensure_ray, ray_map
 from trainee.runtime.progress import progress_bar
 
 # Which results carry a seed axis (and where); every other entry is the same for all seeds.
-SEED_AXIS = {"R": 0, "curves": 0, "flips_negative": 0, "flips_positive": 0}
+SEED_AXIS = {"R": 0, "curves": 0, "entropy": 0, "dormant": 0, "flips_negative": 0,
+             "flips_positive": 0}
 
 
 def _one_seed(career: Career, hp: LearnerConfig, settings: CareerConfig, seed: int) -> dict:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from trainee.careers.career import Career, Job, career_worlds, job_tasks
-from trainee.careers.interventions import Context, make_interventions
+from trainee.careers.interventions import Context, dormant_fraction, make_interventions
 from trainee.learners import LearnerConfig
 from trainee.measures import flips
 from trainee.program import Program, chunked_program, get_program
@@ -56,6 +56,23 @@ class CareerConfig:
     only_seeds: tuple[int, ...] = ()
     """Run only these of the `seeds` seeds, each with its key in the full run (empty: all);
     the Ray executor runs one seed per task this way."""
+    seed_tasks: bool = False
+    """Each seed draws its own task pools and evaluation instances and plays them with its
+    own episode key, so an interval over seeds covers task sampling (the studies'
+    protocol, issue 13); default: one pool and one set of instances for every seed."""
+    train_seed: int | None = None
+    """Seed of the training keys (None: `seed`). Another value trains other seeds on the
+    same tasks and evaluation instances (a placebo: the same learner run twice)."""
+
+
+class CareerSets(NamedTuple):
+    """A career's tasks: per job its training pool and its fixed evaluation instances (the
+    R matrix's), and the episode keys of every evaluation. With `seed_tasks` every leaf
+    carries a leading seed axis (S, ...) and `eval_keys` is (S,); otherwise one key."""
+
+    pools: list
+    eval_sets: list
+    eval_keys: jax.Array
 
 
 def hidden_activations(network, activation: str):
@@ -76,32 +93,33 @@ def hidden_activations(network, activation: str):
 
 def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
                quiet: bool = False) -> dict:
-    """Returns per-seed arrays: `R` (S, T, T), `curves` (T, S, points), `curve_steps`
-    (T, points), `flips_negative` / `flips_positive` (S, T-1, T) and the job names."""
+    """Returns per-seed arrays: `R` (S, T, T), `curves` and `entropy` (T, S, points: training
+    success and policy entropy), `dormant` (S, T: the fraction of dormant hidden units at
+    each job's end), `curve_steps` (T, points), `flips_negative` / `flips_positive`
+    (S, T-1, T) and the job names."""
     career.validate()
-    if settings.baseline == "multitask" and career.mixed:
-        raise ValueError(f"career {career.name!r} mixes worlds; the multitask baseline needs "
-                         "one world (a task pool holds one world's tasks)")
+    if settings.baseline == "multitask" and (career.mixed or settings.seed_tasks):
+        raise ValueError(f"career {career.name!r} mixes worlds or draws tasks per seed; the "
+                         "multitask baseline needs one world and one shared pool")
     worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
     jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
-    pools, eval_sets = _job_sets(career, worlds, key, settings)
+    sets = career_sets(career, settings, worlds)
+    pools = sets.pools
     if settings.baseline == "multitask":
         career, pools = _multitask(career, pools, key)
-    evaluators = {name: get_program(world, hp, 1).evaluator(settings.episodes)
-                  for name, world in worlds.items()}
-    resets = {name: jax.jit(jax.vmap(world.reset)) for name, world in worlds.items()}
+    evaluators, resets = _per_world(worlds, hp, settings)
     interventions = make_interventions(settings.interventions)
     seed_keys = _seed_keys(settings)
-    eval_key = jax.random.key(settings.seed + 2)
     results = {"jobs": [j.name for j in career.jobs], "R": [], "curves": [], "curve_steps": [],
-               "stage_success": []}
+               "entropy": [], "dormant": [], "stage_success": []}
     carried = init_params = istate = None
-    total = sum(j.steps for j in career.jobs) * settings.seeds
+    total = sum(j.steps for j in career.jobs) * len(seed_keys)
     with progress_bar(total, f"career {career.name}", disable=quiet) as bar:
         for i, (job, pool) in enumerate(zip(career.jobs, pools, strict=True)):
             config = dataclasses.replace(hp, total_steps=job.steps)
-            program = chunked_program(worlds[job.world], config, settings.chunks)
+            program = chunked_program(worlds[job.world], config, settings.chunks,
+                                      settings.seed_tasks)
             hp_arrays = program.hp(config, len(seed_keys))
             keys = jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i)
             state = program.init(keys, pool, hp_arrays)
@@ -110,24 +128,65 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
             if init_params is None:
                 init_params, istate = state.params, interventions.init(state.params)
             ctx = _context("job_start", jax.random.fold_in(key, 1000 + i), state.params,
-                           init_params, pool, pools[:i], resets[job.world], program, hp)
+                           init_params, pool, pools[:i], resets[job.world], program, hp,
+                           settings.seed_tasks)
             ctx, istate = interventions.update(ctx, istate)
-            state, curve, istate = _train_job(program, hp_arrays, state._replace(
+            state, curves, istate = _train_job(program, hp_arrays, state._replace(
                 params=ctx.params), ctx, interventions, istate,
-                lambda n: bar.advance(n * settings.seeds))
+                lambda n: bar.advance(n * len(seed_keys)))
             carried = state.params
-            results["curves"].append(curve)  # (S, points)
-            results["curve_steps"].append(
-                np.cumsum(program.schedule()) * program.learner.steps_per_update)
+            _record(results, curves, program, ctx._replace(params=carried))
             results["stage_success"].append(  # T x (S, tasks, episodes)
-                [np.asarray(evaluators[j.world](carried, eval_key, tasks).success)
-                 for j, tasks in zip(jobs, eval_sets, strict=True)])
+                [np.asarray(evaluators[j.world](carried, sets.eval_keys, tasks).success)
+                 for j, tasks in zip(jobs, sets.eval_sets, strict=True)])
     return _finish(results)
+
+
+def _per_world(worlds: dict, hp: LearnerConfig, settings: CareerConfig) -> tuple[dict, dict]:
+    """Per world: the evaluator of the R matrix (per-seed tasks and keys with
+    `seed_tasks`) and a batched reset (observations for unit statistics)."""
+    axes = (0, 0, 0) if settings.seed_tasks else (0, None, None)
+    evaluators = {name: get_program(world, hp, 1).evaluator(settings.episodes, in_axes=axes)
+                  for name, world in worlds.items()}
+    return evaluators, {name: jax.jit(jax.vmap(world.reset)) for name, world in worlds.items()}
+
+
+def _record(results: dict, curves: dict, program: Program, ctx: Context) -> None:
+    """A finished job's learning curves, its steps and its dormant units (diagnostics)."""
+    results["curves"].append(curves["success"])  # (S, points)
+    results["entropy"].append(curves["entropy"])
+    results["curve_steps"].append(np.cumsum(program.schedule()) * program.learner.steps_per_update)
+    dormant = dormant_fraction(ctx)
+    results["dormant"].append(np.full(len(curves["success"]), np.nan) if dormant is None
+                              else np.asarray(dormant))
+
+
+def career_sets(career: Career, settings: CareerConfig,
+                worlds: dict | None = None) -> CareerSets:
+    """The tasks and episode keys `run_career` uses for `settings` (also for references
+    measured on the same instances with the same keys)."""
+    worlds = worlds or career_worlds(career)
+    key = jax.random.key(settings.seed)
+    eval_key = jax.random.key(settings.seed + 2)
+    if not settings.seed_tasks:
+        return CareerSets(*_job_sets(career, worlds, key, settings), eval_key)
+    seeds = _seed_indices(settings)
+    per_seed = [_job_sets(career, worlds, jax.random.fold_in(key, 7_919 + s), settings)
+                for s in seeds]
+    stack = lambda *x: jnp.stack([jnp.asarray(v) for v in x])
+    joined = [[jax.tree.map(stack, *[p[part][j] for p in per_seed])
+               for j in range(len(career.jobs))] for part in (0, 1)]
+    return CareerSets(*joined, jax.random.split(eval_key, settings.seeds)[np.asarray(seeds)])
+
+
+def _seed_indices(settings: CareerConfig) -> tuple[int, ...]:
+    return settings.only_seeds or tuple(range(settings.seeds))
 
 
 def _seed_keys(settings: CareerConfig) -> jax.Array:
     """(S,) the seeds' keys; with `only_seeds`, those seeds' keys in the full run."""
-    keys = jax.random.split(jax.random.key(settings.seed + 1), settings.seeds)
+    seed = settings.seed if settings.train_seed is None else settings.train_seed
+    keys = jax.random.split(jax.random.key(seed + 1), settings.seeds)
     return keys[np.asarray(settings.only_seeds)] if settings.only_seeds else keys
 
 
@@ -143,27 +202,33 @@ def _job_sets(career: Career, worlds: dict, key, settings: CareerConfig) -> tupl
 def _train_job(program: Program, hp_arrays, state, ctx: Context, interventions, istate,
                advance):
     """Train one job in chunks (the `chunk_end` interventions after each); returns the
-    final state, the (S, points) training-success curve and the interventions' state."""
-    pool, curve = ctx.tasks, []
+    final state, {"success", "entropy"}: (S, points) curves of training success and policy
+    entropy (nan if the learner reports none), and the interventions' state."""
+    pool, curve = ctx.tasks, {"success": [], "entropy": []}
     for k, length in enumerate(program.schedule()):  # the last chunk may be shorter
         state, metrics = program.with_updates(length).run(state, pool, hp_arrays)
-        curve.append(np.asarray(metrics["success"]).mean(axis=1))
+        for name in curve:
+            values = metrics.get(name, np.full_like(metrics["success"], np.nan))
+            curve[name].append(np.asarray(values).mean(axis=1))
         ctx = ctx._replace(event="chunk_end", params=state.params,
                            key=jax.random.fold_in(ctx.key, k))
         ctx, istate = interventions.update(ctx, istate)
         state = state._replace(params=ctx.params)
         advance(length * program.learner.steps_per_update)
-    return state, np.stack(curve, axis=1), istate
+    return state, {name: np.stack(c, axis=1) for name, c in curve.items()}, istate
 
 
 def _context(event, key, params, init_params, pool, past, reset, program: Program,
-             hp) -> Context:
-    n = min(256, jax.tree.leaves(pool)[0].shape[0])
+             hp, seed_tasks: bool = False) -> Context:
+    # Unit statistics read observations of the job; with per-seed pools, those of the
+    # first seed's pool (every seed's pool is drawn from the same job).
+    first = jax.tree.map(lambda x: x[0], pool) if seed_tasks else pool
+    n = min(256, jax.tree.leaves(first)[0].shape[0])
     keys = jax.random.split(key, n)
-    obs, _ = reset(keys, jax.tree.map(lambda x: x[:n], pool))
+    obs, _ = reset(keys, jax.tree.map(lambda x: x[:n], first))
     network = program.learner.network
     hidden = None if network is None else hidden_activations(network, hp.activation)
-    return Context(event, key, params, init_params, pool, list(past), obs, hidden)
+    return Context(event, key, params, init_params, pool, list(past), obs, hidden, seed_tasks)
 
 
 def _multitask(career: Career, pools: list, key) -> tuple[Career, list]:
@@ -178,6 +243,7 @@ def _multitask(career: Career, pools: list, key) -> tuple[Career, list]:
 
 def _finish(results: dict) -> dict:
     stage = results.pop("stage_success")
+    results["dormant"] = np.stack(results["dormant"], axis=1)  # (S, T)
     # R[s, i, j]: success on job j's fixed instances after stage i
     results["R"] = np.stack([np.stack([x.mean(axis=(1, 2)) for x in row], axis=1)
                              for row in stage], axis=1)

@@ -56,6 +56,7 @@ def summarize(results: dict, reference: dict | None = None, competence: float = 
     if speed.shape[1] >= 3:
         out["plasticity_change"] = aggregate(plasticity_change(speed)).to_json()
     out["samples_to_competence"] = _competence(results, competence, seconds_per_step)
+    out.update(diagnostics(results))
     if "flips_negative" in results:
         out["negative_flips"] = aggregate(results["flips_negative"].mean(axis=(1, 2))).to_json()
         out["positive_flips"] = aggregate(results["flips_positive"].mean(axis=(1, 2))).to_json()
@@ -64,6 +65,19 @@ def summarize(results: dict, reference: dict | None = None, competence: float = 
         out["forward_transfer"] = aggregate(forward_transfer(speed, ref_speed)).to_json()
         out["reference_samples_to_competence"] = _competence(reference, competence,
                                                              seconds_per_step)
+    return out
+
+
+def diagnostics(results: dict) -> dict:
+    """Why a career went as it did, per job (IQM [CI] over seeds): the policy's entropy
+    at the job's end (training metric; a collapsed policy explores nothing) and the
+    fraction of dormant hidden units at its end (ReDo's score, Sokar et al. 2023)."""
+    out = {}
+    if "entropy" in results and not np.isnan(np.asarray(results["entropy"][0])).all():
+        out["entropy"] = [aggregate(np.asarray(c)[:, -1]).to_json() for c in results["entropy"]]
+    if "dormant" in results and not np.isnan(results["dormant"]).all():
+        dormant = np.asarray(results["dormant"])  # (S, T)
+        out["dormant"] = [aggregate(dormant[:, k]).to_json() for k in range(dormant.shape[1])]
     return out
 
 

@@ -131,9 +131,18 @@ def run_seed(config: FleetConfig, seed: int, programs: FleetPrograms | None = No
             result[f"{agent}/{split}"] = success(p.score_one(params, keys, tasks))
         if spec is not None:
             result[f"specialists/{split}"] = success(p.score_own(spec.states.params, keys, tasks))
+            if not merged_only:  # every specialist on every job: (N specialists, N jobs)
+                result[f"specialist_matrix/{split}"] = _cross_scores(
+                    p, spec.states.params, keys, tasks, config.instances)
     result.update(communication(config, out.initial, p.rounds))
     result["env_steps_per_instance"] = p.rounds * config.merge_every * p.learner.steps_per_update
     return result
+
+
+def _cross_scores(p: FleetPrograms, stacked, keys, tasks, n: int) -> np.ndarray:
+    """(N, N): instance i's parameters scored on job j (row i, column j)."""
+    return np.stack([success(p.score_one(jax.tree.map(lambda x, i=i: x[i], stacked), keys,
+                                         tasks)) for i in range(n)])
 
 
 def summarize(config: FleetConfig, per_seed: list[dict], executor: str) -> dict:

@@ -42,7 +42,7 @@ class JobFamily(NamedTuple):
 def make_world(name: str) -> World:
     """`trainee.worlds.make(name)`, falling back to the errands module while the
     registry does not list it yet."""
-    from trainee.worlds import make, names
+    from trainee.worlds import names
 
     if name == "driving":  # the conflicting jobs need their controls and cues
         from trainee.careers.career import CONFLICT_FLEET, career_worlds
@@ -52,7 +52,9 @@ def make_world(name: str) -> World:
         from trainee.worlds.errands import Errands
 
         return Errands()
-    return make(name)
+    from trainee.program import get_world
+
+    return get_world(name)  # one object per process: every fleet shares its programs
 
 
 def _corridor_job(tasks) -> np.ndarray:
