@@ -8,12 +8,13 @@ boundary, resume each, and compare it with an uninterrupted run.
 Targeted kills use the store's fault hook (`trainee.store.fault_point`, TRAINEE_FAULT=
 NAME@STAGE#N): the process kills itself the N-th time it has written NAME's temporary
 file but not renamed it (`tmp`), has just renamed it (`renamed`), or has a SQLite
-transaction ready but not committed (`commit`). Random kills land anywhere while the work
-is in progress, including in the middle of a resume (a second kill) and in JAX start-up:
-each kind is run uninterrupted twice first (the second run, on a warm compilation cache,
-is what a killed run costs and must give the same results), kill times are drawn within
-that duration, and a run that finished before its kill is not counted: its time becomes
-the new duration and the kill is drawn again.
+transaction ready but not committed (`commit`). Random kills land while the work is in
+progress, including in the middle of a resume (a second kill): each kind is run
+uninterrupted twice first (the second run, on a warm compilation cache, is what a killed
+run costs and must give the same results), kill times are drawn between the end of the
+command's start-up (the time `trainee COMMAND --help` takes: Python and JAX imports) and
+the end of that run, and a run that finished before its kill is not counted: its time
+becomes the new duration and the kill is drawn again.
 
 A resume is the command a user would rerun: `train ... --resume`; career, fleet and run
 the same command again (a career or fleet restarts, a study run keeps its finished
@@ -97,15 +98,17 @@ RANDOM_ATTEMPTS = 4  # fresh runs tried per random kill before giving up on it
 
 @dataclass
 class Clock:
-    """Draws random kill times within a run's uninterrupted (warm-cache) duration."""
+    """Draws random kill times between a command's start-up and the end of its
+    uninterrupted (warm-cache) run."""
 
     rng: random.Random
+    startup: float  # seconds `trainee COMMAND --help` takes (imports, no work)
     seconds: float  # the shortest uninterrupted run seen
     delay: float = 0.0  # the last kill time drawn
     redrawn: int = 0
 
     def draw(self) -> float:
-        return self.rng.uniform(0.05, 0.9) * self.seconds
+        return self.startup + self.rng.uniform(0.0, 0.9) * max(self.seconds - self.startup, 0)
 
 
 def launch(args: list[str], root: Path, fault: str | None = None) -> subprocess.Popen:
@@ -204,6 +207,17 @@ def trial(name: str, kind: Kind, base: Path, reference: dict, fault: str | None,
         tally.notes.append(f"DIFFERENT {what} ({root})")
 
 
+def startup(kind: Kind, base: Path) -> float:
+    """Seconds `trainee COMMAND --help` takes: the start-up before any work (the shortest
+    of three)."""
+    times = []
+    for _ in range(3):
+        begun = time.perf_counter()
+        launch([kind.command[0], "--help"], base).wait()
+        times.append(time.perf_counter() - begun)
+    return min(times)
+
+
 def uninterrupted(name: str, kind: Kind, base: Path) -> tuple[dict, float]:
     """Run `kind` uninterrupted twice (the first fills the compilation cache): its results
     (the same both times, or the campaign stops) and the second run's seconds."""
@@ -237,7 +251,8 @@ def main() -> None:
         kind = KINDS[name]
         reference, seconds = uninterrupted(name, kind, base)
         print(f"{name}: uninterrupted run {seconds:.0f} s (warm cache)", flush=True)
-        clock = Clock(rng, seconds)
+        clock = Clock(rng, startup(kind, base), seconds)
+        print(f"  start-up {clock.startup:.1f} s", flush=True)
         for fault in kind.targets[:args.targets]:
             trial(name, kind, base, reference, fault, clock, False, tally)
         for i in range(args.random):
