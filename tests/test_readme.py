@@ -54,8 +54,9 @@ RUN_AS: dict[str, list[str]] = {
     "trainee fleet corridor --merge diloco --instances 4 --seeds 5 --out runs/fleet": [
         "trainee fleet corridor --merge diloco --instances 4 --seeds 5 --out runs/fleet"],
     "trainee exam status | query --run DIR | reseal | final --run DIR": [
-        "trainee exam status", "trainee exam query --run runs/cp",
-        "trainee exam reseal --reason 'README check'", "trainee exam final --run runs/cp"],
+        # runs/my: corridor (CartPole, runs/cp, has no held-out split to examine)
+        "trainee exam status", "trainee exam query --run runs/my",
+        "trainee exam reseal --reason 'README check'", "trainee exam final --run runs/my"],
     "trainee runs": ["trainee runs", "trainee runs --json"],
     "trainee rerun runs/my --out runs/my-again": ["trainee rerun runs/my --out runs/my-again"],
 }
