@@ -2,14 +2,19 @@
 fleet` and `trainee run --scale tiny` with SIGKILL, at random times and at every write
 boundary, resume each, and compare it with an uninterrupted run.
 
-    python benchmarks/faults.py                # the full campaign (~40 kills)
+    python benchmarks/faults.py --random 3     # the campaign (~38 kills, ~30 min)
     python benchmarks/faults.py --random 1 --kinds train    # a smoke run
 
 Targeted kills use the store's fault hook (`trainee.store.fault_point`, TRAINEE_FAULT=
 NAME@STAGE#N): the process kills itself the N-th time it has written NAME's temporary
 file but not renamed it (`tmp`), has just renamed it (`renamed`), or has a SQLite
-transaction ready but not committed (`commit`). Random kills land anywhere, including
-in the middle of a resume (a second kill), and in JAX start-up.
+transaction ready but not committed (`commit`). Random kills land while the work is in
+progress, including in the middle of a resume (a second kill): each kind is run
+uninterrupted twice first (the second run, on a warm compilation cache, is what a killed
+run costs and must give the same results), kill times are drawn between the end of the
+command's start-up (the time `trainee COMMAND --help` takes: Python and JAX imports) and
+the end of that run, and a run that finished before its kill is not counted: its time
+becomes the new duration and the kill is drawn again.
 
 A resume is the command a user would rerun: `train ... --resume`; career, fleet and run
 the same command again (a career or fleet restarts, a study run keeps its finished
@@ -82,9 +87,28 @@ class Tally:
     lost: int = 0
     identical: int = 0
     different: int = 0
+    redrawn: int = 0  # random kills drawn again because the run finished first
     tracebacks: int = 0
     leftovers: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+RANDOM_ATTEMPTS = 4  # fresh runs tried per random kill before giving up on it
+
+
+@dataclass
+class Clock:
+    """Draws random kill times between a command's start-up and the end of its
+    uninterrupted (warm-cache) run."""
+
+    rng: random.Random
+    startup: float  # seconds `trainee COMMAND --help` takes (imports, no work)
+    seconds: float  # the shortest uninterrupted run seen
+    delay: float = 0.0  # the last kill time drawn
+    redrawn: int = 0
+
+    def draw(self) -> float:
+        return self.startup + self.rng.uniform(0.0, 0.9) * max(self.seconds - self.startup, 0)
 
 
 def launch(args: list[str], root: Path, fault: str | None = None) -> subprocess.Popen:
@@ -106,14 +130,13 @@ def command(kind: Kind, root: Path, out: Path) -> list[str]:
 
 
 def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
-    """SIGKILL `proc` after `seconds` unless it ended first; whether it was killed."""
+    """SIGKILL `proc` after `seconds` unless it ended first; whether the kill ended it."""
     try:
         proc.wait(timeout=seconds)
-        return False
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        return True
+    return proc.returncode == -signal.SIGKILL
 
 
 def results(kind: Kind, out: Path) -> dict:
@@ -134,32 +157,45 @@ def strip(tree):
     return tree
 
 
+def first_launch(name: str, kind: Kind, base: Path, fault: str | None,
+                 clock: Clock) -> tuple[Path, list[str], bool]:
+    """Start a fresh run and kill it (at its target, or at a random time while it still
+    works, re-drawn while the run finishes first): its root, arguments, whether killed."""
+    for _ in range(1 if fault else RANDOM_ATTEMPTS):
+        root = Path(tempfile.mkdtemp(dir=base, prefix=f"{name}-"))
+        args = command(kind, root, root / "run")
+        begun = time.perf_counter()
+        proc = launch(args, root, fault)
+        if fault:
+            proc.wait()
+            return root, args, proc.returncode == -signal.SIGKILL
+        clock.delay = clock.draw()
+        if kill_after(proc, clock.delay):
+            return root, args, True
+        clock.seconds = min(clock.seconds, time.perf_counter() - begun)
+        clock.redrawn += 1
+    return root, args, False
+
+
 def trial(name: str, kind: Kind, base: Path, reference: dict, fault: str | None,
-          delay: float | None, second: float | None, tally: Tally) -> None:
-    root = Path(tempfile.mkdtemp(dir=base, prefix=f"{name}-"))
+          clock: Clock, kill_resume: bool, tally: Tally) -> None:
+    root, args, killed = first_launch(name, kind, base, fault, clock)
     out = root / "run"
-    args = command(kind, root, out)
-    proc = launch(args, root, fault)
     tally.trials += 1
-    if fault:
-        proc.wait()
-        killed = proc.returncode == -signal.SIGKILL
-        tally.missed_targets += not killed
-    else:
-        killed = kill_after(proc, delay)
+    tally.missed_targets += bool(fault) and not killed
     tally.kills += killed
     tally.killed_runs += killed
     tally.targeted += bool(fault) and killed
-    if second is not None and killed:  # kill the resume too
+    if kill_resume and killed:  # kill the resume too
         tally.resumes += 1
-        tally.kills += kill_after(launch([*args, *kind.resume], root), second)
+        tally.kills += kill_after(launch([*args, *kind.resume], root), clock.draw())
     final = launch([*args, *kind.resume], root)
     final.wait()
     tally.resumes += killed
     logs = "".join(p.read_text(errors="replace") for p in root.glob("log-*.txt"))
     tally.tracebacks += logs.count("Traceback")
     tally.leftovers += len(list(out.rglob(".*.tmp")))
-    what = f"{name} {fault or f'random {delay:.1f} s'}"
+    what = f"{name} {fault or f'random {clock.delay:.1f} s'}"
     if final.returncode != 0:
         tally.lost += 1
         tally.notes.append(f"LOST {what}: exit {final.returncode}: {logs[-300:]!r}")
@@ -169,6 +205,33 @@ def trial(name: str, kind: Kind, base: Path, reference: dict, fault: str | None,
     tally.different += not same
     if not same:
         tally.notes.append(f"DIFFERENT {what} ({root})")
+
+
+def startup(kind: Kind, base: Path) -> float:
+    """Seconds `trainee COMMAND --help` takes: the start-up before any work (the shortest
+    of three)."""
+    times = []
+    for _ in range(3):
+        begun = time.perf_counter()
+        launch([kind.command[0], "--help"], base).wait()
+        times.append(time.perf_counter() - begun)
+    return min(times)
+
+
+def uninterrupted(name: str, kind: Kind, base: Path) -> tuple[dict, float]:
+    """Run `kind` uninterrupted twice (the first fills the compilation cache): its results
+    (the same both times, or the campaign stops) and the second run's seconds."""
+    found, seconds = [], 0.0
+    for _ in range(2):
+        root = Path(tempfile.mkdtemp(dir=base, prefix=f"{name}-reference-"))
+        begun = time.perf_counter()
+        if launch(command(kind, root, root / "run"), root).wait() != 0:
+            raise SystemExit(f"the uninterrupted {name} run failed; see {root}")
+        seconds = time.perf_counter() - begun
+        found.append(results(kind, root / "run"))
+    if found[0] != found[1]:
+        raise SystemExit(f"two uninterrupted {name} runs differ; see {base}")
+    return found[0], seconds
 
 
 def main() -> None:
@@ -186,25 +249,20 @@ def main() -> None:
     start = time.perf_counter()
     for name in args.kinds.split(","):
         kind = KINDS[name]
-        root = Path(tempfile.mkdtemp(dir=base, prefix=f"{name}-reference-"))
-        begun = time.perf_counter()
-        proc = launch(command(kind, root, root / "run"), root)
-        if proc.wait() != 0:
-            raise SystemExit(f"the uninterrupted {name} run failed; see {root}")
-        seconds = time.perf_counter() - begun
-        reference = results(kind, root / "run")
-        print(f"{name}: uninterrupted run {seconds:.0f} s", flush=True)
+        reference, seconds = uninterrupted(name, kind, base)
+        print(f"{name}: uninterrupted run {seconds:.0f} s (warm cache)", flush=True)
+        clock = Clock(rng, startup(kind, base), seconds)
+        print(f"  start-up {clock.startup:.1f} s", flush=True)
         for fault in kind.targets[:args.targets]:
-            trial(name, kind, base, reference, fault, None, None, tally)
+            trial(name, kind, base, reference, fault, clock, False, tally)
         for i in range(args.random):
-            second = rng.uniform(0.2, 0.6) * seconds if i % 2 else None
-            # the reference paid the compilations; a cached run is faster, so kill early
-            trial(name, kind, base, reference, None, rng.uniform(0.02, 0.3) * seconds,
-                  second, tally)
+            trial(name, kind, base, reference, None, clock, i % 2 == 1, tally)
+        tally.redrawn += clock.redrawn
         print(f"  after {name}: {tally}", flush=True)
     print(f"\nfault campaign ({time.perf_counter() - start:.0f} s, load {os.getloadavg()}):")
     print(f"kills: {tally.kills} ({tally.targeted} targeted at write boundaries; "
-          f"{tally.missed_targets} targets not reached)")
+          f"{tally.missed_targets} targets not reached; {tally.redrawn} random kills drawn "
+          f"again because the run finished first)")
     print(f"resumes: {tally.resumes}")
     print(f"runs lost: {tally.lost}")
     print(f"bit-identical resumes: {tally.identical} of the {tally.killed_runs} killed runs "

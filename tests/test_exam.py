@@ -143,6 +143,18 @@ def test_the_database_alone_answers_nothing(db, tmp_path):
         exam.query(db, RIGHT, key_path=wrong)
 
 
+def test_bypass_the_private_helpers_need_the_key(db):
+    """`seal.active_seal` (the seal's secret, hence every holdout task) on the database
+    alone: a guessed key fails the seal's MAC, so no secret comes out."""
+    from trainee.exam.seal import active_seal
+
+    exam.query(db, RIGHT)
+    with sqlite3.connect(db) as conn:
+        for guess in (b"", bytes(32), b"\xff" * 32):
+            with pytest.raises(ExamError, match="changed outside the exam"):
+                active_seal(conn, guess)
+
+
 def test_a_readable_key_or_a_key_beside_the_runs_is_refused(db, tmp_path):
     key_file = _key_file(tmp_path)
     os.chmod(key_file, 0o644)

@@ -54,8 +54,9 @@ RUN_AS: dict[str, list[str]] = {
     "trainee fleet corridor --merge diloco --instances 4 --seeds 5 --out runs/fleet": [
         "trainee fleet corridor --merge diloco --instances 4 --seeds 5 --out runs/fleet"],
     "trainee exam status | query --run DIR | reseal | final --run DIR": [
-        "trainee exam status", "trainee exam query --run runs/cp",
-        "trainee exam reseal --reason 'README check'", "trainee exam final --run runs/cp"],
+        # runs/my: corridor (CartPole, runs/cp, has no held-out split to examine)
+        "trainee exam status", "trainee exam query --run runs/my",
+        "trainee exam reseal --reason 'README check'", "trainee exam final --run runs/my"],
     "trainee runs": ["trainee runs", "trainee runs --json"],
     "trainee rerun runs/my --out runs/my-again": ["trainee rerun runs/my --out runs/my-again"],
 }
@@ -84,9 +85,12 @@ def test_every_readme_command_is_run_by_the_fresh_install_test():
 def test_readme_commands_pass_in_a_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # as a new user: the default database (runs/trainee.db in the working directory) and
+    # a data directory of their own, outside it (the exam refuses a key beside the runs)
     env = dict(os.environ, PATH=f"{venv / 'bin'}:{os.environ['PATH']}", VIRTUAL_ENV=str(venv),
-               RAY_USAGE_STATS_ENABLED="0", TRAINEE_DB=str(tmp_path / "trainee.db"),
-               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH="")
+               RAY_USAGE_STATS_ENABLED="0", XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH="")
+    for name in ("TRAINEE_DB", "TRAINEE_EXAM_KEY"):
+        env.pop(name, None)
     work = tmp_path / "work"
     work.mkdir()
     for line in readme_commands():

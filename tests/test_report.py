@@ -73,6 +73,34 @@ def test_report_rerenders_from_stored_results_only(run_dir, monkeypatch):
     assert strip_time(path.read_text()) == strip_time(before)
 
 
+def test_run_json_names_only_registry_studies(run_dir, tmp_path):
+    """Issue 16: a run.json naming "../../leak" embedded an outside JSON file."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (tmp_path / "leak.json").write_text(json.dumps({"name": "gap", "secret": "LEAKED"}))
+    run = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**run, "studies": [*run["studies"],
+                                                                  "../../leak"]}))
+    before = (copy / "report.html").read_bytes()
+    with pytest.raises(ValueError, match="unknown studies"):
+        render_report(copy)
+    assert main(["report", str(copy)]) == 2
+    assert (copy / "report.html").read_bytes() == before  # not rewritten
+
+
+def test_embedded_text_cannot_end_the_script(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    note = "</script><!--<script>alert(1)</script>&amp;"
+    run = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**run, "note": note}))
+    html = render_report(copy).read_text()
+    blob = re.search(r'<script type="application/json" id="trainee-results">(.*?)</script>',
+                     html, re.S).group(1)
+    assert json.loads(blob)["run"]["note"] == note
+    assert not set("<>&") & set(blob)
+
+
 class _RequestLog:
     """A proxy that answers nothing and records every request the browser sends."""
 

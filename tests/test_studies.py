@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require
 
 from trainee.cli import main
 from trainee.measures import aggregate
@@ -515,7 +516,7 @@ def test_ray_executor_without_ray_is_one_line(tmp_path, capsys, monkeypatch):
 @pytest.mark.slow
 def test_ray_executor_matches_local(tmp_path, monkeypatch):
     """Each study a Ray task on a local cluster: the same numbers as the local executor."""
-    pytest.importorskip("ray", reason="ray is not installed (pip install 'trainee[ray]')")
+    require("ray")  # `.[dev]` installs Ray: a failed import fails
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
     args = ["run", "--scale", "tiny", "--studies", "gap", "--quiet", "--out"]
     assert main([*args, str(tmp_path / "local")]) == 0

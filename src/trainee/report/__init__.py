@@ -35,9 +35,13 @@ def _finite(obj):
     return obj
 
 
+# Inside <script>, "</script" ends the element and "<!--" changes how the rest is read;
+# JSON's \u escapes keep every "<", ">" and "&" out of the markup (JSON.parse reads them).
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _embed_json(obj) -> str:
-    # "</" would end the <script> element early; JSON allows the escaped form.
-    return json.dumps(_finite(obj), indent=1).replace("</", "<\\/")
+    return json.dumps(_finite(obj), indent=1).translate(_HTML_SAFE)
 
 
 def _study_view(stored: dict, placebo: dict | None, stability: list | None) -> dict:
@@ -126,8 +130,14 @@ def render_report(run_dir: str | Path) -> Path:
         raise FileNotFoundError(f"{run_dir} has no run.json: run `trainee run --out {run_dir}` "
                                 "first")
     run = read_json(run_dir / "run.json")
-    order = list(STUDIES) + sorted(run.get("studies", []))
-    names = [n for n in dict.fromkeys(order) if (run_dir / "studies" / f"{n}.json").exists()]
+    listed = run.get("studies", []) if isinstance(run, dict) else None
+    if not isinstance(listed, list):
+        raise ValueError(f"{run_dir / 'run.json'} is not a run record (no list of studies)")
+    # a study's name is a file name below studies/: only the registry's are read
+    if unknown := [n for n in listed if n not in STUDIES]:
+        raise ValueError(f"{run_dir / 'run.json'} names unknown studies {unknown!r}: "
+                         f"known are {', '.join(STUDIES)}")
+    names = [n for n in STUDIES if (run_dir / "studies" / f"{n}.json").exists()]
     studies = [read_json(run_dir / "studies" / f"{n}.json") for n in names]
     placebos = {n: read_json(run_dir / "studies" / f"{n}.placebo.json") for n in names
                 if (run_dir / "studies" / f"{n}.placebo.json").exists()}
