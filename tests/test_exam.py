@@ -101,11 +101,27 @@ def test_thresholdout_calibration_follows_the_paper():
     assert default.threshold == pytest.approx(0.125) and default.sigma == pytest.approx(1 / 32)
 
 
+def _within_calibrated_noise(answer: dict, expected: float, tolerance: float,
+                             config: ExamConfig) -> bool:
+    """An answer below the threshold is a train-side mean (sampling noise only: within
+    `tolerance`); one over it is a holdout mean plus Laplace noise of scale sigma, so it
+    gets 6 sigma more (exceeded with probability e^-6 = 0.25%)."""
+    slack = tolerance + (6 * config.sigma if answer["budget_spent"] else 0.0)
+    return abs(answer["answer"] - expected) < slack
+
+
+# 64 tasks x 4 episodes = 256 items a split: sigma = 1/16, so a noisy answer still tells
+# `longer` (~0.11) from the train split (~0.77); SMALL's 32 items (sigma 0.18) do not.
+LARGER = ExamConfig(tasks_per_split=64, episodes=4, budget=4)
+
+
 def test_query_answers_a_heldout_estimate_never_the_train_split_score(db):
     # The random agent: ~0.77 on the train split, ~0.11 on `longer`. The train side is a
     # sample of `longer` too, so whichever side answers, the answer estimates `longer`.
-    answers = [exam.query(db, RANDOM, seed=s, split="longer")["answer"] for s in (0, 1)]
-    assert all(abs(a - 0.11) < 0.15 for a in answers), answers
+    exam.reseal(db, LARGER, reason="a holdout large enough to tell the splits apart")
+    answers = [exam.query(db, RANDOM, seed=s, split="longer") for s in (0, 1)]
+    assert all(_within_calibrated_noise(a, 0.11, 0.12, LARGER) for a in answers), answers
+    assert all(abs(a["answer"] - 0.77) > 0.1 for a in answers), answers
     final = exam.final(db, RANDOM)["per_split"]
     assert final["longer"] < 0.3 and final["slippery"] > 0.5
 
@@ -124,7 +140,7 @@ def test_the_key_lives_outside_the_database_and_the_run_folder(db, tmp_path, cap
     assert key not in out.out + out.err
     assert all(key not in p.read_text(errors="ignore") and bytes.fromhex(key) not in p.read_bytes()
                for p in db.parent.rglob("*") if p.is_file())  # the database, runs, reports
-    assert results[0]["answer"] == pytest.approx(1.0, abs=0.2)
+    assert _within_calibrated_noise(results[0], 1.0, 1e-9, SMALL), results[0]
     assert results[1]["score"] == 1.0 and not results[1]["forced"]
     assert results[2]["queries"] == 1 and results[2]["finals"] == 1 and results[2]["log_intact"]
 
