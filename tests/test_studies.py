@@ -41,18 +41,31 @@ def test_positive_effect_reads_the_interval_against_the_margin():
     assert combine((SUPPORTED, "a"), (NOT_SUPPORTED, "b"))[0] == NOT_SUPPORTED
 
 
-def gap_result(mean_gap, train_success=0.9):
-    numbers = {"success": {}, "gap": {}, "mean_gap": mean_gap, "train_success": train_success}
-    return {"worlds": {"repair": numbers}, "main_world": "repair", "distinct": {}}
+def gap_result(gap_small, decline=POSITIVE, learned=0.5):
+    """A gap result whose key number is the seen-minus-unseen gap at the smallest K;
+    `decline`: its drop to the whole pool; `learned`: the whole-pool agent's normalised
+    success on its seen tasks."""
+    block = {"agent_normalised": ci(learned, learned - 0.05, learned + 0.05)}
+    numbers = {"distinct": [4, 16, 64, 256], "gap": [gap_small, NULL, NULL, NULL],
+               "gap_smallest_k": gap_small, "gap_decline": decline,
+               "references": {"K=256, seen": block},
+               "axes": {"by_kind": {"variation": {"normalised_gap": POSITIVE}}}}
+    return {"worlds": {"repair": numbers}, "main_world": "repair"}
 
 
-@pytest.mark.parametrize(("mean_gap", "train", "status"), [
-    (POSITIVE, 0.9, SUPPORTED), (NULL, 0.9, NOT_SUPPORTED), (UNSURE, 0.9, INCONCLUSIVE),
-    (POSITIVE, 0.05, INCONCLUSIVE),  # nothing learned: a gap means nothing
+@pytest.mark.parametrize(("gap_small", "decline", "learned", "status"), [
+    (POSITIVE, POSITIVE, 0.5, SUPPORTED),
+    (NULL, POSITIVE, 0.5, NOT_SUPPORTED),  # no gap at the smallest K
+    (UNSURE, POSITIVE, 0.5, INCONCLUSIVE),
+    (POSITIVE, NULL, 0.5, NOT_SUPPORTED),  # a gap that does not shrink with more tasks
+    (POSITIVE, UNSURE, 0.5, INCONCLUSIVE),
+    (POSITIVE, POSITIVE, 0.05, INCONCLUSIVE),  # nothing learned: a gap means nothing
 ])
-def test_gap_verdict(mean_gap, train, status):
-    verdict = study_module("gap").verdict(gap_result(mean_gap, train))
-    assert verdict.status == status and verdict.value == mean_gap
+def test_gap_verdict(gap_small, decline, learned, status):
+    verdict = study_module("gap").verdict(gap_result(gap_small, decline, learned))
+    assert verdict.status == status and verdict.value == gap_small
+    if learned > 0.25:  # the axis gaps are shown beside the rule, apart from it
+        assert "not in the verdict" in verdict.reason
 
 
 def two_students_result(broad_minus_narrow, learned=0.5):
@@ -393,6 +406,33 @@ def test_value_function_runs_at_tiny_scale(placebo):
     assert verdict.value == result["versus_group"]["gae"]["slope"]
     assert verdict.status != SUPPORTED if placebo else verdict.status in (
         SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    assert all(svg.startswith("<svg") for _, svg in module.draw(result))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("placebo", [False, True])
+def test_gap_runs_at_tiny_scale(placebo):
+    """gap end to end (~25 s, compiles included): every arm of the distinct-tasks curve at
+    equal experience, axis gaps grouped by the world's labels, and a placebo that is
+    never supported and shows no gap at the smallest K."""
+    from trainee.program import get_world
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    module = study_module("gap")
+    result = module.run(Context(scale=get_scale("tiny"), seeds=5, placebo=placebo))
+    json.dumps(result)
+    numbers = result["worlds"][result["main_world"]]
+    assert numbers["distinct"] == [4, 16, 32]  # tiny's pool is 32
+    world = get_world(result["main_world"])
+    axes = numbers["axes"]["axes"]
+    assert {a: axes[a]["kind"] for a in axes} == dict(world.axes)
+    for axis, kind in world.axes.items():
+        assert ("own_trained_success" in axes[axis]) == (kind == "variation")
+    verdict = module.verdict(result)
+    assert verdict.value == numbers["gap_smallest_k"]
+    if placebo:
+        assert verdict.status != SUPPORTED and numbers["gap_smallest_k"]["ci_low"] < 0.05
     assert all(svg.startswith("<svg") for _, svg in module.draw(result))
 
 

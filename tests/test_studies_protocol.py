@@ -71,13 +71,14 @@ def test_normalised_score_and_the_learning_guard():
 def test_gap_guard_reads_the_normalised_score():
     """A large raw gap of agents no better than chance is inconclusive, not supported."""
     gap = study_module("gap")
+    big = {"iqm": 0.3, "ci_low": 0.2, "ci_high": 0.4}
     chance = {"agent_normalised": {"iqm": 0.05, "ci_low": 0.0, "ci_high": 0.1}}
-    numbers = {"mean_gap": {"iqm": 0.3, "ci_low": 0.2, "ci_high": 0.4}, "train_success": 0.8,
-               "references": {"train": chance}}
-    result = {"worlds": {"repair": numbers}, "main_world": "repair", "distinct": None}
+    numbers = {"distinct": [4, 256], "gap": [big, big], "gap_smallest_k": big,
+               "gap_decline": big, "references": {"K=256, seen": chance}}
+    result = {"worlds": {"repair": numbers}, "main_world": "repair"}
     assert gap.verdict(result).status == INCONCLUSIVE
-    numbers["references"]["train"] = {"agent_normalised": {"iqm": 0.6, "ci_low": 0.5,
-                                                           "ci_high": 0.7}}
+    numbers["references"]["K=256, seen"] = {"agent_normalised": {"iqm": 0.6, "ci_low": 0.5,
+                                                                 "ci_high": 0.7}}
     assert gap.verdict(result).status == SUPPORTED
 
 
@@ -92,12 +93,13 @@ def stub_gap(monkeypatch):
 
     def run(ctx):
         value = 0.0 if ctx.placebo else 0.3
-        numbers = {"mean_gap": {"iqm": value, "ci_low": value - 0.02, "ci_high": value + 0.02},
-                   "train_success": 0.9, "success": {}, "gap": {},
-                   "references": {"train": {"agent_normalised": {"iqm": 0.9, "ci_low": 0.8,
-                                                                 "ci_high": 1.0}}}}
-        return {"worlds": {"repair": numbers}, "main_world": "repair", "distinct": None,
-                "references": numbers["references"], "seed": ctx.seed,
+        gap_ci = {"iqm": value, "ci_low": value - 0.02, "ci_high": value + 0.02}
+        refs = {"K=256, seen": {"agent_normalised": {"iqm": 0.9, "ci_low": 0.8,
+                                                     "ci_high": 1.0}}}
+        numbers = {"distinct": [4, 256], "gap": [gap_ci, gap_ci], "gap_smallest_k": gap_ci,
+                   "gap_decline": gap_ci, "references": refs}
+        return {"worlds": {"repair": numbers}, "main_world": "repair",
+                "references": refs, "seed": ctx.seed,
                 "placebo": gap.PLACEBO if ctx.placebo else None}
 
     monkeypatch.setattr(gap, "run", run)
