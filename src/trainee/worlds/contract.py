@@ -10,6 +10,8 @@ Each check raises `AssertionError` with a message naming the world and what brok
 
 from __future__ import annotations
 
+from functools import partial
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -43,7 +45,15 @@ def check_tasks(world: World, n: int) -> None:
     """Every split samples a batch of `n` tasks with a (n,) `difficulty`, under jit."""
     assert world.splits[0] == "train", _fail(world, "the first split must be 'train'")
     for split in world.splits:
-        tasks = jax.jit(world.tasks, static_argnums=(1, 2))(jax.random.key(0), split, n)
+        # Tracing with abstract values (what `jit` does before compiling) proves the
+        # sampler jittable without compiling it once per split: errands' sampler holds
+        # its oracle's plan (the time limits), tens of seconds of compile per split.
+        draw = lambda key, split=split: world.tasks(key, split, n)
+        shapes = jax.eval_shape(draw, jax.random.key(0))
+        tasks = draw(jax.random.key(0))
+        same = [a.shape for a in jax.tree.leaves(tasks)] == [
+            a.shape for a in jax.tree.leaves(shapes)]
+        assert same, _fail(world, f"split {split}: tasks change shape under jit")
         for leaf in jax.tree.leaves(tasks):
             assert leaf.shape[:1] == (n,), _fail(world, f"split {split}: leaf {leaf.shape}")
         assert tasks.difficulty.shape == (n,), _fail(world, "difficulty must be one scalar a task")
@@ -87,10 +97,11 @@ def check_no_recompilation(world: World, n: int) -> None:
         return jax.vmap(world.step)(keys, state, actions, tasks)
 
     keys = jax.random.split(jax.random.key(3), n)
+    reset = jax.jit(jax.vmap(world.reset))  # one compile for every split, not op by op
+    actions = jax.vmap(world.action_space.sample)(keys)
     for i, split in enumerate(world.splits):
         tasks = world.tasks(jax.random.key(10 + i), split, n)
-        _, state = jax.vmap(world.reset)(keys, tasks)
-        actions = jax.vmap(world.action_space.sample)(keys)
+        _, state = reset(keys, tasks)
         try:
             step(keys, state, actions, tasks)
         except AssertionError as err:
@@ -128,13 +139,13 @@ def check_autoreset(world: World) -> None:
     """AutoReset restarts the episode on its end and keeps the last obs in info."""
     wrapped = AutoReset(world)
     task = task_at(world.tasks(jax.random.key(6), "train", 1), 0)
-    step = jax.jit(wrapped.step)
+    step, plain_step = jax.jit(wrapped.step), jax.jit(world.step)  # not op by op
     obs, state = wrapped.reset(jax.random.key(7), task)
     key = jax.random.key(8)
     for _ in range(world.max_steps + 1):
         key, key_action, key_step = jax.random.split(key, 3)
         action = world.action_space.sample(key_action)
-        plain = world.step(jax.random.split(key_step)[0], state, action, task)
+        plain = plain_step(jax.random.split(key_step)[0], state, action, task)
         out = step(key_step, state, action, task)
         np.testing.assert_allclose(
             out.info["final_obs"], plain.obs, rtol=1e-5, err_msg=_fail(world, "final_obs")
@@ -179,7 +190,8 @@ def check_levels(world: World) -> None:
         return
     for split in world.splits:
         for level in range(world.levels):
-            tasks = world.tasks(jax.random.key(20 + level), split, 8, level=level)
+            draw = lambda key, split=split, level=level: world.tasks(key, split, 8, level=level)
+            tasks = jax.eval_shape(draw, jax.random.key(20 + level))  # traced, not compiled
             assert tasks.difficulty.shape == (8,), _fail(world, f"{split} level {level}")
     try:
         world.tasks(jax.random.key(0), "train", 8, level=world.levels)
@@ -206,21 +218,36 @@ def visited(world: World, split: str, num_envs: int = 64, steps: int = 32,
     the split's draw: the visits of a given task set (two-students compares pools)."""
     if tasks is None:
         tasks = world.tasks(jax.random.key(30), split, num_envs)
-    random = lambda key, states, task: jax.random.randint(key, (num_envs,), 0,
-                                                          world.action_space.n)
-    solver = lambda key, states, task: jax.vmap(world.oracle)(
-        jax.random.split(key, num_envs), states, task)
-    seen = [_visits(world, tasks, random, steps)]
+    seen = [_visits(world, tasks, _random_actions, steps)]
     try:
         if oracle:
-            seen.append(_visits(world, tasks, solver, steps))
+            seen.append(_visits(world, tasks, _oracle_actions, steps))
     except NotImplementedError:  # a world without an oracle: the random visits alone
         pass
     return tuple(np.concatenate(parts) for parts in zip(*seen, strict=True))
 
 
+def _random_actions(world: World, key, states, task) -> jax.Array:
+    num_envs = jax.tree.leaves(states)[0].shape[0]
+    return jax.random.randint(key, (num_envs,), 0, world.action_space.n)
+
+
+def _oracle_actions(world: World, key, states, task) -> jax.Array:
+    num_envs = jax.tree.leaves(states)[0].shape[0]
+    return jax.vmap(world.oracle)(jax.random.split(key, num_envs), states, task)
+
+
 def _visits(world: World, tasks, policy, steps: int):
-    """`visited` under `policy(key, states, task) -> (num_envs,) actions` on `tasks`."""
+    """`visited` under `policy(world, key, states, task) -> (num_envs,) actions` on
+    `tasks`: one compiled program per (world, policy) serves every split (the tasks
+    are an argument, not constants of the program)."""
+    seen, deltas = _visit_scan(world, policy, steps, tasks)
+    seen, deltas = np.asarray(seen), np.asarray(deltas)
+    return seen.reshape(-1, seen.shape[-1]), deltas.reshape(-1, *deltas.shape[2:])
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _visit_scan(world: World, policy, steps: int, tasks):
     env = AutoReset(TaskPool(world))
     num_envs = jax.tree.leaves(tasks)[0].shape[0]
     actions = jnp.arange(world.action_space.n)
@@ -239,14 +266,13 @@ def _visits(world: World, tasks, policy, steps: int):
             return jax.vmap(world.step)(step_keys, state.inner, each, task).obs - obs
 
         delta = jax.vmap(after, out_axes=1)(actions)  # (num_envs, actions, obs_dim)
-        chosen = policy(key_action, state.inner, task)
+        chosen = policy(world, key_action, state.inner, task)
         out = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, chosen, tasks)
         return (out.obs, out.state), (obs, delta)
 
     keys = jax.random.split(jax.random.key(32), steps)
-    _, (seen, deltas) = jax.jit(lambda c, k: jax.lax.scan(scan_step, c, k))((obs, state), keys)
-    seen, deltas = np.asarray(seen), np.asarray(deltas)
-    return seen.reshape(-1, seen.shape[-1]), deltas.reshape(-1, *deltas.shape[2:])
+    _, (seen, deltas) = jax.lax.scan(scan_step, (obs, state), keys)
+    return seen, deltas
 
 
 def constant_units(obs: np.ndarray, delta: np.ndarray, tol: float = 1e-6):
