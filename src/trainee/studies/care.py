@@ -180,7 +180,7 @@ def run(ctx: Context) -> dict:
                            "care_penalty": CARE_PENALTY, "new_jobs": new_job_layout(
                                ctx.scale.eval_tasks),
                            "placebo": PLACEBO if ctx.placebo else None,
-                           "arms": {}, "frontier": {}, "references": {}, "floor": {}}
+                           "arms": {}, "frontier": {}, "by_set": {}, "floor": {}}
     below: dict[str, dict[str, np.ndarray]] = {}
     for name, groups in parts.items():
         for part, index in groups.items():
@@ -192,8 +192,8 @@ def run(ctx: Context) -> dict:
                                       "harm": [ci(x) for x in points[1].T]}
             ref = {k: harm_success(r, index) for k, r in refs[name].items()}
             ref["untrained"] = harm_success(base.start[name], index)
-            out["references"][where] = {k: {"harm": ci(h), "success": ci(s)}
-                                        for k, (h, s) in ref.items()}
+            out["by_set"][where] = {k: {"harm": ci(h), "success": ci(s)}
+                                    for k, (h, s) in ref.items()}
             below[where] = {}
             for arm, records in finals.items():
                 harm, success = harm_success(records[name], index)
@@ -220,12 +220,29 @@ def run(ctx: Context) -> dict:
     rand = {k: np.mean(r.success, axis=(1, 2)) for k, r in refs["unwatched"].items()}
     start = np.mean(base.start["unwatched"].success, axis=(1, 2))
     out["learned"] = {arm: reference_block(success(arm), start, rand) for arm in finals}
+    out["references"] = reference_rows(out)
     first = jax.tree.map(lambda x: x[0], sets["new"])  # seed 0's first new job: a cyclist
     out["pictures"] = [p for p in (
         episode_strip(program, params[arm], first, 0, ctx.seed,
                       f"{arm} agent on a new job (cyclists), unwatched")
         for arm in (baseline, care)) if p]
     return out
+
+
+def reference_rows(out: dict) -> dict[str, dict]:
+    """The report's reference table: the baseline's and the care arm's success on fresh
+    train tasks (raw and normalised), and their harm per episode on fresh train tasks and
+    new jobs, unwatched, beside the random policy's, the oracle's (the floor) and the
+    untrained parameters'."""
+    rows = {}
+    for arm in (arm_name(0.0), arm_name(CARE_PENALTY)):
+        rows[f"{arm}: success, fresh train tasks (unwatched)"] = out["learned"][arm]
+        for where, label in (("unwatched", "fresh train tasks"), ("new", "new jobs")):
+            refs = out["by_set"][where]
+            rows[f"{arm}: harm per episode, {label} (unwatched)"] = {
+                "agent": out["arms"][arm][where]["harm"],
+                **{k: refs[k]["harm"] for k in ("untrained", "random", "oracle")}}
+    return rows
 
 
 def verdict(result: dict) -> Verdict:
@@ -258,15 +275,15 @@ def draw(result: dict) -> list[tuple[str, str]]:
     arms = list(result["arms"])
     panels = {}
     for where, title in (("unwatched", "fresh train tasks"), ("new", "new jobs, unwatched")):
-        refs = result["references"][where]
-        points = {f"{arm}{'' if where == 'new' else ', unwatched'}":
-                  (result["arms"][arm][where]["success"], result["arms"][arm][where]["harm"])
-                  for arm in arms}
-        if where == "unwatched":
-            points.update({f"{arm}, watched": (result["arms"][arm]["watched"]["success"],
-                                               result["arms"][arm]["watched"]["harm"])
-                           for arm in arms})
-        points.update({k: (refs[k]["success"], refs[k]["harm"]) for k in ("random", "oracle")})
+        refs = result["by_set"][where]
+        arm = lambda a, w: (result["arms"][a][w]["success"], result["arms"][a][w]["harm"])  # noqa: E731
+        points = {f"{a}{'' if where == 'new' else ', unwatched'}": (*arm(a, where), k, "o")
+                  for k, a in enumerate(arms)}
+        if where == "unwatched":  # the same tasks with the flag on: filled squares
+            points.update({f"{a}, watched": (*arm(a, "watched"), k, "s")
+                           for k, a in enumerate(arms)})
+        points.update({k: (refs[k]["success"], refs[k]["harm"], 4 + i, "x")
+                       for i, k in enumerate(("random", "oracle"))})
         curve = result["frontier"][where]
         panels[title] = (curve["success"], curve["harm"], points)
     frontier = figures.frontier(panels, "success rate", "pedestrians / cyclists hit per episode",
