@@ -229,6 +229,27 @@ def test_care_frontier_reads_harm_at_matched_success():
     assert layout[0] == ("cyclists", 32) and sum(n for _, n in layout) == 64
 
 
+@pytest.mark.slow
+def test_care_runs_end_to_end_at_tiny_scale():
+    """The real design (penalties charged) at tiny scale, ~1-2 min: every arm on every
+    set, the baseline's frontier over its checkpoints, references, verdict and figures;
+    its placebo runs in tests/test_studies_protocol.py."""
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    care = study_module("care")
+    result = json.loads(json.dumps(care.run(Context(scale=get_scale("tiny"), seeds=5))))
+    assert result["placebo"] is None and list(result["arms"]) == [
+        care.arm_name(p) for p in care.PENALTIES]
+    assert len(result["frontier"]["new"]["success"]) == get_scale("tiny").chunks + 1
+    for where in ("watched", "unwatched", "new", "new, cyclists", "new, physics"):
+        assert set(result["by_set"][where]) == {"random", "oracle", "untrained"}
+    # The frontier's last point is the baseline's final agent, on the same tasks and keys.
+    assert result["frontier"]["new"]["harm"][-1] == result["arms"]["penalty 0"]["new"]["harm"]
+    assert care.verdict(result).status in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    assert all(svg.startswith("<svg") for _, svg in care.draw(result))
+
+
 def on_the_job_arm(gain, forgetting):
     return {"mean_gain": gain, "forgetting": forgetting}
 
