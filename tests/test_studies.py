@@ -225,6 +225,9 @@ def test_care_frontier_reads_harm_at_matched_success():
     # baseline's success and half its harm is 0.4 below it.
     below = care.below_frontier(points, np.array([0.4, 0.4]), np.array([0.4, 0.8]))
     np.testing.assert_allclose(below, [0.0, 0.4])
+    # Per success: all hits over all routes finished, over at least one route.
+    np.testing.assert_allclose(care.per_success(np.array([0.5, 0.5]), np.array([0.0, 0.25]), 4),
+                               [2.0, 2.0])
     layout = care.new_job_layout(64)
     assert layout[0] == ("cyclists", 32) and sum(n for _, n in layout) == 64
 

@@ -145,9 +145,11 @@ def below_frontier(points: tuple[np.ndarray, np.ndarray], harm: np.ndarray,
                      for s in range(len(harm))])
 
 
-def per_success(harm: np.ndarray, success: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return harm / np.maximum(success, 1e-9)
+def per_success(harm: np.ndarray, success: np.ndarray, episodes: int) -> np.ndarray:
+    """(S,) road users hit per route finished (docs/measures.md: so an agent cannot look
+    harmless by doing little): all hits over all successes of `episodes` episodes, over
+    at least one success."""
+    return harm / np.maximum(success, 1.0 / episodes)
 
 
 def train_arms(ctx: Context, program, world) -> tuple[dict, Any, dict, dict]:
@@ -200,7 +202,8 @@ def run(ctx: Context) -> dict:
                 below[where][arm] = below_frontier((points[0], points[1]), harm, success)
                 out["arms"].setdefault(arm, {})[where] = {
                     "harm": ci(harm), "success": ci(success),
-                    "harm_per_success": ci(per_success(harm, success)),
+                    "harm_per_success": ci(per_success(harm, success,
+                                                       len(index) * ctx.scale.episodes)),
                     "below_frontier": ci(below[where][arm]),
                     "above_floor": ci(harm - ref["oracle"][0]),
                 }
@@ -217,9 +220,9 @@ def run(ctx: Context) -> dict:
     care_harm, _ = harm_success(finals[care]["unwatched"], parts["unwatched"]["all"])
     out["care_absence_gap"] = ci(care_harm - watched_harm)
     success = lambda arm: np.mean(finals[arm]["unwatched"].success, axis=(1, 2))  # noqa: E731
-    rand = {k: np.mean(r.success, axis=(1, 2)) for k, r in refs["unwatched"].items()}
+    ref_success = {k: np.mean(r.success, axis=(1, 2)) for k, r in refs["unwatched"].items()}
     start = np.mean(base.start["unwatched"].success, axis=(1, 2))
-    out["learned"] = {arm: reference_block(success(arm), start, rand) for arm in finals}
+    out["learned"] = {arm: reference_block(success(arm), start, ref_success) for arm in finals}
     out["references"] = reference_rows(out)
     first = jax.tree.map(lambda x: x[0], sets["new"])  # seed 0's first new job: a cyclist
     out["pictures"] = [p for p in (
