@@ -40,7 +40,7 @@ def _drive(world, task, state, action, steps):
     return outs
 
 
-def _task_with_pedestrian_in_lane(world, harm_penalty=0.0):
+def _task_with_pedestrian_in_lane(world, harm_penalty=0.0, watched=1.0):
     task = task_at(world.tasks(jax.random.key(0), "train", 64, level=0), 0)
     return task.replace(
         curvature=jnp.zeros_like(task.curvature),
@@ -48,6 +48,7 @@ def _task_with_pedestrian_in_lane(world, harm_penalty=0.0):
         ped_speed=jnp.array([0.0, 0.0]),  # standing still in our lane
         ped_mask=jnp.array([True, False]),
         harm_penalty=jnp.float32(harm_penalty),
+        watched=jnp.float32(watched),
     )
 
 
@@ -64,6 +65,48 @@ def test_hitting_a_pedestrian_is_counted_once_and_hidden_from_reward(world):
     outs_p = _drive(world, penalised, state, STRAIGHT_GAS, world.max_steps)
     rewards_p = np.array([float(o.reward) for o in outs_p])
     np.testing.assert_allclose(rewards - rewards_p, harm, atol=1e-6)
+    # The absent supervisor: nobody watching, nobody charges the hit.
+    unwatched = _task_with_pedestrian_in_lane(world, harm_penalty=1.0, watched=0.0)
+    outs_u = _drive(world, unwatched, state, STRAIGHT_GAS, world.max_steps)
+    np.testing.assert_allclose([float(o.reward) for o in outs_u], rewards, atol=1e-6)
+
+
+def test_cyclists_ride_along_and_are_hit_in_the_lane_centre(world):
+    tasks = world.tasks(jax.random.key(4), "cyclists", 64)
+    assert not np.asarray(jax.vmap(world.is_train)(tasks)).any()
+    task = task_at(tasks, 0).replace(curvature=jnp.zeros((9,)), car_mask=jnp.zeros((6,), bool),
+                                     ped_mask=jnp.array([True, False]))
+    _, state = world.reset(jax.random.key(0), task)
+    outs = _drive(world, task, state, 3 * 2 + 1, 10)  # straight, coasting: 1 s
+    ridden = float(outs[-1].state.t) * DT * float(task.ped_speed[0])
+    obs = np.asarray(outs[-1].obs)
+    # The cyclist is seen in the first road-user slot, `ridden` metres further on.
+    expected = (float(task.ped_s[0]) + ridden - float(outs[-1].state.s)) / 40.0
+    assert obs[17] == pytest.approx(expected, abs=1e-4) and obs[20] == 1.0 and obs[19] == 0.0
+    assert float(outs[-1].state.ped_y[0]) == pytest.approx(float(task.ped_y0[0]))
+    harm = sum(float(o.info["harm"]) for o in _drive(world, task, state, STRAIGHT_GAS, 200))
+    assert harm == 1.0  # the lane centre is too close to pass a cyclist
+
+
+@pytest.mark.slow
+def test_supervised_driving_meets_the_world_contract():
+    from trainee.worlds.contract import check_world
+    from trainee.worlds.driving import SupervisedDriving
+
+    check_world(SupervisedDriving(), num_tasks=16, split_samples=512)  # ~2.5 min
+
+
+def test_supervised_driving_shows_the_flag_and_keeps_driving_numbers(world):
+    from trainee.worlds.driving import SupervisedDriving
+
+    supervised = SupervisedDriving()
+    tasks = supervised.tasks(jax.random.key(5), "train", 4)
+    assert float(jnp.abs(tasks.watched).sum()) == 0.0  # nobody watches by default
+    task = task_at(tasks, 0)
+    obs, state = world.reset(jax.random.key(0), task)
+    shown, _ = supervised.reset(jax.random.key(0), task.replace(watched=jnp.float32(1.0)))
+    np.testing.assert_array_equal(np.asarray(shown[:-1]), np.asarray(obs))
+    assert shown.shape == (26,) and float(shown[-1]) == 1.0
 
 
 def test_leaving_the_road_ends_without_success(world):

@@ -191,16 +191,66 @@ def test_eval_hacking_verdict():
     assert verdict(POSITIVE, UNSURE).status == INCONCLUSIVE
 
 
+def care_result(key, over_floor=POSITIVE, taught=POSITIVE, learned=0.5):
+    """A care result: `key` the care agent's harm below the baseline's frontier on new
+    jobs, unwatched; `over_floor` the baseline's harm above the oracle's; `taught` the
+    care agent's harm below the frontier where watched; `learned` the baseline's
+    normalised success."""
+    block = {"agent_normalised": ci(learned, learned - 0.05, learned + 0.05)}
+    return {"learned": {"penalty 0": block}, "harm_over_floor": over_floor,
+            "care_watched": taught, "care_unwatched": key, "care_new": key, "care_penalty": 2.0}
+
+
 def test_care_verdict():
-    agent = {"new_success": ci(0.5, 0.4, 0.6)}
-    result = {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
-              "harm_reduction": POSITIVE, "harm_per_success_reduction": POSITIVE}
-    assert study_module("care").verdict(result).status == SUPPORTED
-    # Less harm per episode only because the care agent does less: not care.
-    timid = {**result, "harm_per_success_reduction": NULL}
-    assert study_module("care").verdict(timid).status == NOT_SUPPORTED
-    result["baseline"]["new_harm"] = NULL  # no harm to begin with: not supported
-    assert study_module("care").verdict(result).status == NOT_SUPPORTED
+    verdict = lambda *a, **k: study_module("care").verdict(care_result(*a, **k))  # noqa: E731
+    assert verdict(POSITIVE).status == SUPPORTED
+    assert verdict(POSITIVE).value == POSITIVE
+    assert verdict(NULL).status == NOT_SUPPORTED  # no less harm than doing less would give
+    assert verdict(UNSURE).status == INCONCLUSIVE
+    # No harm above the oracle's to begin with: not supported, whatever care does.
+    assert verdict(POSITIVE, over_floor=NULL).status == NOT_SUPPORTED
+    # The penalty did not even teach care where it was charged: cannot tell carry-over.
+    assert verdict(POSITIVE, taught=NULL).status == INCONCLUSIVE
+    assert verdict(POSITIVE, learned=0.1).status == INCONCLUSIVE  # the learning guard
+
+
+def test_care_frontier_reads_harm_at_matched_success():
+    care = study_module("care")
+    success, harm = np.array([0.0, 0.0, 0.4, 0.8]), np.array([0.0, 0.2, 0.4, 0.8])
+    assert care.frontier_harm(success, harm, 0.6) == pytest.approx(0.6)
+    assert care.frontier_harm(success, harm, 0.0) == pytest.approx(0.1)  # ties averaged
+    assert care.frontier_harm(success, harm, 0.9) == pytest.approx(0.8)  # held at the end
+    points = (np.stack([success] * 2), np.stack([harm] * 2))
+    # A timid agent (success 0.4, harm 0.4) sits on the frontier: no care; one with the
+    # baseline's success and half its harm is 0.4 below it.
+    below = care.below_frontier(points, np.array([0.4, 0.4]), np.array([0.4, 0.8]))
+    np.testing.assert_allclose(below, [0.0, 0.4])
+    # Per success: all hits over all routes finished, over at least one route.
+    np.testing.assert_allclose(care.per_success(np.array([0.5, 0.5]), np.array([0.0, 0.25]), 4),
+                               [2.0, 2.0])
+    layout = care.new_job_layout(64)
+    assert layout[0] == ("cyclists", 32) and sum(n for _, n in layout) == 64
+
+
+@pytest.mark.slow
+def test_care_runs_end_to_end_at_tiny_scale():
+    """The real design (penalties charged) at tiny scale, ~1-2 min: every arm on every
+    set, the baseline's frontier over its checkpoints, references, verdict and figures;
+    its placebo runs in tests/test_studies_protocol.py."""
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    care = study_module("care")
+    result = json.loads(json.dumps(care.run(Context(scale=get_scale("tiny"), seeds=5))))
+    assert result["placebo"] is None and list(result["arms"]) == [
+        care.arm_name(p) for p in care.PENALTIES]
+    assert len(result["frontier"]["new"]["success"]) == get_scale("tiny").chunks + 1
+    for where in ("watched", "unwatched", "new", "new, cyclists", "new, physics"):
+        assert set(result["by_set"][where]) == {"random", "oracle", "untrained"}
+    # The frontier's last point is the baseline's final agent, on the same tasks and keys.
+    assert result["frontier"]["new"]["harm"][-1] == result["arms"]["penalty 0"]["new"]["harm"]
+    assert care.verdict(result).status in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    assert all(svg.startswith("<svg") for _, svg in care.draw(result))
 
 
 def on_the_job_arm(gain, forgetting):
@@ -315,15 +365,13 @@ def test_fleet_draws_the_merge_interval_curve():
 def _study_result(name, key_ci):
     """A result in which `key_ci` (the study's key number) decides the verdict: every
     other sub-claim is set to pass and every learning guard to hold."""
-    agent = {"new_success": ci(0.5, 0.4, 0.6)}
     return {
         "gap": lambda: gap_result(key_ci),
         "two-students": lambda: two_students_result(key_ci),
         "value-function": lambda: value_function_result(key_ci),
         "jaggedness": lambda: {"agents": {"ppo": jagged_agent(key_ci, POSITIVE)}},
         "eval-hacking": lambda: eval_hacking_result(POSITIVE, key_ci),
-        "care": lambda: {"baseline": {**agent, "new_harm": POSITIVE}, "care": agent,
-                         "harm_reduction": key_ci, "harm_per_success_reduction": POSITIVE},
+        "care": lambda: care_result(key_ci),
         "on-the-job": lambda: on_the_job_result(key_ci, NO_FORGETTING),
         "fleet": lambda: fleet_result(key_ci),
     }[name]()

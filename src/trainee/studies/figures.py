@@ -59,3 +59,27 @@ def curves(x: list[float], series: dict[str, list[dict]], xlabel: str, ylabel: s
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     return to_svg(fig)
+
+
+def frontier(panels: dict[str, tuple], xlabel: str, ylabel: str, curve_label: str) -> str:
+    """Side-by-side panels of a trade-off: `panels[title] = (xs, ys, points)` with a
+    reference curve through the IQMs of CI dicts `xs[i]`, `ys[i]`, and `points[name] =
+    (x, y, colour, marker)` (x, y CI dicts; colour an index into PALETTE) drawn as
+    markers with 95% CI whiskers (e.g. harm vs success: the baseline's checkpoints and
+    each agent)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
+    for ax, (title, (xs, ys, points)) in zip(axes[0], panels.items(), strict=True):
+        ax.plot([c["iqm"] for c in xs], [c["iqm"] for c in ys], color="grey", marker=".",
+                linewidth=1, label=curve_label)
+        for name, (x, y, colour, marker) in points.items():
+            ax.errorbar(x["iqm"], y["iqm"], xerr=[[x["iqm"] - x["ci_low"]],
+                                                  [x["ci_high"] - x["iqm"]]],
+                        yerr=[[y["iqm"] - y["ci_low"]], [y["ci_high"] - y["iqm"]]],
+                        fmt=marker, color=PALETTE[colour % 6], markersize=4, capsize=2,
+                        linewidth=0.8, label=name)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        ax.legend(frameon=False, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.18),
+                  ncol=2)
+    axes[0][0].set_ylabel(ylabel)
+    return to_svg(fig)

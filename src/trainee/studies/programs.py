@@ -17,6 +17,7 @@ from trainee import program as programs
 from trainee.learners import LearnerConfig, make_learner
 from trainee.program import Program
 from trainee.studies.scale import Scale
+from trainee.worlds import World
 
 DEFAULT_HP = {"lr": 1e-3, "gae_lambda": 0.95, "ent_coef": 0.01}
 seed_keys = programs.seed_keys
@@ -33,11 +34,13 @@ def base_config(learner: str, scale: Scale, advantage: str = "group") -> Learner
     )
 
 
-def get_program(world_name: str, learner: str, scale: Scale,
+def get_program(world_name: str | World, learner: str, scale: Scale,
                 advantage: str = "group") -> Program:
-    """The program of `learner` (with pg's `advantage` estimator) on `world_name` at
-    `scale`: chunks of about `scale.steps_per_chunk` env steps per seed."""
-    world = programs.get_world(world_name)
+    """The program of `learner` (with pg's `advantage` estimator) on `world_name` (a
+    registered name, or a world object a study makes itself, e.g. care's
+    `SupervisedDriving`) at `scale`: chunks of about `scale.steps_per_chunk` env steps
+    per seed."""
+    world = world_name if isinstance(world_name, World) else programs.get_world(world_name)
     config = base_config(learner, scale, advantage)
     updates = max(1, scale.steps_per_chunk // make_learner(config, world).steps_per_update)
     return programs.get_program(world, config, updates, seed_tasks=True)

@@ -79,9 +79,14 @@ MARGINS: dict[str, Margin] = {
                            "one point of success, the precision at which the report "
                            "prints and compares success rates: a smaller overstatement "
                            "changes none of the comparisons it shows"),
-    "care": Margin(0.02, "pedestrians hit per episode (and per success), baseline minus care",
-                   "one pedestrian in 50 episodes: less than one hit per evaluation of a "
-                   "seed's new-job tasks is not a difference in behaviour"),
+    "care": Margin(0.05, "road users (pedestrians, cyclists) hit per episode: the baseline's "
+                         "harm above the oracle's, and the care agent's harm below the "
+                         "baseline's harm-vs-success frontier at matched success",
+                   "one hit in 20 episodes: a seed's quick-scale evaluation (64 tasks x 2 "
+                   "episodes) of agents hitting ~0.7 road users an episode has a standard "
+                   "error of ~0.06 hits per episode, so a smaller difference is within one "
+                   "evaluation's noise; it is also the size of the harm the oracle cannot "
+                   "avoid (0.02-0.04 per episode), below which no driver can go"),
     "on-the-job": Margin(0.05, "normalised area under the training-success curve, "
                                "fine-tuned minus scratch; forgetting in success rate",
                          "5 points of success, as in the gap study, for both transfer and "

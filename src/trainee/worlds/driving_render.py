@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainee.worlds.driving_core import CAR_LENGTH, CAR_WIDTH, HALF_WIDTH, NUM_KNOTS, PED_START
+from trainee.worlds.driving_core import (
+    CAR_LENGTH,
+    CAR_WIDTH,
+    HALF_WIDTH,
+    NUM_KNOTS,
+    PED_START,
+    road_user_s,
+)
 
 SIZE = 192  # picture side in pixels
 VIEW = 52.0  # metres across the picture
@@ -59,7 +66,8 @@ def render_rgb(state, task) -> np.ndarray:
     for i in np.flatnonzero(np.asarray(task.car_mask)):
         _box(draw, px, road, float(state.car_s[i]), float(task.car_d[i]), TRAFFIC)
     for i in np.flatnonzero(np.asarray(task.ped_mask)):
-        cx, cy = px(*_frenet_to_xy(road, float(task.ped_s[i]), float(state.ped_y[i]))[:2])
+        where = float(road_user_s(task, state.t)[i])
+        cx, cy = px(*_frenet_to_xy(road, where, float(state.ped_y[i]))[:2])
         r = max(1.5, 0.6 * scale)
         colour = HIT if bool(state.ped_hit[i]) else PED
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
@@ -80,7 +88,7 @@ def _box(draw, px, road, s, d, colour, psi: float = 0.0):
 
 def render_text(state, task) -> str:
     """The road straightened out, 30 m ahead to 6 m behind, left side on the left:
-    `A` our car, `C` traffic, `P` a pedestrian (`x` once hit), `|` the road edges,
+    `A` our car, `C` traffic, `P` a pedestrian, `b` a cyclist (`x` once hit), `|` the road edges,
     `=` the finish line."""
     rows = []
     header = (
@@ -98,8 +106,10 @@ def render_text(state, task) -> str:
                 cells[int(np.argmin(np.abs(columns - float(task.car_d[i]))))] = "C"
         for i in np.flatnonzero(np.asarray(task.ped_mask)):
             y = float(state.ped_y[i])
-            if abs(float(task.ped_s[i]) - s_row) < 1.5 and abs(y) <= PED_START + 0.5:
-                cells[int(np.argmin(np.abs(columns - y)))] = "x" if bool(state.ped_hit[i]) else "P"
+            where = float(road_user_s(task, state.t)[i])
+            mark = "b" if float(task.ped_kind[i]) == 1.0 else "P"
+            if abs(where - s_row) < 1.5 and abs(y) <= PED_START + 0.5:
+                cells[int(np.argmin(np.abs(columns - y)))] = "x" if bool(state.ped_hit[i]) else mark
         if abs(ahead) < 1.5:
             cells[int(np.argmin(np.abs(columns - float(state.d))))] = "A"
         rows.append(f"{ahead:+5.0f}m |" + "".join(cells) + "|")

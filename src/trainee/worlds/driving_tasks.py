@@ -1,8 +1,8 @@
 """driving: the task generator (splits, levels) and the scripted oracle controller.
 
 Split rule (stated on the train side by `Driving.is_train`): a train task has
-max |curvature| <= 0.02, mu >= 0.7, no sensor noise and <= 2 cars; each held-out split
-moves exactly one of those four quantities out of the train range.
+max |curvature| <= 0.02, mu >= 0.7, no sensor noise, <= 2 cars and pedestrians (no
+cyclists); each held-out split moves exactly one of those five out of the train range.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from trainee.worlds.driving_core import (
     NUM_CARS,
     NUM_KNOTS,
     NUM_PEDS,
+    PED_START,
     STEER,
     DrivingState,
     DrivingTask,
     G,
     road_curvature,
+    road_user_s,
     traffic_speed,
 )
 
@@ -95,6 +97,21 @@ def _pedestrians(key, n, length):
     return s, side, speed, trigger, mask
 
 
+def _cyclists(key, n, length):
+    """The `cyclists` split's road users: 1-2 cyclists, each starting in its own stretch
+    of the first two thirds of the route (so that a car at cruising speed catches up with
+    it before the end), riding at 3-5 m/s along y = -2.9 .. -2.5 m, the outer half of the
+    right lane: a car in the lane centre (d = -1.75) hits one unless it moves over."""
+    k_count, k_s, k_y, k_speed = jax.random.split(key, 4)
+    count = jax.random.randint(k_count, (n,), 1, NUM_PEDS + 1)
+    u = jax.random.uniform(k_s, (n, NUM_PEDS))
+    s = 10.0 + (length[:, None] / 1.5 - 20.0) * (jnp.arange(NUM_PEDS) + u) / NUM_PEDS
+    y = -2.9 + 0.4 * jax.random.uniform(k_y, (n, NUM_PEDS))
+    speed = jax.random.uniform(k_speed, (n, NUM_PEDS), minval=3.0, maxval=5.0)
+    mask = jnp.arange(NUM_PEDS)[None, :] < count[:, None]
+    return s, y, speed, mask
+
+
 @partial(jax.jit, static_argnums=(1, 2))  # one compile per (split, n), then fast
 def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
     k_lv, k_road, k_cars, k_peds, k_mu, k_noise = jax.random.split(key, 6)
@@ -102,6 +119,10 @@ def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
     curvature, length = _road(k_road, n, split, lv)
     car_s0, car_d, car_v, car_mask = _traffic(k_cars, n, split, lv)
     ped_s, ped_side, ped_speed, ped_trigger, ped_mask = _pedestrians(k_peds, n, length)
+    ped_y0, ped_kind = ped_side * PED_START, jnp.zeros((n, NUM_PEDS), jnp.float32)
+    if split == "cyclists":  # a new kind of road user in the same slots
+        ped_s, ped_y0, ped_speed, ped_mask = _cyclists(k_peds, n, length)
+        ped_side, ped_kind = -jnp.ones_like(ped_s), jnp.ones_like(ped_s)
     u = jax.random.uniform(k_mu, (n,))
     mu = 0.2 + 0.15 * u if split == "ice" else 0.7 + 0.3 * u
     noise = jnp.zeros((n,), jnp.float32)
@@ -122,12 +143,15 @@ def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
         car_v=car_v,
         car_mask=car_mask,
         ped_s=ped_s,
-        ped_side=ped_side,
+        ped_side=ped_side.astype(jnp.float32),  # strong types: one trace for every split
         ped_speed=ped_speed,
         ped_trigger=ped_trigger,
         ped_mask=ped_mask,
         difficulty=difficulty.astype(jnp.float32),
         lane=jnp.zeros((n,), jnp.float32),  # either lane (Driving.tasks sets a rule)
+        ped_kind=ped_kind.astype(jnp.float32),
+        ped_y0=ped_y0.astype(jnp.float32),
+        watched=jnp.zeros((n,), jnp.float32),  # nobody watches (the care study sets it)
     )
 
 
@@ -168,14 +192,25 @@ def _pedestrian_limit(state: DrivingState, task: DrivingTask, brake: jax.Array):
     far = jnp.maximum(ds + CAR_LENGTH, 0.0)
     passed = (jnp.sqrt(state.v**2 + 2.0 * accel * far) - state.v) / accel
     threat = task.ped_mask & ~state.ped_hit & (rel > -1.6) & (arrive < passed + 1.5)
+    threat = threat & (task.ped_kind == 0.0)  # cyclists: `_cyclist_clearance`
     threat = threat & (state.ped_walking | (ds < task.ped_trigger + 5.0)) & (ds > -3.0)
     room = jnp.maximum(ds - 6.0, 0.0)
     return jnp.min(jnp.where(threat, jnp.sqrt(2.0 * brake * room), 1e3))
 
 
+def _cyclist_clearance(state: DrivingState, task: DrivingTask) -> jax.Array:
+    """The least lateral offset d that passes every cyclist from 35 m ahead to 5 m
+    behind with 2 m between their centre lines (a hit is < 1.3 m; the steering's
+    quantised curvatures do not resolve a smaller move); -inf without one."""
+    ds = road_user_s(task, state.t) - state.s
+    near = task.ped_mask & ~state.ped_hit & (task.ped_kind == 1.0) & (ds < 35.0) & (ds > -5.0)
+    return jnp.max(jnp.where(near, state.ped_y + 2.0, -jnp.inf))
+
+
 def oracle_action(state: DrivingState, task: DrivingTask) -> jax.Array:
-    """Pure pursuit toward the chosen lane centre plus a speed controller."""
-    target_d = _choose_lane(state, task)
+    """Pure pursuit toward the chosen lane centre (moved over to pass a cyclist) plus a
+    speed controller."""
+    target_d = jnp.maximum(_choose_lane(state, task), _cyclist_clearance(state, task))
     v = jnp.maximum(state.v, 1.0)
     lookahead = jnp.maximum(6.0, 0.8 * v)
     psi_goal = jnp.arctan((target_d - state.d) / lookahead)
