@@ -3,6 +3,7 @@ an index row, and a rerun from the directory alone gives the same numbers."""
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,9 @@ def test_every_kind_is_recorded_and_listed(made, capsys):
         record = runs.read_record(made / name)
         assert record["kind"] == kind and record["status"] == "done"
         assert record["environment"]["jax"] and record["environment"]["python"]
+        if Path("/proc/cpuinfo").exists():  # the CPU, which can change the numbers
+            assert record["environment"]["cpu_model"]
+            assert "sse4_2" in record["environment"]["cpu_vector_flags"]
     career = runs.read_record(made / "career")["config"]
     assert [j["steps"] for j in career["career"]["jobs"]] == [256, 256]
     assert career["settings"]["seeds"] == 2 and career["settings"]["num_tasks"] == 8
