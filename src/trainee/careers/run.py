@@ -99,16 +99,16 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
     each job's end), `curve_steps` (T, points), `flips_negative` / `flips_positive`
     (S, T-1, T) and the job names."""
     career.validate()
-    if settings.baseline == "multitask" and (career.mixed or settings.seed_tasks):
-        raise ValueError(f"career {career.name!r} mixes worlds or draws tasks per seed; the "
-                         "multitask baseline needs one world and one shared pool")
+    if settings.baseline == "multitask" and career.mixed:
+        raise ValueError(f"career {career.name!r} mixes worlds; the multitask baseline "
+                         "needs one world")
     worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
     jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
     sets = career_sets(career, settings, worlds)
     pools = sets.pools
     if settings.baseline == "multitask":
-        career, pools = _multitask(career, pools, key)
+        career, pools = _multitask(career, pools, key, settings.seed_tasks)
     evaluators, resets = _per_world(worlds, hp, settings)
     interventions = make_interventions(settings.interventions)
     seed_keys = _seed_keys(settings)
@@ -243,14 +243,24 @@ def _context(event, key, params, init_params, pool, past, reset, program: Progra
     return Context(event, key, params, init_params, pool, list(past), obs, hidden, seed_tasks)
 
 
-def _multitask(career: Career, pools: list, key) -> tuple[Career, list]:
-    """One job on the union of all jobs' tasks with the whole budget."""
-    joined = jax.tree.map(lambda *x: jnp.concatenate(x), *pools)
-    n = jax.tree.leaves(pools[0])[0].shape[0]
+def _multitask(career: Career, pools: list, key, seed_tasks: bool = False
+               ) -> tuple[Career, list]:
+    """One job on the union of all jobs' tasks with the whole budget: a pool of the
+    usual size drawn without replacement from the union (per seed with `seed_tasks`,
+    the same positions in every seed's pools)."""
+    axis = 1 if seed_tasks else 0
+    joined = jax.tree.map(lambda *x: jnp.concatenate(x, axis=axis), *pools)
+    n = jax.tree.leaves(pools[0])[0].shape[axis]
     pick = jax.random.permutation(key, len(career.jobs) * n)[:n]
+    if seed_tasks:
+        return _multitask_career(career), [jax.tree.map(lambda x: x[:, pick], joined)]
+    return _multitask_career(career), [jax.tree.map(lambda x: x[pick], joined)]
+
+
+def _multitask_career(career: Career) -> Career:
     steps = sum(j.steps for j in career.jobs)
     job = Job("all", career.jobs[0].world, career.jobs[0].split, steps=steps)
-    return Career(f"{career.name}-multitask", (job,)), [jax.tree.map(lambda x: x[pick], joined)]
+    return Career(f"{career.name}-multitask", (job,))
 
 
 def _finish(results: dict) -> dict:
