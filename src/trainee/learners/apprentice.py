@@ -154,15 +154,30 @@ class ApprenticeNet(nn.Module):
         self.actor = MLP(features, self.num_actions, 0.01, self.activation)
         self.critic = MLP(features, 1, 1.0, self.activation)
 
+    def flat(self, obs):
+        return obs.reshape(*obs.shape[: obs.ndim - self.obs_rank], -1)
+
+    def memory(self, h, prev_action, obs):
+        """h (B, hidden) -> the core's next hidden state after seeing obs (B, *obs_shape)
+        and prev_action (B,) (the caller zeroes h at an episode's start); h itself
+        without `recurrent`."""
+        if not self.recurrent:
+            return h
+        x = jnp.concatenate([self.flat(obs), jax.nn.one_hot(prev_action, self.num_actions)],
+                            axis=-1)
+        return self.core(h, x)[0]
+
+    def heads(self, obs, h):
+        """(logits (..., A), value (...)) of the towers over [observation, h]."""
+        x = self.flat(obs)
+        x = jnp.concatenate([x, h], axis=-1) if self.recurrent else x
+        return self.actor(x), self.critic(x)[..., 0]
+
     def step(self, h, prev_action, obs):
         """One step of a batch: h (B, hidden), prev_action (B,) int, obs (B, *obs_shape)
         -> (h', logits (B, A), value (B,)). The caller zeroes h at an episode's start."""
-        x = obs.reshape(*obs.shape[: obs.ndim - self.obs_rank], -1)
-        if self.recurrent:
-            h, _ = self.core(h, jnp.concatenate(
-                [x, jax.nn.one_hot(prev_action, self.num_actions)], axis=-1))
-            x = jnp.concatenate([x, h], axis=-1)
-        return h, self.actor(x), self.critic(x)[..., 0]
+        h = self.memory(h, prev_action, obs)
+        return (h, *self.heads(obs, h))
 
     def __call__(self, obs):
         """(logits, value) at an episode's first step (empty memory): what `init` and the
@@ -176,16 +191,20 @@ class ApprenticeNet(nn.Module):
 def unroll(network: ApprenticeNet, params, h0, prev_action, obs):
     """Time-major sequences (T, B) from hidden states h0 (B, hidden) -> (logits (T, B, A),
     values (T, B)). The hidden state restarts from zero where `prev_action` is NO_ACTION
-    (an episode's first step), as in the rollout."""
+    (an episode's first step), as in the rollout. Only the core is scanned over time;
+    the towers read every step's hidden state in one batched call (they are most of the
+    arithmetic, and a scan of small steps is what costs on a CPU)."""
+    if network.recurrent:
+        def one(h, xs):
+            prev, o = xs
+            h = jnp.where((prev == NO_ACTION)[:, None], 0.0, h)
+            h = network.apply(params, h, prev, o, method=ApprenticeNet.memory)
+            return h, h
 
-    def one(h, xs):
-        prev, o = xs
-        h = jnp.where((prev == NO_ACTION)[:, None], 0.0, h)
-        h, logits, value = network.apply(params, h, prev, o, method=ApprenticeNet.step)
-        return h, (logits, value)
-
-    _, (logits, values) = jax.lax.scan(one, h0, (prev_action, obs))
-    return logits, values
+        _, hs = jax.lax.scan(one, h0, (prev_action, obs))
+    else:
+        hs = jnp.zeros((*prev_action.shape, h0.shape[-1]))
+    return network.apply(params, obs, hs, method=ApprenticeNet.heads)
 
 
 # ---------------------------------------------------------------- rollouts and updates
