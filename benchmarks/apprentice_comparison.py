@@ -95,6 +95,19 @@ def run(args) -> None:
         print(f"{name}: {out['seconds'][name]:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def group(parts: list[dict]) -> list[dict]:
+    """Parts run on the same seeds (other arms, e.g. in two processes) joined into one."""
+    groups: dict = {}
+    for part in parts:
+        seeds = tuple(part["only_seeds"])
+        if seeds in groups:
+            for key in ("arms", "seconds", "load"):
+                groups[seeds][key].update(part[key])
+        else:
+            groups[seeds] = json.loads(json.dumps(part))
+    return list(groups.values())
+
+
 def merge(parts: list[dict]) -> dict:
     """Concatenate the seed axes of parts run on disjoint seeds (arms in every part)."""
     names = [n for n in parts[0]["arms"] if all(n in p["arms"] for p in parts)]
@@ -121,7 +134,7 @@ def competence_steps(result: dict, budget: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def summarise(args) -> None:
-    parts = [json.loads(Path(p).read_text()) for p in args.parts]
+    parts = group([json.loads(Path(p).read_text()) for p in args.parts])
     arms = merge(parts)
     budget = parts[0]["steps"]
     jobs = career(parts[0]["jobs"], budget)
@@ -150,8 +163,8 @@ def summarise(args) -> None:
     result["multitask_average"] = None if mt is None else ci(mt)
     result["budget_per_job"] = budget
     result["seeds_run"] = int(np.asarray(scratch["R"]).shape[0])
-    result["seconds"] = {n: sum(p["seconds"].get(n, 0) for p in parts)
-                         for n in parts[0]["seconds"]}
+    result["seeds"] = [s for p in parts for s in p["only_seeds"]]
+    result["seconds"] = {n: [p["seconds"].get(n) for p in parts] for n in parts[0]["seconds"]}
     result["load"] = {n: [p["load"].get(n) for p in parts] for n in parts[0]["load"]}
     atomic_write_json(args.out, result)
     print(table(result))

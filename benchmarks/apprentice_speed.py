@@ -56,7 +56,7 @@ def main() -> None:
             out["settings"].setdefault(setting, {})[name] = {
                 "compile_seconds": time.perf_counter() - start, "seconds": []}
     for _ in range(args.repeats):
-        for (setting, name), (fn, steps) in compiled.items():
+        for (setting, name), (fn, _) in compiled.items():
             start = time.perf_counter()
             jax.block_until_ready(fn(keys, tasks))
             out["settings"][setting][name]["seconds"].append(time.perf_counter() - start)
