@@ -166,8 +166,54 @@ def summarise(args) -> None:
     result["seeds"] = [s for p in parts for s in p["only_seeds"]]
     result["seconds"] = {n: [p["seconds"].get(n) for p in parts] for n in parts[0]["seconds"]}
     result["load"] = {n: [p["load"].get(n) for p in parts] for n in parts[0]["load"]}
+    hours = hours_to_competence({"apprentice": arms.get("apprentice"), "scratch": scratch,
+                                 "replay": arms.get("replay")}, jobs, budget)
+    result["hours_to_competence"] = hours
     atomic_write_json(args.out, result)
+    plot_hours(hours, result["jobs"], args.out.with_suffix(".hours.png"))
     print(table(result))
+
+
+def hours_to_competence(arms: dict, jobs: Career, budget: int) -> dict:
+    """{arm: per job IQM [CI] over seeds of simulated hours to competence (a job not
+    reached counts as its budget) and the fraction of seeds that reached it}."""
+    from trainee.careers.career import career_worlds
+
+    seconds = next(iter(career_worlds(jobs).values())).seconds_per_step
+    out = {}
+    for name, arm in arms.items():
+        if arm is None:
+            continue
+        steps, reached = competence_steps(arm, budget)
+        out[name] = {"hours": [ci(steps[:, k] * seconds / 3600) for k in range(steps.shape[1])],
+                     "reached": reached.mean(axis=0).tolist(),
+                     "budget_hours": budget * seconds / 3600}
+    return out
+
+
+def plot_hours(hours: dict, jobs: list, path: Path) -> None:
+    """Simulated hours to competence per job, IQM with 95% CI, one line per learner."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trainee.careers.summary import save_figure
+
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    x = np.arange(len(jobs))
+    for name, row in hours.items():
+        mid = np.array([h["iqm"] for h in row["hours"]])
+        low = np.array([h["ci_low"] for h in row["hours"]])
+        high = np.array([h["ci_high"] for h in row["hours"]])
+        ax.errorbar(x, mid, yerr=[mid - low, high - mid], marker="o", capsize=3, label=name)
+    budget = next(iter(hours.values()))["budget_hours"]
+    ax.axhline(budget, color="grey", ls=":", label="job budget (not reached)")
+    ax.set_xticks(x, jobs, rotation=60, fontsize=7)
+    ax.set_ylabel("simulated hours to 0.8\ntraining success")
+    ax.set_title("career-conflict: hours on the job to competence")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
 
 
 def table(result: dict) -> str:
