@@ -62,6 +62,10 @@ def settings_for(args, seeds: tuple[int, ...]) -> CareerConfig:
 
 
 def run_arm(name: str, jobs: Career, settings: CareerConfig) -> dict:
+    if name == "placebo":  # a second from-scratch career (other training keys): no
+        # transfer and no forgetting by construction, read like a continual learner
+        return run_career(jobs, HP, dataclasses.replace(
+            settings, baseline="scratch", train_seed=settings.seed + 1000), quiet=True)
     if name in ("scratch", "multitask"):
         return run_career(jobs, HP, dataclasses.replace(settings, baseline=name), quiet=True)
     if name in ABLATIONS:
