@@ -232,7 +232,29 @@ def table(result: dict) -> str:
                     f"{fmt(arm.get('average_performance'))} | "
                     f"{fmt(a['average_performance_minus_multitask'])} | "
                     f"{fmt(arm.get('plasticity_change'))} | {fmt(arm['mean_gain'])} |")
-    return "\n".join(rows)
+    return "\n".join(rows + ["", targets(result)])
+
+
+def targets(result: dict, name: str = "apprentice") -> str:
+    """issue 15's acceptance targets for `name`: measured, met or missed, and by how much
+    (each target read at the end of its interval that it is stated for)."""
+    if name not in result["arms"]:
+        return ""
+    arm, acc = result["arms"][name], result["acceptance"][name]
+    ratio, forget = acc["competence_ratio_later_jobs"], arm["forgetting"]
+    versus, plastic = acc["average_performance_minus_multitask"], arm["plasticity_change"]
+    rows = [("competence ratio, jobs 5+ <= 0.5, CI high < 1", ratio,
+             ratio["iqm"] <= 0.5 and ratio["ci_high"] < 1, ratio["iqm"] - 0.5),
+            ("forgetting: CI high <= 0.05", forget, forget["ci_high"] <= 0.05,
+             forget["ci_high"] - 0.05)]
+    if versus is not None:
+        rows.append(("average performance >= multitask - 0.05", versus,
+                     versus["iqm"] >= -0.05, versus["iqm"] + 0.05))
+    rows.append(("plasticity change >= 0", plastic, plastic["iqm"] >= 0, plastic["iqm"]))
+    fmt = lambda c: f"{c['iqm']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
+    out = ["| target | measured | met | margin |", "|---|---|---|---|"]
+    out += [f"| {t} | {fmt(c)} | {'yes' if ok else 'no'} | {m:+.3f} |" for t, c, ok, m in rows]
+    return "\n".join(out)
 
 
 def main() -> None:

@@ -182,7 +182,7 @@ def summarise(runs: dict, scratch: dict, career: Career, refs: dict) -> dict:
         "jobs": jobs,
         "steps_per_job": career.jobs[0].steps,
         "competence_threshold": COMPETENCE,
-        "arms": {name: {"interventions": list(arms()[name]), **arm_numbers(r, scratch)}
+        "arms": {name: {"interventions": list(arms().get(name, ())), **arm_numbers(r, scratch)}
                  for name, r in runs.items()},
         "scratch": {"R": np.asarray(scratch["R"]).mean(axis=0).tolist(),
                     **{k: own[k] for k in ("learning_speed", "samples_to_competence",
