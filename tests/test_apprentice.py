@@ -180,3 +180,20 @@ def test_apprentice_through_train_and_career(tmp_path):
     # the career run carries the reservoir into job 2; its from-scratch reference does not
     assert seen[0].max() == 0 and seen[1].min() > 0
     assert seen[2].max() == 0 and seen[3].max() == 0
+
+
+def test_careers_keep_only_declared_fields_of_the_same_shape():
+    """`careers.run._kept`: what `Learner.keep` names carries when the next job's state has
+    the same structure and shapes (a mixed career's other world: it does not)."""
+    from types import SimpleNamespace
+
+    from trainee.careers.run import _kept
+
+    learner = SimpleNamespace(keep=("reservoir",))
+    old = SimpleNamespace(reservoir={"x": jnp.ones((4, 2))}, other=1)
+    same = SimpleNamespace(reservoir={"x": jnp.zeros((4, 2))}, other=2)
+    other = SimpleNamespace(reservoir={"x": jnp.zeros((4, 3))}, other=2)
+    assert set(_kept(learner, old, same)) == {"reservoir"}
+    assert float(_kept(learner, old, same)["reservoir"]["x"].sum()) == 8.0
+    assert _kept(learner, old, other) == {}
+    assert _kept(SimpleNamespace(keep=()), old, same) == {}
