@@ -338,7 +338,8 @@ def test_quick_and_full_designs_of_on_the_job_and_fleet():
     assert len(full.jobs) == 12 and {job.world for job in full.jobs} == {"driving"}
     quick = otj.make_career(get_scale("quick"))
     assert [job.name for job in quick.jobs] == [job.name for job in full.jobs[:4]]
-    assert len(set(otj.arms())) == 5 and otj.arms()["finetune"] == ()
+    assert len(set(otj.arms())) == 6 and otj.arms()["finetune"] == ()
+    assert otj.arms()["apprentice"] == () and otj.LEARNER_OF == {"apprentice": "apprentice"}
     config = fleet.fleet_config(get_scale("full"), 10, 400)
     assert config.world == "driving" and config.jobs == (0, 1, 2, 3)
     updates = config.hp.total_steps // (config.hp.num_envs * config.hp.num_steps)

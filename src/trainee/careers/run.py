@@ -3,7 +3,8 @@ filled after each job, and the continual metrics are summarised with CIs.
 
 Documented choice: parameters carry from job to job; the optimiser state is fresh at
 each job start, so every job gets the whole learning-rate schedule (and Adam's moments
-from the last job do not steer the first steps of the next one).
+from the last job do not steer the first steps of the next one). A learner may declare
+other state it keeps (`Learner.keep`: the apprentice's reservoir of tasks); that carries too.
 
 A mixed-world career trains one network across worlds: each world is embedded in one
 shared interface (`career_worlds`), one program is compiled per (world, budget), the
@@ -98,22 +99,22 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
     each job's end), `curve_steps` (T, points), `flips_negative` / `flips_positive`
     (S, T-1, T) and the job names."""
     career.validate()
-    if settings.baseline == "multitask" and (career.mixed or settings.seed_tasks):
-        raise ValueError(f"career {career.name!r} mixes worlds or draws tasks per seed; the "
-                         "multitask baseline needs one world and one shared pool")
+    if settings.baseline == "multitask" and career.mixed:
+        raise ValueError(f"career {career.name!r} mixes worlds; the multitask baseline "
+                         "needs one world")
     worlds = career_worlds(career)
     key = jax.random.key(settings.seed)
     jobs = career.jobs  # the R matrix's columns, whatever the baseline trains on
     sets = career_sets(career, settings, worlds)
     pools = sets.pools
     if settings.baseline == "multitask":
-        career, pools = _multitask(career, pools, key)
+        career, pools = _multitask(career, pools, key, settings.seed_tasks)
     evaluators, resets = _per_world(worlds, hp, settings)
     interventions = make_interventions(settings.interventions)
     seed_keys = _seed_keys(settings)
     results = {"jobs": [j.name for j in career.jobs], "R": [], "curves": [], "curve_steps": [],
                "entropy": [], "dormant": [], "stage_success": []}
-    carried = init_params = istate = None
+    carried = previous = init_params = istate = None
     total = sum(j.steps for j in career.jobs) * len(seed_keys)
     with progress_bar(total, f"career {career.name}", disable=quiet) as bar:
         for i, (job, pool) in enumerate(zip(career.jobs, pools, strict=True)):
@@ -124,7 +125,9 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
             keys = jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i)
             state = program.init(keys, pool, hp_arrays)
             if carried is not None and settings.baseline != "scratch":
-                state = state._replace(params=carried)
+                # the parameters, and whatever else the learner declares it keeps
+                state = state._replace(params=carried, **_kept(program.learner, previous,
+                                                                 state))
             if init_params is None:
                 init_params, istate = state.params, interventions.init(state.params)
             ctx = _context("job_start", jax.random.fold_in(key, 1000 + i), state.params,
@@ -134,12 +137,21 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
             state, curves, istate = _train_job(program, hp_arrays, state._replace(
                 params=ctx.params), ctx, interventions, istate,
                 lambda n: bar.advance(n * len(seed_keys)))
-            carried = state.params
+            carried, previous = state.params, state
             _record(results, curves, program, ctx._replace(params=carried))
             results["stage_success"].append(  # T x (S, tasks, episodes)
                 [np.asarray(evaluators[j.world](carried, sets.eval_keys, tasks).success)
                  for j, tasks in zip(jobs, sets.eval_sets, strict=True)])
     return _finish(results)
+
+
+def _kept(learner, previous, state) -> dict:
+    """{field: the previous job's value} for the state fields `learner.keep` names whose
+    structure and shapes the new job's state shares (a mixed career's worlds may not)."""
+    layout = lambda tree: (jax.tree.structure(tree),
+                           [(x.shape, x.dtype) for x in jax.tree.leaves(tree)])
+    return {name: getattr(previous, name) for name in learner.keep
+            if layout(getattr(previous, name)) == layout(getattr(state, name))}
 
 
 def _per_world(worlds: dict, hp: LearnerConfig, settings: CareerConfig) -> tuple[dict, dict]:
@@ -231,14 +243,24 @@ def _context(event, key, params, init_params, pool, past, reset, program: Progra
     return Context(event, key, params, init_params, pool, list(past), obs, hidden, seed_tasks)
 
 
-def _multitask(career: Career, pools: list, key) -> tuple[Career, list]:
-    """One job on the union of all jobs' tasks with the whole budget."""
-    joined = jax.tree.map(lambda *x: jnp.concatenate(x), *pools)
-    n = jax.tree.leaves(pools[0])[0].shape[0]
+def _multitask(career: Career, pools: list, key, seed_tasks: bool = False
+               ) -> tuple[Career, list]:
+    """One job on the union of all jobs' tasks with the whole budget: a pool of the
+    usual size drawn without replacement from the union (per seed with `seed_tasks`,
+    the same positions in every seed's pools)."""
+    axis = 1 if seed_tasks else 0
+    joined = jax.tree.map(lambda *x: jnp.concatenate(x, axis=axis), *pools)
+    n = jax.tree.leaves(pools[0])[0].shape[axis]
     pick = jax.random.permutation(key, len(career.jobs) * n)[:n]
+    if seed_tasks:
+        return _multitask_career(career), [jax.tree.map(lambda x: x[:, pick], joined)]
+    return _multitask_career(career), [jax.tree.map(lambda x: x[pick], joined)]
+
+
+def _multitask_career(career: Career) -> Career:
     steps = sum(j.steps for j in career.jobs)
     job = Job("all", career.jobs[0].world, career.jobs[0].split, steps=steps)
-    return Career(f"{career.name}-multitask", (job,)), [jax.tree.map(lambda x: x[pick], joined)]
+    return Career(f"{career.name}-multitask", (job,))
 
 
 def _finish(results: dict) -> dict:

@@ -27,7 +27,7 @@ class RunConfig:
     out: Path | None = None
     """Run directory (default runs/<scale>; the same directory resumes)."""
     learner: str = "ppo"
-    """Learner every study trains: a registered name (ppo, pg) or a factory of your own,
+    """Learner every study trains: a registered name (ppo, pg, apprentice) or a factory of your own,
     package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     executor: Literal["local", "ray"] = "local"
     """local: studies one after another in this process; ray: each study a Ray task."""

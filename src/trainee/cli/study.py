@@ -26,7 +26,7 @@ class StudyConfig:
     out: Path | None = None
     """Run directory (default runs/<scale>)."""
     learner: str = "ppo"
-    """Learner every study trains: a registered name (ppo, pg) or a factory of your own,
+    """Learner every study trains: a registered name (ppo, pg, apprentice) or a factory of your own,
     package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     quiet: bool = False
     """No progress bars."""

@@ -2,7 +2,7 @@
 functions that `trainee.program` jits and seed-vmaps; `make_train(config, world) ->
 train(key, tasks) -> TrainOutput` is the same learner as one pure function.
 
-`config.learner` names a registered learner (`ppo`, `pg`) or a user's own factory,
+`config.learner` names a registered learner (`ppo`, `pg`, `apprentice`) or a user's own factory,
 `package.module:factory` or `path/to/file.py:factory` (`resolve_learner`; the contract
 is in docs/learners.md and `trainee.learners.learner`).
 
@@ -25,6 +25,7 @@ from typing import Any
 
 import jax
 
+from trainee.learners.apprentice import make_apprentice
 from trainee.learners.common import TrainState
 from trainee.learners.config import LEARNERS, TRACED, LearnerConfig
 from trainee.learners.learner import (
@@ -50,6 +51,7 @@ Factory = Callable[[LearnerConfig, World], Learner]
 # importing this package (which imports the config: an import cycle).
 LEARNERS.register("ppo", make_ppo)
 LEARNERS.register("pg", make_pg)
+LEARNERS.register("apprentice", make_apprentice)
 
 
 @cache

@@ -60,10 +60,16 @@ def make_optimizer(config: LearnerConfig, num_updates: int) -> optax.GradientTra
 
 
 def loss_fn(params, network: ActorCritic, config: LearnerConfig, batch: Batch, critic: bool):
-    """Clipped surrogate policy loss + entropy bonus (+ clipped value loss if `critic`).
-
-    The value clipping follows PureJaxRL / OpenAI baselines' PPO2."""
+    """Clipped surrogate policy loss + entropy bonus (+ clipped value loss if `critic`)
+    of the network's outputs on a flat batch (`clipped_objective`)."""
     logits, value = network.apply(params, batch.obs)
+    return clipped_objective(logits, value, config, batch, critic)
+
+
+def clipped_objective(logits, value, config: LearnerConfig, batch: Batch, critic: bool):
+    """(loss, metrics) of given logits and values (any shape matching `batch`'s): the
+    clipped surrogate, entropy bonus and, if `critic`, the clipped value loss. The value
+    clipping follows PureJaxRL / OpenAI baselines' PPO2."""
     logp = log_prob(logits, batch.action)
     adv = batch.advantage
     if config.normalize_advantages:

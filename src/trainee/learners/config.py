@@ -31,7 +31,7 @@ RANGES = {
     "gamma": Range(0, 1), "gae_lambda": Range(0, 1), "clip_eps": Range(0, 10, low_open=True),
     "ent_coef": Range(0, 100), "vf_coef": Range(0, 100),
     "max_grad_norm": Range(0, 1e6, low_open=True), "hidden": Range(1, 2**14),
-    "layers": Range(1, 64),
+    "layers": Range(1, 64), "rehearsal": Range(0, 1), "reservoir": Range(1, 2**20),
 }
 
 
@@ -44,8 +44,10 @@ LEARNERS: Registry = Registry(
 class LearnerConfig:
     learner: str = "ppo"
     """`ppo`: actor-critic with GAE (learns a value function); `pg`: outcome-only policy
-    gradient with a leave-one-out group baseline (no critic); or a learner of your own,
-    `package.module:factory` or `path/to/file.py:factory` (docs/learners.md)."""
+    gradient with a leave-one-out group baseline (no critic); `apprentice`: ppo with a
+    recurrent core and rehearsal of the tasks it kept, a continual learner
+    (docs/apprentice.md); or a learner of your own, `package.module:factory` or
+    `path/to/file.py:factory` (docs/learners.md)."""
     total_steps: int = 500_000
     """Budget of environment steps (for `pg`, of simulated steps: see docs/learners.md)."""
     num_envs: int = 4
@@ -87,6 +89,16 @@ class LearnerConfig:
     """Hidden layers of the actor and of the critic MLPs."""
     activation: Literal["tanh", "relu"] = "tanh"
     """Hidden activation."""
+    recurrent: bool = True
+    """`apprentice`: a GRU core over (observation, previous action) whose state feeds
+    both towers (RL^2-style memory: it can tell the car from how the controls respond);
+    `--no-recurrent` is the feed-forward ablation. Static: it changes shapes."""
+    rehearsal: float = 0.25
+    """`apprentice`: fraction of episodes started from tasks it kept in its reservoir
+    (earlier jobs' tasks, never labelled as such); 0 = no rehearsal. Static."""
+    reservoir: int = 1024
+    """`apprentice`: tasks its reservoir keeps (a uniform sample of every task it has
+    met, Vitter's Algorithm R). Static: it changes shapes."""
     network: str = "auto"
     """`mlp` | `cnn` | `attention` | `auto`. `mlp`: the observation flattened into two
     towers (actor, critic) of `layers` x `hidden`; `cnn`: two 3x3 convolutions in front
@@ -114,6 +126,11 @@ class LearnerConfig:
                 f"num_minibatches ({self.num_minibatches}) exceeds the batch of num_envs x "
                 f"num_steps = {batch} transitions (empty minibatches); lower "
                 f"--num-minibatches")
+        if self.learner == "apprentice" and self.num_envs % self.num_minibatches:
+            raise ValueError(
+                f"the apprentice splits its {self.num_envs} envs into "
+                f"{self.num_minibatches} minibatches of whole sequences; make num_envs a "
+                f"multiple of num_minibatches (e.g. --num-minibatches 1)")
         if self.learner == "pg" and self.num_envs % self.group_size:
             raise ValueError(
                 f"pg needs num_envs ({self.num_envs}) to be a multiple of group_size "

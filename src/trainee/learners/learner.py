@@ -33,6 +33,8 @@ class Learner(NamedTuple):
     network: Any = None  # the flax module, when the learner has one the house may inspect
     #   (reset_dormant reads its hidden units); None: interventions that need it do nothing
     memory: Any = None  # the policy's memory at an episode's start (None: feed-forward)
+    keep: tuple[str, ...] = ()  # fields of `state` besides `params` that a career carries
+    #   from job to job (the apprentice's reservoir); the rest starts afresh at each job
 
 
 class TrainOutput(NamedTuple):

@@ -6,7 +6,9 @@ left in cars whose controls differ; what one job teaches is wrong on the others)
 by every continual learner the project has, side by side: naive fine-tuning (parameters
 carried from job to job, a fresh optimiser per job) and fine-tuning with each registered
 intervention (`careers.interventions.INTERVENTIONS`: replay, shrink-and-perturb, ReDo-style
-resets of dormant units, L2-init). The same jobs with a fresh learner per job
+resets of dormant units, L2-init) and the apprentice (`trainee.learners.apprentice`: ppo
+with a recurrent core and rehearsal of a reservoir of tasks, never told that the job
+changed). The same jobs with a fresh learner per job
 (`scratch`) are the reference, at equal env steps per job. Every seed draws its own task
 pools, evaluation instances and episode keys (`CareerConfig.seed_tasks`), and every arm
 meets the same ones seed by seed (paired).
@@ -58,7 +60,9 @@ METHOD = (
     "left in cars with different controls; a policy trained on one job scores 0.00-0.21 on "
     "the others, docs/careers.md), done by every continual learner side by side: naive "
     "fine-tuning and fine-tuning with each registered intervention (replay, "
-    "shrink-and-perturb, ReDo-style resets of dormant units, L2-init), against a fresh "
+    "shrink-and-perturb, ReDo-style resets of dormant units, L2-init) and the apprentice "
+    "(a recurrent ppo that rehearses a reservoir of the tasks it has met, never told that "
+    "the job changed; docs/apprentice.md), against a fresh "
     "learner per job (scratch) at equal env steps per job. Quick scale: the first 4 jobs "
     "(both lane rules in cars 0 and 1), 12,288 env steps each (the budget allows no more: "
     "docs/studies.md); full scale: all 12 jobs. Each seed draws its own pools, evaluation "
@@ -83,9 +87,14 @@ PLACEBO = ("every continual learner is replaced by a second from-scratch career 
 
 
 def arms() -> dict[str, tuple[str, ...]]:
-    """The continual learners compared: naive fine-tuning and one arm per registered
-    intervention (an intervention registered later joins the study by itself)."""
-    return {"finetune": (), **{name: (name,) for name in INTERVENTIONS}}
+    """The continual learners compared: naive fine-tuning, one arm per registered
+    intervention (an intervention registered later joins the study by itself) and the
+    apprentice (a learner of its own, `LEARNER_OF`), each arm's interventions."""
+    return {"finetune": (), **{name: (name,) for name in INTERVENTIONS}, "apprentice": ()}
+
+
+# Arms that are a learner of their own rather than the study's learner with interventions.
+LEARNER_OF = {"apprentice": "apprentice"}
 
 
 def job_steps(scale: Scale) -> int:
@@ -136,7 +145,9 @@ def run(ctx: Context) -> dict:
         arm = (dataclasses.replace(settings, baseline="scratch",
                                    train_seed=settings.seed + 1000 * (i + 1)) if ctx.placebo
                else dataclasses.replace(settings, interventions=interventions))
-        runs[name] = run_career(career, hp, arm, quiet=True)
+        learner = hp if ctx.placebo else dataclasses.replace(
+            hp, learner=LEARNER_OF.get(name, hp.learner))
+        runs[name] = run_career(career, learner, arm, quiet=True)
         ctx.advance(steps)
     out = summarise(runs, scratch, career, job_references(career, settings))
     out["placebo"] = PLACEBO if ctx.placebo else None
@@ -171,7 +182,7 @@ def summarise(runs: dict, scratch: dict, career: Career, refs: dict) -> dict:
         "jobs": jobs,
         "steps_per_job": career.jobs[0].steps,
         "competence_threshold": COMPETENCE,
-        "arms": {name: {"interventions": list(arms()[name]), **arm_numbers(r, scratch)}
+        "arms": {name: {"interventions": list(arms().get(name, ())), **arm_numbers(r, scratch)}
                  for name, r in runs.items()},
         "scratch": {"R": np.asarray(scratch["R"]).mean(axis=0).tolist(),
                     **{k: own[k] for k in ("learning_speed", "samples_to_competence",
