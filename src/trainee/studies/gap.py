@@ -174,11 +174,10 @@ def axis_gaps(program, ctx: Context, curve, seen, sets: dict, seed: int) -> dict
 def run(ctx: Context) -> dict:
     worlds = {name: world_gap(ctx, name, world_seed(ctx.seed, name, i))
               for i, name in enumerate(ctx.scale.worlds)}
-    first = ctx.scale.worlds[0]
     return {"worlds": worlds, "verdict_worlds": list(ctx.scale.worlds),
             "references": {f"{name}, {split}": block for name, numbers in worlds.items()
                            for split, block in numbers["references"].items()},
-            "key_world": first, "placebo": PLACEBO if ctx.placebo else None}
+            "placebo": PLACEBO if ctx.placebo else None}
 
 
 def world_ruling(name: str, numbers: dict) -> tuple[str, str]:
