@@ -41,16 +41,23 @@ def test_positive_effect_reads_the_interval_against_the_margin():
     assert combine((SUPPORTED, "a"), (NOT_SUPPORTED, "b"))[0] == NOT_SUPPORTED
 
 
-def gap_result(gap_small, decline=POSITIVE, learned=0.5):
-    """A gap result whose key number is the seen-minus-unseen gap at the smallest K;
-    `decline`: its drop to the whole pool; `learned`: the whole-pool agent's normalised
+def gap_world(gap_small, decline=POSITIVE, learned=0.5):
+    """One world's gap numbers: `gap_small` the seen-minus-unseen gap at the smallest K,
+    `decline` its drop to the whole pool, `learned` the whole-pool agent's normalised
     success on its seen tasks."""
     block = {"agent_normalised": ci(learned, learned - 0.05, learned + 0.05)}
-    numbers = {"distinct": [4, 16, 64, 256], "gap": [gap_small, NULL, NULL, NULL],
-               "gap_smallest_k": gap_small, "gap_decline": decline,
-               "references": {"K=256, seen": block},
-               "axes": {"by_kind": {"variation": {"normalised_gap": POSITIVE}}}}
-    return {"worlds": {"repair": numbers}, "main_world": "repair"}
+    return {"distinct": [4, 16, 64, 256], "gap": [gap_small, NULL, NULL, NULL],
+            "gap_smallest_k": gap_small, "gap_decline": decline,
+            "references": {"K=256, seen": block},
+            "axes": {"by_kind": {"variation": {"normalised_gap": POSITIVE}}}}
+
+
+def gap_result(gap_small, decline=POSITIVE, learned=0.5, second=None):
+    """A gap result on repair (the key world), with `second` (driving's numbers) if given."""
+    worlds = {"repair": gap_world(gap_small, decline, learned)}
+    if second is not None:
+        worlds["driving"] = second
+    return {"worlds": worlds, "verdict_worlds": list(worlds)}
 
 
 @pytest.mark.parametrize(("gap_small", "decline", "learned", "status"), [
@@ -66,6 +73,40 @@ def test_gap_verdict(gap_small, decline, learned, status):
     assert verdict.status == status and verdict.value == gap_small
     if learned > 0.25:  # the axis gaps are shown beside the rule, apart from it
         assert "not in the verdict" in verdict.reason
+
+
+# Just above and just below the margin 0.05 (CIs of width 0.02).
+ABOVE, BELOW = ci(0.07, 0.06, 0.08), ci(0.03, 0.02, 0.04)
+
+
+@pytest.mark.parametrize(("repair", "driving", "status"), [
+    (ABOVE, ABOVE, SUPPORTED),  # the curve on both worlds
+    (BELOW, BELOW, NOT_SUPPORTED),  # on neither
+    (ABOVE, BELOW, INCONCLUSIVE),  # the worlds disagree
+    (BELOW, ABOVE, INCONCLUSIVE),
+    (ABOVE, UNSURE, INCONCLUSIVE),  # one world cannot tell
+    (BELOW, UNSURE, INCONCLUSIVE),
+])
+def test_gap_two_world_rule(repair, driving, status):
+    """Both worlds rule on the margin: supported only if both support, not supported
+    only if both rule the claim out (repair's gap and decline equal here)."""
+    result = gap_result(repair, repair, second=gap_world(driving, driving))
+    verdict = study_module("gap").verdict(result)
+    assert verdict.status == status and verdict.value == repair
+    assert "repair:" in verdict.reason and "driving:" in verdict.reason
+    if status == INCONCLUSIVE and UNSURE is not driving:
+        assert "do not agree" in verdict.reason
+
+
+def test_gap_two_world_rule_needs_both_worlds_learned():
+    """A world whose whole-pool agent learned nothing cannot rule: inconclusive even when
+    the other world supports the claim; and its placebo, no gap anywhere, is not
+    supported."""
+    gap = study_module("gap")
+    assert gap.verdict(gap_result(ABOVE, ABOVE, second=gap_world(ABOVE, ABOVE, 0.05))
+                       ).status == INCONCLUSIVE
+    placebo = gap_result(NULL, NULL, second=gap_world(NULL, NULL))
+    assert gap.verdict(placebo).status == NOT_SUPPORTED
 
 
 def two_students_result(broad_minus_narrow, learned=0.5):

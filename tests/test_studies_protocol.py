@@ -162,3 +162,30 @@ def test_every_study_placebo_at_tiny_scale_is_not_supported(name):
     assert result["placebo"] == module.PLACEBO
     assert module.verdict(result).status != SUPPORTED
     assert all(svg.startswith("<svg") for _, svg in module.draw(result))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("placebo", [False, True])
+def test_gap_two_worlds_end_to_end_at_tiny_scale(placebo):
+    """gap on two worlds (tiny budgets, corridor and driving, driving's five variation
+    axes each with an own-trained agent): both curves and both rulings in the verdict,
+    every figure drawn; the placebo is not supported."""
+    import dataclasses
+
+    from trainee.studies.experiment import Context
+    from trainee.studies.scale import get_scale
+
+    gap = study_module("gap")
+    scale = dataclasses.replace(get_scale("tiny"), worlds=("corridor", "driving"))
+    result = gap.run(Context(scale=scale, seeds=5, placebo=placebo))
+    json.dumps(result)
+    assert set(result["worlds"]) == {"corridor", "driving"}
+    driving = result["worlds"]["driving"]
+    assert driving["distinct"] == [4, 16, 32] and len(driving["gap"]) == 3
+    own = [a for a, row in driving["axes"]["axes"].items() if "own_trained_success" in row]
+    assert own == ["curvy", "ice", "night", "traffic", "cyclists"]
+    verdict = gap.verdict(result)
+    assert "corridor:" in verdict.reason and "driving:" in verdict.reason
+    if placebo:
+        assert verdict.status != SUPPORTED
+    assert len(gap.draw(result)) == 4
