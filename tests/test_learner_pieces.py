@@ -185,7 +185,8 @@ def test_rollout_draws_are_the_step_by_step_draws():
     gumbel, step_keys, (reset_obs, _) = ppo.rollout_draws(env, key, tasks, T, E)
     for t, k in enumerate(jax.random.split(key, T)):
         key_action, key_step = jax.random.split(k)
-        np.testing.assert_array_equal(gumbel[t], jax.random.gumbel(key_action, (E, world.action_space.n)))
+        np.testing.assert_array_equal(gumbel[t],
+                                      jax.random.gumbel(key_action, (E, world.action_space.n)))
         for e, k_env in enumerate(jax.random.split(key_step, E)):
             k_world, k_reset = jax.random.split(k_env)
             assert np.array_equal(jax.random.key_data(step_keys[t, e]),
