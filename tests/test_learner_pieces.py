@@ -167,3 +167,42 @@ def test_gae_lambda_one_on_whole_episodes_is_mc_critic():
 def test_unknown_advantage_is_refused():
     with pytest.raises(ValueError, match="advantage must be one of"):
         LearnerConfig(learner="pg", advantage="vine").validate()
+
+
+def test_rollout_draws_are_the_step_by_step_draws():
+    """ppo draws a rollout's randomness ahead; these are the numbers the step loop used
+    to draw (key split per step, into an action key and a step key split per env, each
+    split into the world's step key and AutoReset's reset key), and resets made ahead
+    or in the loop give the same rollout."""
+    from trainee.learners import LearnerConfig, make_learner, ppo
+    from trainee.worlds import make
+    from trainee.worlds.wrappers import AutoReset, TaskPool
+
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(0), "train", 8)
+    env = AutoReset(TaskPool(world))
+    key, T, E = jax.random.key(3), 3, 2
+    gumbel, step_keys, (reset_obs, _) = ppo.rollout_draws(env, key, tasks, T, E)
+    for t, k in enumerate(jax.random.split(key, T)):
+        key_action, key_step = jax.random.split(k)
+        np.testing.assert_array_equal(gumbel[t],
+                                      jax.random.gumbel(key_action, (E, world.action_space.n)))
+        for e, k_env in enumerate(jax.random.split(key_step, E)):
+            k_world, k_reset = jax.random.split(k_env)
+            assert np.array_equal(jax.random.key_data(step_keys[t, e]),
+                                  jax.random.key_data(k_world))
+            np.testing.assert_array_equal(reset_obs[t, e], env.world.reset(k_reset, tasks)[0])
+
+    learner = make_learner(LearnerConfig(num_envs=4, num_steps=60, total_steps=240), world)
+    state = learner.init(jax.random.key(1), tasks)
+    rollout = lambda: ppo.collect_rollout(env, learner.network, state.params, state.env,
+                                          jax.random.key(2), tasks, 60)[1]
+    ahead = rollout()
+    saved, ppo.RESETS_AHEAD_BYTES = ppo.RESETS_AHEAD_BYTES, 0
+    try:
+        in_loop = rollout()
+    finally:
+        ppo.RESETS_AHEAD_BYTES = saved
+    assert np.asarray(ahead.terminated | ahead.truncated).any()
+    for a, b in zip(ahead, in_loop, strict=True):
+        np.testing.assert_array_equal(a, b)

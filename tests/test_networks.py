@@ -186,3 +186,23 @@ def test_attention_learns_errands_chains_of_one_and_two():
 
 
 SLOW_BUDGET = 3_000_000  # env steps; see docs/learners.md
+
+
+@pytest.mark.parametrize("activation,layers", [("tanh", 2), ("relu", 1), ("tanh", 3)])
+def test_towers_as_one_give_exactly_the_networks_outputs(activation, layers):
+    from trainee.learners.networks import towers_as_one
+
+    world = make("corridor")
+    config = LearnerConfig(activation=activation, layers=layers, hidden=32)
+    network = network_for(config, world)
+    shape = world.observation_space.shape
+    params = init_params(network, jax.random.key(0), shape)
+    # moved off the initialisation, whose small output gains would hide a wrong sum
+    params = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(1), x.shape),
+                          params)
+    for batch in (1, 4, 33):
+        obs = jax.random.normal(jax.random.key(batch), (batch, *shape))
+        want = jax.jit(network.apply)(params, obs)
+        got = jax.jit(lambda p, o: towers_as_one(network, p)(o))(params, obs)
+        for w, g in zip(want, got, strict=True):
+            np.testing.assert_array_equal(g, w)

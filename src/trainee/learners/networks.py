@@ -16,6 +16,7 @@ Parameters are plain pytrees (nested dicts of arrays): average them, vmap them, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import flax.linen as nn
 import jax
@@ -109,6 +110,42 @@ class ActorCritic(nn.Module):
         logits = MLP(features, self.num_actions, 0.01, self.activation, name="actor")(actor_in)
         value = MLP(features, 1, 1.0, self.activation, name="critic")(critic_in)
         return logits, value[..., 0]
+
+
+def towers_as_one(network: ActorCritic, params):
+    """`obs -> (logits, value)` of `network` at fixed `params`, for a rollout: an MLP
+    network's two towers' hidden layers computed as one, the first layers' kernels side
+    by side and the later ones block-diagonal, so each hidden layer is one matrix
+    product for both towers (at a few envs per step, the count of products, not their
+    size, is the cost). The zeros add exact zeros to each sum after the same terms in
+    the same order, so the outputs equal `network.apply`'s (tests/test_networks.py
+    checks it); the output layers stay apart (a one-column product sums in another
+    order than a wider one). Other encoders: `network.apply` itself. Build it once,
+    outside the step loop."""
+    if network.encoder != "mlp":
+        return partial(network.apply, params)
+    act = {"tanh": jnp.tanh, "relu": jax.nn.relu}[network.activation]
+    towers = params["params"]["actor"], params["params"]["critic"]
+    kernels, biases = [], []
+    for i in range(network.layers):
+        (ka, ba), (kc, bc) = ((t[f"Dense_{i}"]["kernel"], t[f"Dense_{i}"]["bias"]) for t in towers)
+        if i == 0:
+            kernels.append(jnp.concatenate([ka, kc], axis=1))
+        else:
+            kernels.append(jnp.block([[ka, jnp.zeros((ka.shape[0], kc.shape[1]), ka.dtype)],
+                                      [jnp.zeros((kc.shape[0], ka.shape[1]), kc.dtype), kc]]))
+        biases.append(jnp.concatenate([ba, bc]))
+    out = [t[f"Dense_{network.layers}"] for t in towers]
+
+    def apply(obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        x = obs.reshape(*obs.shape[: obs.ndim - network.obs_rank], -1)
+        for kernel, bias in zip(kernels, biases, strict=True):
+            x = act(x @ kernel + bias)
+        heads = (x[..., : network.hidden], x[..., network.hidden:])
+        logits, value = (h @ o["kernel"] + o["bias"] for h, o in zip(heads, out, strict=True))
+        return logits, value[..., 0]
+
+    return apply
 
 
 class GridEncoder(nn.Module):

@@ -95,8 +95,16 @@ class AutoReset(Wrapper):
 
     def step(self, key: jax.Array, state: State, action: jax.Array, task: Task) -> Step:
         key_step, key_reset = jax.random.split(key)
-        out = self.world.step(key_step, state, action, task)
-        reset_obs, reset_state = self.world.reset(key_reset, task)
+        return self.step_or_reset(key_step, state, action, task,
+                                  self.world.reset(key_reset, task))
+
+    def step_or_reset(self, key: jax.Array, state: State, action: jax.Array, task: Task,
+                      reset: tuple[jax.Array, State]) -> Step:
+        """`step` with the fresh episode's (obs, state) given: `step(key, ...)` is
+        `step_or_reset(k1, ..., world.reset(k2, task))` for `k1, k2 = split(key)`. A
+        learner can then compute a rollout's resets ahead, all at once (ppo does)."""
+        out = self.world.step(key, state, action, task)
+        reset_obs, reset_state = reset
         done = out.terminated | out.truncated
         info = dict(out.info, final_obs=out.obs)
         return Step(
