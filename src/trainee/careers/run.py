@@ -123,11 +123,8 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
                                       settings.seed_tasks)
             hp_arrays = program.hp(config, len(seed_keys))
             keys = jax.vmap(jax.random.fold_in, (0, None))(seed_keys, i)
-            state = program.init(keys, pool, hp_arrays)
-            if carried is not None and settings.baseline != "scratch":
-                # the parameters, and whatever else the learner declares it keeps
-                state = state._replace(params=carried, **_kept(program.learner, previous,
-                                                                 state))
+            state = _carry_over(program.init(keys, pool, hp_arrays), program, previous,
+                                settings)
             if init_params is None:
                 init_params, istate = state.params, interventions.init(state.params)
             ctx = _context("job_start", jax.random.fold_in(key, 1000 + i), state.params,
@@ -143,6 +140,14 @@ def run_career(career: Career, hp: LearnerConfig, settings: CareerConfig,
                 [np.asarray(evaluators[j.world](carried, sets.eval_keys, tasks).success)
                  for j, tasks in zip(jobs, sets.eval_sets, strict=True)])
     return _finish(results)
+
+
+def _carry_over(state, program, previous, settings: CareerConfig):
+    """A new job's `state` with the previous job's parameters, and whatever else the
+    learner declares it keeps (none of it for the from-scratch baseline or the first job)."""
+    if previous is None or settings.baseline == "scratch":
+        return state
+    return state._replace(params=previous.params, **_kept(program.learner, previous, state))
 
 
 def _kept(learner, previous, state) -> dict:
