@@ -168,16 +168,15 @@ def test_attention_learns_errands_chains_of_one_and_two():
     tasks with chains of 1-2 reaches >= 0.9 success on fresh tasks of the held-out splits
     (layouts, combos, slippery, crowded; chains 1-2). Budget and figures:
     docs/learners.md, "Networks"."""
-    from trainee.agent import policy_from_params
-    from trainee.evaluate import evaluate
-    from trainee.learners import make_train
+    from trainee.evaluate import agent_policy, evaluate
+    from trainee.learners import make_train, sample_act
 
     world = make("errands")
     config = LearnerConfig(network="attention", total_steps=SLOW_BUDGET, num_envs=128,
                            num_steps=16, hidden=128, lr=1e-3, activation="relu")
     pool = world.tasks(jax.random.key(123), "train", 4096, max_chain=2)
     out = jax.jit(make_train(config, world))(jax.random.key(0), pool)
-    policy = policy_from_params(network_for(config, world), out.params)
+    policy = agent_policy(sample_act(network_for(config, world)), out.params, None, False)
     scores = []
     for i, split in enumerate(("layouts", "combos", "slippery", "crowded")):
         tasks = world.tasks(jax.random.key(10 + i), split, 256, max_chain=2)
