@@ -41,15 +41,18 @@ def test_positive_effect_reads_the_interval_against_the_margin():
     assert combine((SUPPORTED, "a"), (NOT_SUPPORTED, "b"))[0] == NOT_SUPPORTED
 
 
-def gap_world(gap_small, decline=POSITIVE, learned=0.5):
+def gap_world(gap_small, decline=POSITIVE, learned=0.5, variation=POSITIVE):
     """One world's gap numbers: `gap_small` the seen-minus-unseen gap at the smallest K,
     `decline` its drop to the whole pool, `learned` the whole-pool agent's normalised
-    success on its seen tasks."""
+    success on its seen tasks, `variation` its normalised gap on the variation axes
+    (None: the world has none)."""
     block = {"agent_normalised": ci(learned, learned - 0.05, learned + 0.05)}
+    kinds = {"extrapolation": {"normalised_gap": POSITIVE}}
+    if variation is not None:
+        kinds["variation"] = {"normalised_gap": variation}
     return {"distinct": [4, 16, 64, 256], "gap": [gap_small, NULL, NULL, NULL],
             "gap_smallest_k": gap_small, "gap_decline": decline,
-            "references": {"K=256, seen": block},
-            "axes": {"by_kind": {"variation": {"normalised_gap": POSITIVE}}}}
+            "references": {"K=256, seen": block}, "axes": {"by_kind": kinds}}
 
 
 def gap_result(gap_small, decline=POSITIVE, learned=0.5, second=None):
@@ -71,8 +74,24 @@ def gap_result(gap_small, decline=POSITIVE, learned=0.5, second=None):
 def test_gap_verdict(gap_small, decline, learned, status):
     verdict = study_module("gap").verdict(gap_result(gap_small, decline, learned))
     assert verdict.status == status and verdict.value == gap_small
-    if learned > 0.25:  # the axis gaps are shown beside the rule, apart from it
+    if learned > 0.25:  # the extrapolation gaps are shown beside the rule, apart from it
         assert "not in the verdict" in verdict.reason
+
+
+@pytest.mark.parametrize(("variation", "status"), [
+    (ci(0.07, 0.06, 0.08), SUPPORTED),  # the agent fails small variations
+    (ci(0.03, 0.02, 0.04), NOT_SUPPORTED),  # a negligible variation gap: claim ruled out
+    (UNSURE, INCONCLUSIVE),
+    (None, INCONCLUSIVE),  # no variation axis: the "small variations" half cannot be read
+])
+def test_gap_verdict_reads_the_variation_axes(variation, status):
+    """Issue 14: the curve *plus* the normalised gap on variation axes, each world; the
+    curve here is clearly there, so the variation gap decides."""
+    result = gap_result(POSITIVE)
+    result["worlds"]["repair"] = gap_world(POSITIVE, variation=variation)
+    verdict = study_module("gap").verdict(result)
+    assert verdict.status == status
+    assert ("variation" in verdict.reason) and verdict.value == POSITIVE
 
 
 # Just above and just below the margin 0.05 (CIs of width 0.02).
@@ -105,7 +124,8 @@ def test_gap_two_world_rule_needs_both_worlds_learned():
     gap = study_module("gap")
     assert gap.verdict(gap_result(ABOVE, ABOVE, second=gap_world(ABOVE, ABOVE, 0.05))
                        ).status == INCONCLUSIVE
-    placebo = gap_result(NULL, NULL, second=gap_world(NULL, NULL))
+    placebo = gap_result(NULL, NULL, second=gap_world(NULL, NULL, variation=NULL))
+    placebo["worlds"]["repair"]["axes"]["by_kind"]["variation"]["normalised_gap"] = NULL
     assert gap.verdict(placebo).status == NOT_SUPPORTED
 
 

@@ -6,7 +6,13 @@ import pytest
 from conftest import require
 
 from trainee.worlds import make, names
-from trainee.worlds.contract import check_variation_axes, check_world, constant_units
+from trainee.worlds.contract import (
+    MISSED_BY_CHANCE,
+    check_variation_axes,
+    check_world,
+    constant_units,
+    task_shares,
+)
 from trainee.worlds.corridor import Corridor
 
 
@@ -44,6 +50,17 @@ def test_contract_rejects_repair_bigger_as_a_variation():
     world.axes = {**world.axes, "bigger": "variation", "more_tests": "variation"}
     with pytest.raises(AssertionError, match="'bigger'"):
         check_variation_axes(world)
+
+
+def test_task_shares_count_tasks_not_visits():
+    # 3 steps x 4 tasks, steps-major as `visited` returns them: task 1 sets the flag at two
+    # steps, task 3 at one; tasks 0 and 2 never.
+    flags = np.zeros((3 * 4, 1), bool)
+    flags[[1, 5, 11], 0] = True
+    assert task_shares(flags, 4).tolist() == [0.5]
+    # The rule's arithmetic at 64 train tasks: a unit set on 5 of 64 tasks a train sample
+    # misses with probability 0.006 (chance: not a fault); on 10 of 64, 1.9e-5 (a fault).
+    assert (1 - 5 / 64) ** 64 > MISSED_BY_CHANCE > (1 - 10 / 64) ** 64
 
 
 def test_constant_units_finds_actions_train_never_tells_apart():
