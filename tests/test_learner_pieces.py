@@ -269,6 +269,7 @@ def test_vine_learner_counts_its_continuations_as_experience():
 
 def test_vine_refuses_a_world_that_cannot_restore_a_state():
     from trainee.learners import make_learner
+    from trainee.worlds.wrappers import TaskPool
 
     class Remote(_Climb):
         restorable = False
@@ -276,6 +277,8 @@ def test_vine_refuses_a_world_that_cannot_restore_a_state():
     with pytest.raises(ValueError, match="cannot restore a state"):
         make_learner(LearnerConfig(learner="pg", advantage="vine", num_envs=4,
                                    group_size=2), Remote())
+    assert TaskPool(Remote()).restorable is False  # wrappers say what they wrap
+    assert TaskPool(_Climb()).restorable is True
 
 
 def test_rollout_draws_are_the_step_by_step_draws():
