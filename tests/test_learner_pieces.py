@@ -9,8 +9,15 @@ import pytest
 
 from trainee.learners.common import entropy, log_prob, masked_mean
 from trainee.learners.config import LearnerConfig
-from trainee.learners.pg import Episodes, episode_advantages, leave_one_out_advantage
+from trainee.learners.pg import (
+    Episodes,
+    continuation_values,
+    episode_advantages,
+    leave_one_out_advantage,
+    vine_advantages,
+)
 from trainee.learners.ppo import compute_gae
+from trainee.worlds.base import Box, Discrete, Step, World
 
 
 def naive_gae(reward, value, next_value, terminated, done, gamma, lam):
@@ -166,7 +173,112 @@ def test_gae_lambda_one_on_whole_episodes_is_mc_critic():
 
 def test_unknown_advantage_is_refused():
     with pytest.raises(ValueError, match="advantage must be one of"):
-        LearnerConfig(learner="pg", advantage="vine").validate()
+        LearnerConfig(learner="pg", advantage="td").validate()
+
+
+class _Climb(World):
+    """A deterministic world whose Monte-Carlo values are known by hand: x starts at 0,
+    action a (0 or 1) adds a; the episode ends when x reaches 2 or after 3 steps, with
+    reward x on its last step. The policy "always 1" from (t, x) gets x + 1 next step."""
+
+    name, max_steps = "climb", 4
+
+    @property
+    def observation_space(self):
+        return Box(0.0, 4.0, (2,))
+
+    @property
+    def action_space(self):
+        return Discrete(2)
+
+    def reset(self, key, task):
+        state = {"t": jnp.int32(0), "x": jnp.int32(0)}
+        return jnp.zeros(2), state
+
+    def step(self, key, state, action, task):
+        new = {"t": state["t"] + 1, "x": state["x"] + action}
+        end = (new["t"] >= 3) | (new["x"] >= 2)
+        obs = jnp.stack([new["t"], new["x"]]).astype(jnp.float32)
+        reward = jnp.where(end, new["x"], 0).astype(jnp.float32)
+        return Step(obs, new, reward, end, jnp.array(False), {"success": new["x"] >= 2})
+
+
+def _climb_episodes(world) -> Episodes:
+    """One group of two episodes, time-major (T = 4): episode 0 plays 1, 1 (x reaches 2
+    at its 2nd step, reward 2); episode 1 plays 0, 0, 0 (the 3-step limit, reward 0)."""
+    actions = [[1, 0], [1, 0], [0, 0], [0, 0]]
+    obs, state = jax.vmap(world.reset, in_axes=(0, None))(jax.random.split(
+        jax.random.key(0), 2), None)
+    done = jnp.zeros(2, bool)
+    rows = []
+    for a in actions:
+        out = jax.vmap(world.step, in_axes=(None, 0, 0, None))(None, state, jnp.array(a), None)
+        rows.append((obs, state, out.reward * ~done, ~done))
+        obs, state, done = out.obs, out.state, done | out.terminated
+    stack = lambda i: jax.tree.map(lambda *x: jnp.stack(x), *[r[i] for r in rows])
+    zeros = jnp.zeros((4, 2))
+    return Episodes(stack(0), jnp.array(actions), zeros, zeros, stack(2), stack(3),
+                    stack(3) & (stack(2) > 0), stack(1))
+
+
+def test_vine_values_and_advantages_hand_computed():
+    """V from 3 continuations of the policy "always 1" at every visited state; V(s_0)
+    from the group's other episode; VinePPO's A_t = r_t + g V(s_{t+1}) - V(s_t)."""
+    world, g, samples = _Climb(), 0.9, 3
+    episodes = _climb_episodes(world)
+    always_one = lambda key, obs: jnp.ones(obs.shape[0], jnp.int32)
+    values, real, simulated = continuation_values(world, always_one, jax.random.key(1),
+                                                  episodes, None, samples, g)
+    # e0 at (t 1, x 1): 1 step to x = 2, reward 2. e1 at (1, 0): 2 steps, reward 2 at
+    # the second (2 g); at (2, 0): 1 step to the limit, reward 1. e0 at t 2 had ended.
+    real_steps = np.asarray(episodes.valid)
+    np.testing.assert_allclose(np.asarray(values)[1:][real_steps[1:]],
+                               [2.0, 2 * g, 1.0], atol=1e-6)
+    # copies from t 1: 3 x 1 + 3 x 2 real steps, the batch of 6 ran 2 steps; from t 2:
+    # e1's 3 copies 1 step each, the batch of 6 ran 1 step; from t 3 nobody is alive.
+    assert (float(real), float(simulated)) == (12.0, 18.0)
+    adv = vine_advantages(episodes, values, g, group_size=2)
+    # V(s_0): e0's is e1's return 0, e1's is e0's return 2 g (reward 2 at its 2nd step)
+    expected = [[2 * g, 2 * g * g - 2 * g], [0.0, -g], [None, -1.0], [None, None]]
+    np.testing.assert_allclose(np.asarray(adv)[real_steps],
+                               np.array(expected, dtype=float)[real_steps], atol=1e-6)
+    assert np.all(np.asarray(adv)[~real_steps] == 0.0)  # padded steps: no advantage
+
+
+def test_vine_learner_counts_its_continuations_as_experience():
+    """One pg update with `vine` on corridor: its real env steps are the episodes' plus
+    the continuations' real steps; the carry counts the simulated ones, whole batches
+    (E x K copies) per step of the longest copy."""
+    from trainee.learners import make_learner
+    from trainee.worlds import make
+
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(0), "train", 8)
+    config = LearnerConfig(learner="pg", advantage="vine", num_envs=4, group_size=2,
+                           vine_samples=3, total_steps=4 * world.max_steps)
+    learner = make_learner(config, world)
+    state, metrics = jax.jit(learner.update)(learner.init(jax.random.key(1), tasks), tasks)
+    carry = state.env
+    assert float(carry.real) > 0 and float(carry.simulated) >= float(carry.real)
+    assert float(carry.simulated) % (4 * 3) == 0
+    rollout_real = float(state.env_steps) - float(carry.real)
+    assert 0 < rollout_real <= 4 * world.max_steps
+    assert float(metrics["continuation_steps"]) == float(carry.simulated)
+    assert learner.steps_per_update == 4 * world.max_steps  # the rollouts only
+
+
+def test_vine_refuses_a_world_that_cannot_restore_a_state():
+    from trainee.learners import make_learner
+    from trainee.worlds.wrappers import TaskPool
+
+    class Remote(_Climb):
+        restorable = False
+
+    with pytest.raises(ValueError, match="cannot restore a state"):
+        make_learner(LearnerConfig(learner="pg", advantage="vine", num_envs=4,
+                                   group_size=2), Remote())
+    assert TaskPool(Remote()).restorable is False  # wrappers say what they wrap
+    assert TaskPool(_Climb()).restorable is True
 
 
 def test_rollout_draws_are_the_step_by_step_draws():

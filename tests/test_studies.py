@@ -188,6 +188,35 @@ def test_value_function_slope_per_seed_hand_computed():
     assert numbers["slope"]["ci_low"] == pytest.approx(-0.1)
 
 
+def test_value_function_vine_at_equal_env_steps_hand_computed():
+    """vine's checkpoints spent twice the others' steps (its continuations as many as
+    its rollouts): at the others' 10 and 20 steps it is read halfway to its own next
+    checkpoints, and its AUC is taken over the others' steps."""
+    from trainee.studies.value_function import at_equal_steps
+
+    steps = np.array([0.0, 10.0, 20.0])
+    out = at_equal_steps(steps, np.array([[0.0, 10.0, 20.0]] * 5),
+                         np.array([[0.0, 0.5, 1.0]] * 5))
+    assert [p["iqm"] for p in out["curve"]] == pytest.approx([0.0, 0.25, 0.5])
+    assert out["auc_per_seed"] == pytest.approx([0.25] * 5)  # (1.25 + 3.75) / 20
+    same = at_equal_steps(steps, np.zeros((5, 3)), np.array([[0.0, 0.5, 1.0]] * 5))
+    assert same["auc_per_seed"] == pytest.approx([0.5] * 5)  # no continuations: as is
+
+
+def test_value_function_vine_stays_out_of_the_verdict():
+    """A level only vine learned is still a level no verdict arm learned, and vine's
+    numbers do not move the key number."""
+    module = study_module("value-function")
+    result = value_function_result(POSITIVE, (0.5, 0.1))
+    learned = {"agent": POSITIVE, "random": NULL, "agent_normalised": ci(0.9, 0.8, 1.0)}
+    for arms in result["runs"].values():
+        arms["vine"] = {"references": learned}
+    result["versus_group"]["vine"] = {"slope": ci(-1.0, -1.1, -0.9)}
+    verdict = module.verdict(result)
+    assert verdict.status == INCONCLUSIVE and "no arm learned" in verdict.reason
+    assert verdict.value == POSITIVE
+
+
 def test_value_function_placebo_same_estimator_is_not_supported():
     """Two arms with the same estimator: per-level AUC differences pure noise (no trend).
     At the margin's scale the slope is never supported; at 7x it, at most the rule's
@@ -499,11 +528,12 @@ def test_career_and_fleet_studies_run_at_tiny_scale(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("placebo", [False, True])
 def test_value_function_runs_at_tiny_scale(placebo):
-    """The study end to end (~20-40 s, three programs compiled): every arm at every
-    level, the same budget in every arm, and a placebo never supported."""
+    """The study end to end (~30-60 s, four programs compiled): every arm at every
+    level, the same rollout budget and updates in every arm, vine's continuations
+    counted on top (its equal-env-steps row), and a placebo never supported."""
     from trainee.studies.experiment import Context
     from trainee.studies.scale import get_scale
-    from trainee.studies.value_function import ARMS, LEVELS
+    from trainee.studies.value_function import ARMS, EQUAL_STEPS, LEVELS
 
     module = study_module("value-function")
     result = module.run(Context(scale=get_scale("tiny"), seeds=5, placebo=placebo))
@@ -512,6 +542,10 @@ def test_value_function_runs_at_tiny_scale(placebo):
     for arms in result["runs"].values():
         assert set(arms) == ({"gae", "group"} if placebo else set(ARMS))
         assert len({tuple(r["steps"]) for r in arms.values()}) == 1  # same budget
+        if not placebo:  # vine spent more than its rollouts, so it is read earlier
+            assert arms["vine"]["continuations_per_rollout_step"]["iqm"] > 0
+            assert len(arms["vine"]["equal_steps"]["curve"]) == len(arms["vine"]["steps"])
+    assert (EQUAL_STEPS in result["versus_group"]) != placebo
     verdict = module.verdict(result)
     assert verdict.value == result["versus_group"]["gae"]["slope"]
     assert verdict.status != SUPPORTED if placebo else verdict.status in (

@@ -20,13 +20,13 @@ TRACED = ("lr", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_g
 # (`trainee.learners.networks.resolve_network`).
 NETWORKS = ("auto", "mlp", "cnn", "attention")
 # pg's advantage estimators (`trainee.learners.pg.episode_advantages`).
-ADVANTAGES = ("group", "gae", "mc_critic")
+ADVANTAGES = ("group", "gae", "mc_critic", "vine")
 # The values each number field may take. The upper bounds are not tuned limits: they
 # only refuse values that cannot be meant (a budget of 1e30 steps, a 1e6-wide layer)
 # before they hang the host or exhaust memory.
 RANGES = {
     "total_steps": Range(1, 10**12), "num_envs": Range(1, 2**16), "num_steps": Range(1, 2**16),
-    "group_size": Range(1, 2**12), "update_epochs": Range(1, 1000),
+    "group_size": Range(1, 2**12), "vine_samples": Range(1, 2**10), "update_epochs": Range(1, 1000),
     "num_minibatches": Range(1, 2**16), "lr": Range(0, 10, low_open=True),
     "gamma": Range(0, 1), "gae_lambda": Range(0, 1), "clip_eps": Range(0, 10, low_open=True),
     "ent_coef": Range(0, 100), "vf_coef": Range(0, 100),
@@ -56,11 +56,16 @@ class LearnerConfig:
     """`ppo`: rollout length per environment per update."""
     group_size: int = 4
     """`pg`: episodes played from the same start state per task per update (G)."""
-    advantage: Literal["group", "gae", "mc_critic"] = "group"
+    advantage: Literal["group", "gae", "mc_critic", "vine"] = "group"
     """`pg`: the advantage estimator on its whole-episode groups (the rollouts and the
     clipped update stay the same): `group`, outcome minus the leave-one-out group mean
     (no critic); `gae`, GAE(`gae_lambda`) with a critic; `mc_critic`, the Monte-Carlo
-    return minus a critic (GAE with lambda 1). Static: it changes the program."""
+    return minus a critic (GAE with lambda 1); `vine`, no critic: r + gamma V(next) - V
+    with V the mean return of `vine_samples` continuations from each visited state
+    (VinePPO; they cost extra env steps on top of `total_steps`; worlds that can restore
+    a state only). Static: it changes the program."""
+    vine_samples: int = 4
+    """`pg --advantage vine`: Monte-Carlo continuations per visited state (K). Static."""
     update_epochs: int = 4
     """Passes over each batch of experience."""
     num_minibatches: int = 4

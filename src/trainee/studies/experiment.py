@@ -62,6 +62,7 @@ class Curve(NamedTuple):
     start: dict[str, Records]  # split -> Records (S, tasks, episodes) before training
     keys: jax.Array  # (S,) the episode keys of every evaluation (one per seed)
     retest: dict[str, list[Records]]  # split -> per point, the same with fresh keys (or {})
+    recorded: list | tuple = ()  # per point, `record(state)` when train_curve was given `record`
 
     def success(self, split: str) -> np.ndarray:
         """(S, points) success rate on `split` at each checkpoint."""
@@ -106,6 +107,7 @@ def train_curve(
     curve: bool = True,
     eval_seed: int | None = None,
     retest: bool = False,
+    record: Callable[[Any], np.ndarray] | None = None,
 ) -> Curve:
     """Train `ctx.seeds` seeds, seed s on its pool `tasks[s]` (from `seed_tasks`), for
     `chunks` chunks, evaluating every split of `eval_sets` (per-seed task batches) with
@@ -113,7 +115,9 @@ def train_curve(
     after each chunk. `params` (S...) starts from given parameters (fine-tuning) with a
     fresh optimiser and environments. With `curve` False only the start and the final
     parameters are evaluated. With `retest` every checkpoint is evaluated a second time
-    with fresh episode keys (a test-retest null: the same policy played twice)."""
+    with fresh episode keys (a test-retest null: the same policy played twice). With
+    `record`, `record(state)` is kept at every evaluated point (e.g. a learner's own
+    count of extra experience)."""
     hp_arrays = study_hp(program, ctx.seeds, **(hp or {}))
     state = program.init(seed_keys(seed, ctx.seeds), tasks, hp_arrays)
     evaluate_seeds = program.evaluator(ctx.scale.episodes, in_axes=(0, 0, 0))
@@ -133,6 +137,7 @@ def train_curve(
     start = evaluate_all(state.params)
     records = {name: [r] if curve else [] for name, r in start.items()}
     steps = [0] if curve else []
+    recorded = [record(state)] if curve and record else []
     per_chunk = program.steps_per_chunk
     for i in range(chunks):
         state, _ = program.run(state, tasks, hp_arrays)
@@ -140,8 +145,10 @@ def train_curve(
             for name, r in evaluate_all(state.params).items():
                 records[name].append(r)
             steps.append((i + 1) * per_chunk)
+            if record:
+                recorded.append(record(state))
         ctx.advance(per_chunk * ctx.seeds)
-    return Curve(np.asarray(steps, np.float64), records, state, start, keys, again)
+    return Curve(np.asarray(steps, np.float64), records, state, start, keys, again, recorded)
 
 
 @cache

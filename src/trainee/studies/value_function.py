@@ -11,11 +11,24 @@ PPO-clip steps:
 - `mc_critic`: the Monte-Carlo return-to-go minus the critic (GAE with lambda 1);
 - `group`: the episode's outcome minus its group's leave-one-out mean, no critic
   (RLOO, Kool et al. 2019; Ahmadian et al. 2024; GRPO without the std scaling,
-  Shao et al. 2024).
+  Shao et al. 2024);
+- `vine`, reported beside the verdict: no critic; the value of every visited state is
+  the mean return of K = 4 Monte-Carlo continuations from that exact state under the
+  current policy, A_t = r_t + gamma V(s_{t+1}) - V(s_t) (VinePPO, Kazemnejad et al.
+  2024). The issue's claim is about a learned critic against outcome-only credit, so
+  vine stays out of the verdict (and of its learning guard): the verdict reads exactly
+  what it read without vine. Fixed before any vine run.
 
-A VinePPO-style estimator (Monte-Carlo values from resets at intermediate states,
-Kazemnejad et al. 2024) is not built: it spends extra env steps per visited state, so it
-needs its own budget rule, and it did not fit this session.
+Vine's budget rule (fixed before any vine run): the continuations are experience, and
+they are counted as the rollouts are, in simulated steps (each batch of copies from one
+step counts until its longest copy ends, as a group counts to its time limit; the real
+steps are recorded beside). Vine is trained for the same updates as the other arms
+(the secondary row, "equal updates"), and the primary row, "equal env steps", reads
+that same run's learning curve at the others' checkpoints of experience (rollouts plus
+continuations, per seed, linearly interpolated between vine's own checkpoints): the
+learning rate is constant, so a shorter run is a prefix of the longer one and one run
+serves both rows. At equal env steps vine makes about 1 / (1 + continuation steps per
+rollout step) of the others' updates.
 
 Horizon levels: repair programs of 4, 5, 6, 7 bits (levels 0-3; more bugs and more tests
 as programs grow; the oracle needs 2-3 fixes, random play ~0.04-0.09 success). The claim
@@ -55,13 +68,16 @@ METHOD = (
     "level along training. Key number: "
     "per seed, the least-squares slope over horizon levels of the area under the success "
     "curve, GAE minus group (IQM, 95% CI). Guard: at every level some arm closes a "
-    "quarter of the way from random play to the oracle. VinePPO-style reset values: not "
-    "built."
+    "quarter of the way from random play to the oracle. Beside the verdict: VinePPO-style "
+    "Monte-Carlo values from 4 continuations per visited state (no critic), at equal env "
+    "steps (continuations counted) and at equal updates."
 )
 COMPETENCE = 0.9
 MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
-ARMS = ("gae", "mc_critic", "group")
+ARMS = ("gae", "mc_critic", "group", "vine")
 CRITIC, OUTCOME = "gae", "group"  # the verdict's pair
+VINE = "vine"  # beside the verdict, not in it (nor in its learning guard)
+EQUAL_STEPS = "vine, equal env steps"  # vine's primary row; "vine" alone: equal updates
 # Horizon levels per world (`tasksets.horizon_tasks`): four, so a slope has 2 degrees of
 # freedom per seed. Repair's level 4 (8 bits) is left out: at quick budget neither a
 # critic nor the group baseline learned it (issue 14: 0.068 and 0.073, random 0.047).
@@ -74,7 +90,7 @@ BUDGET = 3
 
 PLACEBO = ("the group arm is the gae arm again with another training seed stream (the "
            "same tasks and episode keys): the same estimator, so no slope by construction; "
-           "the mc_critic arm, outside the verdict, is skipped")
+           "the mc_critic and vine arms, outside the verdict, are skipped")
 
 
 def curve_for(ctx: Context, world: str, advantage: str, h: int, seed: int,
@@ -89,19 +105,48 @@ def curve_for(ctx: Context, world: str, advantage: str, h: int, seed: int,
                 {"fresh": horizon_tasks(world, key_eval, ctx.scale.eval_tasks, h)})
 
     pool, heldout = seed_tasks(draw, seed, ctx.seeds)
+    vine = advantage == VINE
     curve = train_curve(program, ctx, pool, heldout, BUDGET * ctx.scale.chunks,
-                        seed + 1 if train_seed is None else train_seed, eval_seed=seed)
+                        seed + 1 if train_seed is None else train_seed, eval_seed=seed,
+                        record=continuation_steps if vine else None)
     scores = curve.success("fresh")  # (S, points)
-    return {
+    out = {
         "steps": curve.steps.tolist(),
         "curve": [ci(scores[:, p]) for p in range(scores.shape[1])],
         "auc_per_seed": area_under_curve(curve.steps, scores).tolist(),
         "competence": ci(samples_to_competence(curve.steps, scores, COMPETENCE).steps),
         "references": references(program, ctx, curve, heldout)["fresh"],
     }
+    if vine:
+        extra = np.stack([r["simulated"] for r in curve.recorded], -1)  # (S, points)
+        real = np.stack([r["real"] for r in curve.recorded], -1)
+        out["equal_steps"] = at_equal_steps(curve.steps, extra, scores)
+        out["continuations_per_rollout_step"] = ci(extra[:, -1] / curve.steps[-1])
+        out["continuation_real_fraction"] = ci(real[:, -1] / extra[:, -1])
+    return out
+
+
+def continuation_steps(state) -> dict:
+    """vine's counts of its continuation steps so far, (S,) each (its carry)."""
+    return {"simulated": np.asarray(state.env.simulated),
+            "real": np.asarray(state.env.real)}
+
+
+def at_equal_steps(steps: np.ndarray, extra: np.ndarray, scores: np.ndarray) -> dict:
+    """vine's curve read at the other arms' checkpoints of experience `steps` (points,):
+    seed s's checkpoint p spent `steps[p] + extra[s, p]` env steps (rollouts plus
+    continuations), so its success at `steps[q]` is interpolated linearly between its
+    own checkpoints around it. Returns the curve, per-seed AUC and final success at
+    equal env steps."""
+    spent = steps[None, :] + extra  # (S, points), >= steps
+    read = np.stack([np.interp(steps, x, y) for x, y in zip(spent, scores, strict=True)])
+    return {"curve": [ci(read[:, p]) for p in range(read.shape[1])],
+            "auc_per_seed": area_under_curve(steps, read).tolist(),
+            "final": ci(read[:, -1])}
 
 
 def level_runs(ctx: Context, world: str, h: int, seed: int) -> dict:
+    """Every arm's curve at horizon `h` (the placebo: the verdict's pair only)."""
     if ctx.placebo:
         return {CRITIC: curve_for(ctx, world, CRITIC, h, seed),
                 OUTCOME: curve_for(ctx, world, CRITIC, h, seed, train_seed=seed + 5)}
@@ -113,10 +158,16 @@ def per_seed_slope(diffs: np.ndarray) -> np.ndarray:
     return np.polyfit(np.arange(diffs.shape[0]), diffs, 1)[0]  # as two_students' slope
 
 
+def auc_of(arms: dict, arm: str) -> list:
+    """Per-seed AUC of `arm` at one level; EQUAL_STEPS is vine's run at equal env steps."""
+    return arms[VINE]["equal_steps"]["auc_per_seed"] if arm == EQUAL_STEPS \
+        else arms[arm]["auc_per_seed"]
+
+
 def advantage_numbers(runs: dict, arm: str) -> dict:
     """`arm` minus the group baseline: AUC difference per level (CI), its mean over
     levels and its per-seed slope over levels (CIs)."""
-    diffs = np.array([np.subtract(r[arm]["auc_per_seed"], r[OUTCOME]["auc_per_seed"])
+    diffs = np.array([np.subtract(auc_of(r, arm), r[OUTCOME]["auc_per_seed"])
                       for r in runs.values()])  # (levels, S)
     return {"per_level": {h: ci(d) for h, d in zip(runs, diffs, strict=True)},
             "mean": ci(diffs.mean(axis=0)), "slope": ci(per_seed_slope(diffs))}
@@ -127,6 +178,7 @@ def run(ctx: Context) -> dict:
     runs = {str(h): level_runs(ctx, world, h, ctx.seed + 300 + 10 * i)
             for i, h in enumerate(LEVELS[world])}
     arms = [a for a in ARMS if a in next(iter(runs.values())) and a != OUTCOME]
+    arms += [EQUAL_STEPS] if VINE in arms else []
     refs = {f"{arm}, {HORIZON_LABEL[world]} {horizon_value(world, int(h))}":
             r[arm]["references"] for h, r in runs.items() for arm in r}
     return {"world": world, "runs": runs,
@@ -135,12 +187,13 @@ def run(ctx: Context) -> dict:
 
 
 def unlearned_level(result: dict) -> str | None:
-    """A reason when at some level no arm learned (normalised < LEARNED), else None."""
+    """A reason when at some level no arm learned (normalised < LEARNED), else None. vine
+    is not asked: it stays out of the verdict."""
     world = result["world"]
     for h, arms in result["runs"].items():
         where = f"{HORIZON_LABEL[world]} {horizon_value(world, int(h))}"
         reasons = [require_learned(r["references"], f"{arm}'s final success at {where}")
-                   for arm, r in arms.items()]
+                   for arm, r in arms.items() if arm != VINE]
         if all(reasons):
             return reasons[0] + " (no arm learned this level, so the slope would read " \
                                 "the floor)"
@@ -167,12 +220,14 @@ def draw(result: dict) -> list[tuple[str, str]]:
     label = HORIZON_LABEL[world]
     xs = [horizon_value(world, int(h)) for h in runs]
     arms = list(next(iter(runs.values())))
-    series = {arm: [ci(runs[h][arm]["auc_per_seed"]) for h in runs] for arm in arms}
+    arms += [EQUAL_STEPS] if VINE in arms else []
+    series = {("vine, equal updates" if arm == VINE else arm):
+              [ci(auc_of(runs[h], arm)) for h in runs] for arm in arms}
     out = [(f"{world}: sample efficiency vs horizon", figures.curves(
         xs, series, label, "area under the success curve",
         f"{world}: advantage estimators, same rollouts"))]
-    diffs = {f"{arm} minus group": list(v["per_level"].values())
-             for arm, v in result["versus_group"].items()}
+    diffs = {f"{'vine, equal updates' if arm == VINE else arm} minus group":
+             list(v["per_level"].values()) for arm, v in result["versus_group"].items()}
     out.append(("critic minus group vs horizon", figures.curves(
         xs, diffs, label, "AUC difference", f"{world}: the critic's advantage vs horizon")))
     return out

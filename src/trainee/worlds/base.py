@@ -116,6 +116,11 @@ class World:
         levels: how many difficulty levels `tasks(..., level=L)` takes (0 = easiest).
         seconds_per_step: simulated seconds one step stands for (None: not a
             simulation of time); careers turn env steps into simulated hours with it.
+        restorable: `step` from a state a world returned earlier continues that episode
+            exactly (the state holds everything the future depends on, with the key),
+            so a learner may play several continuations from one saved state (`pg
+            --advantage vine`). True for pure-JAX worlds, adapters included; a world
+            whose step reads something outside its state (a host simulator) says False.
     """
 
     name: str = "world"
@@ -125,6 +130,7 @@ class World:
     axes: dict[str, str] = {}
     levels: int = 1
     seconds_per_step: float | None = None
+    restorable: bool = True
 
     @property
     def observation_space(self) -> Box:

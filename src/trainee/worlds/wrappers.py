@@ -50,6 +50,10 @@ class Wrapper(World):
         return self.world.seconds_per_step
 
     @property
+    def restorable(self) -> bool:  # type: ignore[override]
+        return self.world.restorable
+
+    @property
     def observation_space(self):
         return self.world.observation_space
 
