@@ -73,7 +73,8 @@ def ppo_rows(world, scale_name: str, n: int, steps: int | None = None):
     jax.block_until_ready(state.params)
     seconds = time.perf_counter() - start
     budget = dict(scale=scale_name, env_steps=steps, seeds=scale.seeds,
-                  train_seconds=round(seconds, 1), tasks=n, episodes=scale.episodes)
+                  minibatches=scale.minibatches, train_seconds=round(seconds, 1), tasks=n,
+                  episodes=scale.episodes)
     cases = [("train", level) for level in range(world.levels)]
     cases += [(split, None) for split in world.splits]
     for split, level in cases:
