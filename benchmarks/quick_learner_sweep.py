@@ -46,6 +46,11 @@ size the grid: one 20,480-step chunk of 5 seeds takes about 1 s on either world)
   Selecting the best of ~25 configs on the same 5 seeds flatters it; the adopted
   config is re-measured by `benchmarks/world_references.py` (other pools and tasks).
 
+Added after phases 1-2 had been seen (so not part of the fixed design, and not eligible
+for adoption this session): **phase `posthoc`** (`POSTHOC`), around the adopted mb8:
+more minibatches still (16, 32), and mb8 with the next-best cheap levers one at a time.
+It only says where a next sweep should look.
+
 One JSON line per (world, config), then one `summary` line per config.
 """
 
@@ -93,6 +98,11 @@ FACTORS = {
     "normalize_advantages": {"no_norm_adv": {"normalize_advantages": False}},
 }
 PLACEBO = {"total_steps": 2 * 16 * 1024}  # read by no chunked run with a constant lr
+# Post hoc (after phases 1-2; see the docstring): around mb8.
+POSTHOC = {"mb16": {"num_minibatches": 16}, "mb32": {"num_minibatches": 32},
+           "mb8+lr2e-3": {"num_minibatches": 8, "lr": 2e-3},
+           "mb8+ent0.03": {"num_minibatches": 8, "ent_coef": 0.03},
+           "mb8+8x32": {"num_minibatches": 8, "num_envs": 8, "num_steps": 32}}
 
 
 def ofat_configs() -> dict[str, dict]:
@@ -231,7 +241,7 @@ def summarise(per_world: dict[str, dict[str, dict]]) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phase", choices=("ofat", "combo"), default="ofat")
+    parser.add_argument("--phase", choices=("ofat", "combo", "posthoc"), default="ofat")
     parser.add_argument("--ofat", type=Path, help="phase 1's JSON lines (for --phase combo)")
     parser.add_argument("--only", nargs="*", help="run only these configs (debugging)")
     parser.add_argument("--no-leave-one-out", action="store_true")
@@ -247,6 +257,8 @@ def main() -> None:
 
     if args.phase == "ofat":
         configs = ofat_configs()
+    elif args.phase == "posthoc":
+        configs = {"base": {}, "mb8": {"num_minibatches": 8}, **POSTHOC}
     else:
         rows = [json.loads(line) for line in args.ofat.read_text().splitlines()]
         summaries = {r["config"]: r for r in rows if r.get("summary")}
