@@ -8,9 +8,10 @@ One JSON line per (world, split, level, policy): success, return, length and eve
 counter (episode means), with the task count, episodes and, for ppo, the budget (env
 steps per seed), seeds and the mean over seeds. ppo is the studies' own program at the
 given scale (`trainee.studies.programs.get_program`: `quick` = 122,880 env steps per
-seed, 16 envs x 32 steps, hidden 32 x 2 layers), trained on a pool of train tasks of
-mixed levels and evaluated (sampled actions) on fresh tasks of each split.
-Task key 1, episode key 2, training seeds from key 0.
+seed, 16 envs x 32 steps, hidden 32 x 2 layers), each seed trained on its own pool of
+train tasks of mixed levels (drawn as the studies draw them, `experiment.seed_tasks`) and
+evaluated (sampled actions) on the same fresh tasks of each split. Task key 1, episode
+key 2, training seeds from key 0. `train_seconds` includes compilation.
 """
 
 from __future__ import annotations
@@ -51,29 +52,34 @@ def ppo_rows(world, scale_name: str, n: int, steps: int | None = None):
     evaluate it."""
     import dataclasses
 
-    from trainee.studies.programs import get_program, seed_keys
+    from trainee.studies.experiment import seed_tasks
+    from trainee.studies.programs import get_program, seed_keys, study_hp
     from trainee.studies.scale import get_scale
 
     scale = get_scale(scale_name)
     if steps:  # same program shapes, a longer budget (more updates per chunk)
         scale = dataclasses.replace(scale, train_steps=steps)
     program = get_program(world.name, "ppo", scale)
-    pool = world.tasks(jax.random.key(0), "train", scale.pool)
-    hp = program.hp(scale.seeds)
+    # each seed on its own pool of train tasks, drawn as the studies draw them
+    pool = seed_tasks(lambda k: world.tasks(k, "train", scale.pool), 0, scale.seeds)
+    hp = study_hp(program, scale.seeds)
+    evaluator = program.evaluator(scale.episodes)
     start = time.perf_counter()
     state = program.init(seed_keys(0, scale.seeds), pool, hp)
     steps = 0
     while steps < scale.train_steps:
-        state, _ = program.chunk(state, pool, hp)
-        steps += program.updates_per_chunk * program.steps_per_update
+        state, _ = program.run(state, pool, hp)
+        steps += program.steps_per_chunk
+    jax.block_until_ready(state.params)
     seconds = time.perf_counter() - start
     budget = dict(scale=scale_name, env_steps=steps, seeds=scale.seeds,
-                  train_seconds=round(seconds, 1), tasks=n, episodes=scale.episodes)
+                  minibatches=scale.minibatches, train_seconds=round(seconds, 1), tasks=n,
+                  episodes=scale.episodes)
     cases = [("train", level) for level in range(world.levels)]
     cases += [(split, None) for split in world.splits]
     for split, level in cases:
         tasks = world.tasks(jax.random.key(1), split, n, level=level)
-        records = program.evaluate(state.params, jax.random.key(2), tasks)
+        records = evaluator(state.params, jax.random.key(2), tasks).to_numpy()
         per_seed = [score(jax.tree.map(lambda x, i=i: np.asarray(x)[i], records))
                     for i in range(scale.seeds)]
         mean = {k: float(np.mean([s[k] for s in per_seed])) for k in per_seed[0]}

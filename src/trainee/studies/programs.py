@@ -28,9 +28,9 @@ def base_config(learner: str, scale: Scale, advantage: str = "group") -> Learner
     # at compile time, and fine-tuning starts at the same rate as training.
     return LearnerConfig(
         learner=learner, num_envs=scale.num_envs, num_steps=scale.num_steps, group_size=4,
-        advantage=advantage,
-        update_epochs=2, num_minibatches=2, anneal_lr=False, hidden=scale.hidden,
-        layers=scale.layers, total_steps=scale.num_envs * 1024, **DEFAULT_HP,
+        advantage=advantage, update_epochs=2, num_minibatches=scale.minibatches,
+        anneal_lr=False, hidden=scale.hidden, layers=scale.layers,
+        total_steps=scale.num_envs * 1024, **DEFAULT_HP,
     )
 
 
