@@ -8,9 +8,10 @@ One JSON line per (world, split, level, policy): success, return, length and eve
 counter (episode means), with the task count, episodes and, for ppo, the budget (env
 steps per seed), seeds and the mean over seeds. ppo is the studies' own program at the
 given scale (`trainee.studies.programs.get_program`: `quick` = 122,880 env steps per
-seed, 16 envs x 32 steps, hidden 32 x 2 layers), each seed trained on its own pool of
-train tasks of mixed levels (drawn as the studies draw them, `experiment.seed_tasks`) and
-evaluated (sampled actions) on the same fresh tasks of each split. Task key 1, episode
+seed, 16 envs x 32 steps, 2 epochs x 8 minibatches, hidden 32 x 2 layers), each seed
+trained on its own pool of train tasks of mixed levels (drawn as the studies draw them,
+`experiment.seed_tasks`) and evaluated (sampled actions) on the same fresh tasks of each
+split. Task key 1, episode
 key 2, training seeds from key 0. `train_seconds` includes compilation.
 """
 
