@@ -44,6 +44,10 @@ ARMS = ("scratch", "multitask", "finetune", "replay", "shrink_perturb", "reset_d
 # apprentice ablations: (learner settings changed); each removes one component
 ABLATIONS = {"apprentice-no-gru": {"recurrent": False},
              "apprentice-no-rehearsal": {"rehearsal": 0.0}}
+# apprentice variants (docs/apprentice.md, "Variants, pre-registered"): each adds one change
+VARIANTS = {"apprentice-rehearse-half": {"rehearsal": 0.5},
+            "apprentice-distill": {"distill": 1.0, "distill_rate": 0.01},
+            "apprentice-entropy-floor": {"entropy_floor": 2.0, "floor_coef": 0.1}}
 COMPETENCE = on_the_job.COMPETENCE
 FIRST_LATER_JOB = 4  # 0-based index of job 5: "samples to competence on jobs 5 and later"
 HP = LearnerConfig(num_envs=16, num_steps=64, lr=1e-3)  # career-conflict's learner
@@ -68,8 +72,8 @@ def run_arm(name: str, jobs: Career, settings: CareerConfig) -> dict:
             settings, baseline="scratch", train_seed=settings.seed + 1000), quiet=True)
     if name in ("scratch", "multitask"):
         return run_career(jobs, HP, dataclasses.replace(settings, baseline=name), quiet=True)
-    if name in ABLATIONS:
-        hp = dataclasses.replace(HP, learner="apprentice", **ABLATIONS[name])
+    if name in ABLATIONS or name in VARIANTS:
+        hp = dataclasses.replace(HP, learner="apprentice", **{**ABLATIONS, **VARIANTS}[name])
         return run_career(jobs, hp, settings, quiet=True)
     hp = dataclasses.replace(HP, learner=on_the_job.LEARNER_OF.get(name, HP.learner))
     return run_career(jobs, hp, dataclasses.replace(
@@ -152,6 +156,7 @@ def summarise(args) -> None:
     later = slice(FIRST_LATER_JOB, None)
     extra = {}
     mt = None if multitask is None else np.asarray(multitask["R"])[:, -1, :].mean(axis=1)
+    averages = {name: np.asarray(arm["R"])[:, -1, :].mean(axis=1) for name, arm in arms.items()}
     for name, arm in arms.items():
         steps, reached = competence_steps(arm, budget)
         ratio = np.median(steps[:, later] / own[:, later], axis=1)  # (S,): per seed
@@ -161,6 +166,11 @@ def summarise(args) -> None:
             "competence_ratio_later_jobs": ci(ratio),
             "reached_later_jobs": float(reached[:, later].mean()),
             "average_performance_minus_multitask": None if mt is None else ci(average - mt),
+            # the confirmation rule: paired per seed (same pools and keys), variant minus
+            # the apprentice
+            "average_performance_minus_apprentice": (
+                ci(average - averages["apprentice"])
+                if name in VARIANTS and "apprentice" in averages else None),
         }
     result["acceptance"] = extra
     result["scratch_reached_later_jobs"] = float(reached_scratch[:, later].mean())
@@ -232,7 +242,14 @@ def table(result: dict) -> str:
                     f"{fmt(arm.get('average_performance'))} | "
                     f"{fmt(a['average_performance_minus_multitask'])} | "
                     f"{fmt(arm.get('plasticity_change'))} | {fmt(arm['mean_gain'])} |")
-    return "\n".join(rows + ["", targets(result)])
+    variants = [n for n in result["arms"] if n in VARIANTS]
+    paired = [f"| {n} | {fmt(result['acceptance'][n]['average_performance_minus_apprentice'])} |"
+              for n in variants]
+    if paired:
+        paired = ["", "| variant | average performance minus the apprentice's, paired |",
+                  "|---|---|", *paired]
+    return "\n".join(rows + paired + ["", targets(result)]
+                     + [f"\n{n}\n{targets(result, n)}" for n in variants])
 
 
 def targets(result: dict, name: str = "apprentice") -> str:

@@ -19,6 +19,9 @@ from trainee.learners.apprentice import (
     Reservoir,
     Sources,
     collect_rollout,
+    distill_term,
+    floor_term,
+    regularised,
     reservoir_add,
     reservoir_init,
     unroll,
@@ -197,3 +200,72 @@ def test_careers_keep_only_declared_fields_of_the_same_shape():
     assert float(_kept(learner, old, same)["reservoir"]["x"].sum()) == 8.0
     assert _kept(learner, old, other) == {}
     assert _kept(SimpleNamespace(keep=()), old, same) == {}
+
+
+def test_distillation_term_by_hand():
+    """KL(teacher || policy) on the masked steps: 0 where the teacher is the policy, the
+    hand value elsewhere, unmasked steps ignored, 0 with no masked step."""
+    policy = jnp.log(jnp.array([[0.5, 0.5], [0.9, 0.1]]))
+    assert float(distill_term(policy, policy, jnp.ones(2))) == pytest.approx(0.0, abs=1e-7)
+    teacher = jnp.log(jnp.array([[0.8, 0.2], [0.9, 0.1]]))
+    kl = 0.8 * np.log(0.8 / 0.5) + 0.2 * np.log(0.2 / 0.5)  # step 0; step 1 agrees
+    assert float(distill_term(policy, teacher, jnp.ones(2))) == pytest.approx(kl / 2, rel=1e-5)
+    assert float(distill_term(policy, teacher, jnp.array([1.0, 0.0]))) == pytest.approx(
+        kl, rel=1e-5)
+    assert float(distill_term(policy, teacher, jnp.array([0.0, 1.0]))) == pytest.approx(
+        0.0, abs=1e-7)
+    assert float(distill_term(policy, teacher, jnp.zeros(2))) == 0.0
+    # its gradient moves the policy towards the teacher, never the teacher
+    grad = jax.grad(lambda lg: distill_term(lg, teacher, jnp.ones(2)))(policy)
+    assert float(grad[0, 0]) < 0 < float(grad[0, 1])
+    assert float(jnp.abs(jax.grad(lambda t: distill_term(policy, t, jnp.ones(2)))(teacher)).max()
+                 ) == 0.0
+
+
+def test_entropy_floor_term_is_zero_above_the_floor():
+    uniform = jnp.zeros((3, 2))  # entropy ln 2 = 0.693 at every step
+    assert float(floor_term(uniform, jnp.ones(3), 0.5)) == 0.0
+    assert float(floor_term(uniform, jnp.ones(3), 1.0)) == pytest.approx(1 - np.log(2), rel=1e-5)
+    # below the floor its gradient raises the entropy (pushes the logits together)
+    peaked = jnp.array([[2.0, 0.0]])
+    grad = jax.grad(lambda lg: floor_term(lg, jnp.ones(1), 1.0))(peaked)
+    assert float(grad[0, 0]) > 0 > float(grad[0, 1])
+
+
+def test_options_off_leave_the_loss_unchanged():
+    """The placebo of both options: off (the defaults), `regularised` returns ppo's loss
+    and metrics as given; on, the terms are added with their weights."""
+    logits = jnp.array([[2.0, 0.0], [0.0, 1.0]])
+    base = (jnp.float32(1.5), {"entropy": jnp.float32(0.3)})
+    off = regularised(LearnerConfig(**TINY), base, logits, jnp.ones(2), None)
+    assert off[0] is base[0] and off[1] == base[1]
+    teacher = jnp.zeros((2, 2))
+    on = regularised(LearnerConfig(**TINY, distill=2.0, entropy_floor=1.0, floor_coef=0.5),
+                     base, logits, jnp.ones(2), (teacher, jnp.array([1.0, 0.0])))
+    expected = 1.5 + 2.0 * distill_term(logits, teacher, jnp.array([1.0, 0.0])) \
+        + 0.5 * floor_term(logits, jnp.ones(2), 1.0)
+    assert float(on[0]) == pytest.approx(float(expected), rel=1e-6)
+    assert set(on[1]) == {"entropy", "distill_kl", "entropy_gap"}
+
+
+def test_distilling_apprentice_keeps_a_moving_average_teacher():
+    """With `distill`: the teacher starts as the parameters, moves `distill_rate` of the
+    way to them after an update, and is carried from job to job; without, no teacher."""
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(1), "train", 16)
+    config = LearnerConfig(**TINY, total_steps=8 * 16 * 2, distill=1.0, distill_rate=0.25)
+    learner = make_learner(config, world)
+    assert learner.keep == ("reservoir", "teacher")
+    state = learner.init(jax.random.key(0), tasks)
+    leaves = lambda t: [np.asarray(x) for x in jax.tree.leaves(t)]
+    for a, b in zip(leaves(state.teacher), leaves(state.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    new, metrics = jax.jit(learner.update)(state, tasks)
+    assert "distill_kl" in metrics
+    for t, p, old in zip(leaves(new.teacher), leaves(new.params), leaves(state.params),
+                         strict=True):
+        np.testing.assert_allclose(t, 0.75 * old + 0.25 * p, rtol=1e-5, atol=1e-7)
+    assert not all(np.array_equal(p, o) for p, o in zip(leaves(new.params),
+                                                        leaves(state.params), strict=True))
+    plain = make_learner(LearnerConfig(**TINY, total_steps=8 * 16 * 2), world)
+    assert plain.keep == ("reservoir",) and plain.init(jax.random.key(0), tasks).teacher is None

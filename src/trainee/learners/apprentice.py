@@ -27,6 +27,13 @@ two parts, each chosen for a reason the on-the-job study measured on career-conf
   the rollout; minibatches are whole environments' sequences), and the hidden state
   starts from zero at every episode's first step (`unroll`).
 
+Two options, each off by default (docs/apprentice.md, "Variants"): `distill`, a term
+KL(teacher || policy) on the steps of rehearsed episodes, the teacher being an
+exponential moving average of the parameters (policy distillation, Rusu et al. 2016,
+on replayed tasks as in CLEAR's behaviour cloning; the average stands in for "the
+policy that knew the old job" without being told when jobs change); and
+`entropy_floor`, a hinge that is zero while the policy's mean entropy stays above it.
+
 It is never told that the job changed: a career starts each job with a fresh optimiser
 and fresh environments as for every learner (careers.run) and carries its parameters
 and, declared by `Learner.keep`, its reservoir.
@@ -47,9 +54,11 @@ from trainee.learners.common import (
     Batch,
     Metrics,
     clipped_objective,
+    entropy,
     episode_metrics,
     log_prob,
     make_optimizer,
+    masked_mean,
 )
 from trainee.learners.config import LearnerConfig
 from trainee.learners.learner import Learner, num_updates_for, sample_act
@@ -224,6 +233,7 @@ class ApprenticeState(NamedTuple):
     env_steps: jax.Array  # () float32
     update: jax.Array  # () int32
     reservoir: Reservoir
+    teacher: Any = None  # the parameters' moving average (`distill` > 0), else None
 
 
 class Rollout(NamedTuple):
@@ -270,17 +280,48 @@ def collect_rollout(env, network: ApprenticeNet, params, carry: Carry, key, sour
     return jax.lax.scan(one_step, carry, jax.random.split(key, num_steps))
 
 
+def distill_term(logits, teacher_logits, mask):
+    """KL(teacher || policy) per step, averaged over the steps where `mask` is 1 (0 where
+    the two agree, and 0 with no masked step); no gradient into the teacher."""
+    teacher = jax.nn.log_softmax(jax.lax.stop_gradient(teacher_logits))
+    kl = jnp.sum(jnp.exp(teacher) * (teacher - jax.nn.log_softmax(logits)), axis=-1)
+    return masked_mean(kl, mask)
+
+
+def floor_term(logits, mask, floor: float):
+    """max(0, floor - mean policy entropy over the masked steps): zero above the floor."""
+    return jnp.maximum(0.0, floor - masked_mean(entropy(logits), mask))
+
+
+def regularised(config: LearnerConfig, loss_and_metrics, logits, mask, extras):
+    """ppo's (loss, metrics) plus the options' terms: `distill` x distill_term on the
+    rehearsed steps (`extras` = (teacher logits, rehearsed mask)), `floor_coef` x
+    floor_term when `entropy_floor` > 0; unchanged with both off."""
+    loss, metrics = loss_and_metrics
+    if config.distill > 0:
+        teacher_logits, rehearsed = extras
+        kl = distill_term(logits, teacher_logits, rehearsed * mask)
+        loss, metrics = loss + config.distill * kl, {**metrics, "distill_kl": kl}
+    if config.entropy_floor > 0:
+        gap = floor_term(logits, mask, config.entropy_floor)
+        loss, metrics = loss + config.floor_coef * gap, {**metrics, "entropy_gap": gap}
+    return loss, metrics
+
+
 def sequence_epochs(network: ApprenticeNet, optimizer, config: LearnerConfig, params, opt_state,
-                    batch: Batch, prev_action, h0, key):
+                    batch: Batch, prev_action, h0, key, extras=None):
     """ppo's epochs of minibatch steps, a minibatch being whole sequences of
     E / num_minibatches environments (time-major (T, E) `batch`), each unrolled from its
-    hidden state at the rollout's start (`h0`, (E, hidden); no gradient flows into it)."""
+    hidden state at the rollout's start (`h0`, (E, hidden); no gradient flows into it).
+    `extras`: time-major arrays the options' terms read (`regularised`), or None."""
     envs = batch.action.shape[1]
     n, mb = config.num_minibatches, envs // config.num_minibatches
 
-    def loss(params, minibatch: Batch, prev, h):
+    def loss(params, minibatch: Batch, prev, h, extra):
         logits, value = unroll(network, params, h, prev, minibatch.obs)
-        return clipped_objective(logits, value, config, minibatch, critic=True)
+        return regularised(config, clipped_objective(logits, value, config, minibatch,
+                                                     critic=True),
+                           logits, minibatch.mask, extra)
 
     grad_fn = jax.value_and_grad(loss, has_aux=True)
 
@@ -294,7 +335,8 @@ def sequence_epochs(network: ApprenticeNet, optimizer, config: LearnerConfig, pa
         order = jax.random.permutation(key, envs)
         # (T, E, ...) -> (n, T, mb, ...): minibatch k holds environments order[k*mb:(k+1)*mb]
         split = lambda x: jnp.moveaxis(x[:, order].reshape(x.shape[0], n, mb, *x.shape[2:]), 1, 0)
-        xs = (jax.tree.map(split, batch), split(prev_action), h0[order].reshape(n, mb, -1))
+        xs = (jax.tree.map(split, batch), split(prev_action), h0[order].reshape(n, mb, -1),
+              jax.tree.map(split, extras))
         return jax.lax.scan(minibatch_step, carry, xs)
 
     (params, opt_state), metrics = jax.lax.scan(epoch, (params, opt_state),
@@ -305,7 +347,8 @@ def sequence_epochs(network: ApprenticeNet, optimizer, config: LearnerConfig, pa
 def apprentice_update(env, network: ApprenticeNet, optimizer, config: LearnerConfig,
                       state: ApprenticeState, tasks) -> tuple[ApprenticeState, Metrics]:
     """Collect a rollout (some episodes rehearse kept tasks), GAE, epochs of sequence
-    minibatches, then offer `num_envs` tasks of the given pool to the reservoir."""
+    minibatches, then offer `num_envs` tasks of the given pool to the reservoir (and,
+    with `distill`, move the teacher towards the new parameters)."""
     key, key_rollout, key_update, key_offer, key_keep = jax.random.split(state.key, 5)
     start = state.env
     carry, rollout = collect_rollout(env, network, state.params, start, key_rollout,
@@ -315,9 +358,19 @@ def apprentice_update(env, network: ApprenticeNet, optimizer, config: LearnerCon
     advantages, targets = gae_advantages(rollout, last_value, config)
     batch = Batch(rollout.obs, rollout.action, rollout.logp, rollout.value, advantages, targets,
                   jnp.ones_like(rollout.reward))
+    extras, teacher = None, None
+    if config.distill > 0:
+        # the teacher's logits on the rollout, once per update (it does not move during
+        # the epochs); its memory starts from the policy's at the rollout's start (exact
+        # from each episode's first step on, where both memories are zero)
+        teacher_logits, _ = unroll(network, state.teacher, start.h, rollout.prev_action,
+                                   rollout.obs)
+        extras = (teacher_logits, 1.0 - rollout.counted)
     params, opt_state, loss_metrics = sequence_epochs(
         network, optimizer, config, state.params, state.opt_state, batch, rollout.prev_action,
-        start.h, key_update)
+        start.h, key_update, extras)
+    if config.distill > 0:
+        teacher = optax.incremental_update(params, state.teacher, config.distill_rate)
     picks = jax.random.randint(key_offer, (config.num_envs,), 0, pool_size(tasks))
     reservoir = reservoir_add(state.reservoir, key_keep, jax.tree.map(lambda x: x[picks], tasks))
     done = (rollout.terminated | rollout.truncated) * rollout.counted
@@ -330,7 +383,7 @@ def apprentice_update(env, network: ApprenticeNet, optimizer, config: LearnerCon
         "env_steps": state.env_steps + steps,
     }
     return ApprenticeState(params, opt_state, carry, key, state.env_steps + steps,
-                           state.update + 1, reservoir), metrics
+                           state.update + 1, reservoir, teacher), metrics
 
 
 def recurrent_act(network: ApprenticeNet):
@@ -370,7 +423,8 @@ def make_apprentice(config: LearnerConfig, world: World) -> Learner:
         carry = Carry(obs, states, jnp.zeros((envs,)), jnp.zeros((envs, config.hidden)),
                       jnp.full((envs,), NO_ACTION, jnp.int32))
         return ApprenticeState(params, optimizer.init(params), carry, key, jnp.zeros(()),
-                               jnp.zeros((), jnp.int32), reservoir)
+                               jnp.zeros((), jnp.int32), reservoir,
+                               params if config.distill > 0 else None)
 
     update = partial(apprentice_update, env, network, optimizer, config)
     if config.recurrent:
@@ -378,5 +432,5 @@ def make_apprentice(config: LearnerConfig, world: World) -> Learner:
                                                jnp.int32(NO_ACTION))
     else:
         act, memory = sample_act(network), None
-    return Learner(init, update, act, num_updates, steps_per_update, network, memory,
-                   keep=("reservoir",))
+    keep = ("reservoir", "teacher") if config.distill > 0 else ("reservoir",)
+    return Learner(init, update, act, num_updates, steps_per_update, network, memory, keep)

@@ -32,6 +32,8 @@ RANGES = {
     "ent_coef": Range(0, 100), "vf_coef": Range(0, 100),
     "max_grad_norm": Range(0, 1e6, low_open=True), "hidden": Range(1, 2**14),
     "layers": Range(1, 64), "rehearsal": Range(0, 1), "reservoir": Range(1, 2**20),
+    "distill": Range(0, 100), "distill_rate": Range(0, 1, low_open=True),
+    "entropy_floor": Range(0, 100), "floor_coef": Range(0, 100),
 }
 
 
@@ -104,6 +106,18 @@ class LearnerConfig:
     reservoir: int = 1024
     """`apprentice`: tasks its reservoir keeps (a uniform sample of every task it has
     met, Vitter's Algorithm R). Static: it changes shapes."""
+    distill: float = 0.0
+    """`apprentice`: weight of KL(teacher || policy) on the steps of rehearsed episodes,
+    the teacher being a moving average of its parameters (`distill_rate`); 0 = off (no
+    teacher is kept). Static."""
+    distill_rate: float = 0.01
+    """`apprentice`: the teacher's step towards the parameters after each update (an
+    exponential moving average; 0.01: a time constant of ~100 updates). Static."""
+    entropy_floor: float = 0.0
+    """`apprentice`: nats; adds `floor_coef` x max(0, floor - mean policy entropy of the
+    minibatch) to the loss (zero above the floor); 0 = off. Static."""
+    floor_coef: float = 0.1
+    """`apprentice`: weight of the entropy floor's term. Static."""
     network: str = "auto"
     """`mlp` | `cnn` | `attention` | `auto`. `mlp`: the observation flattened into two
     towers (actor, critic) of `layers` x `hidden`; `cnn`: two 3x3 convolutions in front
