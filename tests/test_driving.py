@@ -140,3 +140,23 @@ def test_renderers(world):
     assert picture.shape == (192, 192, 3) and picture.dtype == np.uint8
     text = world.render_text(state, task)
     assert "A" in text and "C" in text and "v=8.0" in text
+
+
+def test_night_noise_draws_are_jax_random_bits():
+    """The step's fast draws (issue 17) are `jax.random.bits`' words, bit for bit, for
+    every kind of key, jitted and vmapped or not; the erfinv table is XLA's erfinv.
+    (What the whole step gives against the old one: benchmarks/driving_same_steps.py.)"""
+    from trainee.worlds.driving import _erfinv_table, _random_words
+
+    keys = jax.random.split(jax.random.key(5), 257)
+    for size in (1, 2, 13):
+        want = jax.vmap(lambda k, n=size: jax.random.bits(k, (n,), jnp.uint32))(keys)
+        got = jax.jit(jax.vmap(lambda k, n=size: _random_words(k, n)))(keys)
+        np.testing.assert_array_equal(got, want)
+    for key in (jax.random.key(3), jax.random.PRNGKey(3), jax.random.key(3, impl="rbg")):
+        np.testing.assert_array_equal(_random_words(key, 13),
+                                      jax.random.bits(key, (13,), jnp.uint32))
+    h = jnp.array([0, 1, 12345, 32767, 32768, 65535], jnp.uint32)
+    u = (h.astype(jnp.float32) + 0.5) / 65536.0
+    np.testing.assert_array_equal(_erfinv_table()[np.asarray(h)],
+                                  jax.jit(jax.scipy.special.erfinv)(2.0 * u - 1.0))

@@ -57,3 +57,27 @@ def test_one_seed_unvmapped_gives_the_vmapped_numbers_and_evaluation_is_paired()
     records = program.evaluator(2)(same, jax.random.key(9), tasks)
     assert records.success.shape == (2, 16, 2)
     np.testing.assert_array_equal(records.episode_return[0], records.episode_return[1])
+
+
+def test_compiles_are_counted_by_program_name():
+    """`trainee.runtime.compiles` sees each compiled program under its name, once per
+    compilation (issue 17: one program per (world, learner, network shape))."""
+    import jax.numpy as jnp
+
+    from trainee.runtime.compiles import Compile, compile_summary, compiles, record_compiles
+
+    record_compiles()
+    before = len(compiles())
+
+    def twice(x):
+        return x * 2
+
+    twice.__name__ = twice.__qualname__ = "chunk[test 1u]"
+    fn = jax.jit(twice)
+    fn(jnp.ones(3)), fn(jnp.ones(3)), fn(jnp.ones(4))  # the second call is not compiled
+    names = [c.name for c in compiles()[before:]]
+    assert names.count("jit(chunk[test 1u])") == 2
+    summary = compile_summary([Compile("a", 2.0, False), Compile("a", 1.0, True),
+                               Compile("b", 0.1, False)])
+    assert summary == {"programs": 2, "seconds": 3.0, "cache_hits": 1, "small": 1,
+                       "by_name": {"a": [2.0, 1.0]}}

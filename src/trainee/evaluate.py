@@ -129,13 +129,17 @@ evaluate_policy = jax.jit(evaluate, static_argnums=(0, 1, 4))
 
 
 def make_evaluator(world: World, act: Callable, episodes: int, memory=None,
-                   greedy: bool = False, in_axes: tuple = (0, None, None)) -> Callable:
+                   greedy: bool = False, in_axes: tuple = (0, None, None),
+                   name: str = "evaluate") -> Callable:
     """`evaluator(params, key, tasks) -> Records`, jitted. With the default `in_axes`,
     `params` is seed-stacked (S, ...), and every seed plays the same tasks with the same
     episode keys (paired): Records (S, tasks, episodes). Other `in_axes` map other
-    arguments (a fleet: one agent on N jobs, `(None, 0, 0)`, each job its own key)."""
+    arguments (a fleet: one agent on N jobs, `(None, 0, 0)`, each job its own key).
+    `name`: the compiled program's name (in compile logs)."""
 
     def one(params, key, tasks):
         return evaluate(world, agent_policy(act, params, memory, greedy), key, tasks, episodes)
 
-    return jax.jit(vmap_seeds(one, in_axes))
+    run = vmap_seeds(one, in_axes)
+    run.__name__ = run.__qualname__ = name
+    return jax.jit(run)

@@ -168,14 +168,32 @@ def _program(world: World, config: LearnerConfig, updates: int,
     # per seed. (The XLA:CPU hang once blamed on per-seed repair pools was LAPACK's QR in
     # the initialiser, docs/studies.md; per-seed pools run on repair since.)
     axes = (0, 0 if seed_tasks else None, 0)
+    name = program_name(world, config, updates)
     return Program(world, config, learner, updates,
-                   jax.jit(vmap_seeds(init, axes)), jax.jit(vmap_seeds(chunk, axes)), seed_tasks)
+                   jax.jit(_named(vmap_seeds(init, axes), f"init[{name}]")),
+                   jax.jit(_named(vmap_seeds(chunk, axes), f"chunk[{name}]")), seed_tasks)
+
+
+def program_name(world: World, config: LearnerConfig, updates: int | None = None) -> str:
+    """What a compiled program is, as its name (in compile logs and
+    `trainee.runtime.compiles`): world, learner, network and its shape, rollout shape,
+    and the chunk length in updates."""
+    shape = f"{config.network} {config.hidden}x{config.layers} {config.num_envs}x" \
+            f"{config.num_steps}"
+    return f"{world.name} {config.learner} {shape}" + (f" {updates}u" if updates else "")
+
+
+def _named(fn: Callable, name: str) -> Callable:
+    """`fn` under the name `name` (jax.jit names its program after the function)."""
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
 @lru_cache(maxsize=64)
 def _evaluator(world: World, config: LearnerConfig, episodes: int, greedy: bool,
                in_axes: tuple) -> Callable:
     learner = _build(config, world)
-    return make_evaluator(world, learner.act, episodes, learner.memory, greedy, in_axes)
+    name = f"evaluate[{program_name(world, config)} {episodes}ep{' greedy' if greedy else ''}]"
+    return make_evaluator(world, learner.act, episodes, learner.memory, greedy, in_axes, name)
 
 

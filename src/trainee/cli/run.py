@@ -3,6 +3,7 @@ The study runs of `trainee study` go through here too (`run_studies_command`).""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     from trainee import runs
     from trainee.learners import resolve_learner
     from trainee.report import render_report
+    from trainee.runtime.compiles import compile_summary, record_compiles, summary_lines
     from trainee.studies.runner import check_run_config, run_studies
     from trainee.studies.scale import get_scale
 
@@ -79,6 +81,7 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
               "seeds": seeds, "executor": executor, "seed": seed, "learner": learner}
     start = time.perf_counter()
+    record_compiles()
     try:
         with runs.recorded_run(out, "study", config, worlds=[], learner=learner, seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
@@ -89,6 +92,12 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
         raise SystemExit(130) from None
     path = render_report(out)
     print_study_table(stored)
+    # one compiled program per (world, learner, network shape) is the aim (issue 17):
+    # each program's compile time, in this process (a Ray executor's workers compile
+    # in their own), kept beside the report
+    compiled = compile_summary()
+    (out / "compiles.json").write_text(json.dumps(compiled, indent=1))
+    print("\n".join(summary_lines(compiled)))
     print(f"{time.perf_counter() - start:.0f} s; report: {path}")
     return out
 

@@ -59,8 +59,11 @@ Env card
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from trainee.worlds.base import Box, Discrete, Step, World
 from trainee.worlds.driving_core import (  # noqa: F401  (re-exported)
@@ -253,8 +256,82 @@ def _gaussian_noise(key: jax.Array, size: int) -> jax.Array:
     """(size,) standard normal noise from half as many random words as
     `jax.random.normal` (each 32-bit word gives two 16-bit uniforms, mapped through the
     inverse normal CDF). The PRNG hash dominates the step's cost at 1024 envs; 16-bit
-    resolution (tails cut at ~4.4 sigma) is plenty for sensor noise."""
-    words = jax.random.bits(key, ((size + 1) // 2,), jnp.uint32)
+    resolution (tails cut at ~4.4 sigma) is plenty for sensor noise.
+
+    Both parts are computed the fast way: the words are `jax.random.bits`', bit for bit
+    (`_random_words`), and the inverse CDF is a lookup of XLA's own erfinv values
+    (`_erfinv_table`). The observation is not always bit-identical to computing erfinv
+    in place: XLA:CPU contracts the observation's final multiply-adds into FMAs
+    differently around a lookup in some programs (ppo's rollouts), which moves the last
+    bit of some night observations (benchmarks/README.md, "driving at speed")."""
+    words = _random_words(key, (size + 1) // 2)
     halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:size]
-    u = (halves.astype(jnp.float32) + 0.5) / 65536.0
-    return jnp.sqrt(2.0) * jax.scipy.special.erfinv(2.0 * u - 1.0)
+    return jnp.sqrt(2.0) * jnp.asarray(_erfinv_table())[halves]
+
+
+@functools.cache
+def _erfinv_table() -> np.ndarray:
+    """(65536,) float32 erfinv(2u - 1) at each 16-bit uniform u = (h + 0.5) / 65536, by
+    XLA's own erfinv in one jitted loop. A lookup instead of computing the inverse CDF
+    in the step: there it ran twice per step (the step's and the fresh episode's
+    observation) inside the step's one big fused loop, about half of the step's cost."""
+    with jax.ensure_compile_time_eval():
+        u = (jnp.arange(65536, dtype=jnp.uint32).astype(jnp.float32) + 0.5) / 65536.0
+        table = jax.jit(jax.scipy.special.erfinv)(2.0 * u - 1.0)
+    return np.asarray(table)
+
+
+# Threefry-2x32's rotation constants, rounds 0-3 and 4-7 of each group of 8 (Salmon et
+# al. 2011, "Parallel random numbers: as easy as 1, 2, 3", table 4).
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _random_words(key: jax.Array, size: int) -> jax.Array:
+    """`jax.random.bits(key, (size,), jnp.uint32)`, bit for bit, for JAX's default keys
+    (threefry2x32 with `jax_threefry_partitionable`, the default since JAX 0.5); other
+    keys go through `jax.random.bits`.
+
+    Why: XLA:CPU lowers JAX's Threefry as a 5-iteration while loop of small kernels,
+    and two of them per step (the step's and the fresh episode's noise) were a large
+    part of the step. Written out (`_threefry_words`) the hash is one fused loop, but
+    XLA then fuses it into the observation's big scalar loop, once per use, which is
+    slower still; inside a while loop that runs once, with a trip count XLA cannot see
+    (`once` is 1 for every key), it stays a vectorised loop of its own."""
+    if not _is_default_threefry(key):
+        return jax.random.bits(key, (size,), jnp.uint32)
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    once = (data[0] | jnp.uint32(1)) & jnp.uint32(1)
+
+    def body(carry):
+        return carry[0] + 1, _threefry_words(data, size)
+
+    start = (jnp.uint32(0), jnp.zeros((size,), jnp.uint32))
+    return jax.lax.while_loop(lambda carry: carry[0] < once, body, start)[1]
+
+
+def _threefry_words(data: jax.Array, size: int) -> jax.Array:
+    """(size,) uint32: word i is the XOR of the two halves of Threefry-2x32 (20 rounds,
+    Salmon et al. 2011) of the counter (0, i) under the key words `data` (2,): what
+    `jax.random.bits` computes for a partitionable threefry key."""
+    k0, k1 = data[0], data[1]
+    ks = (k0, k1, k0 ^ k1 ^ jnp.uint32(0x1BD11BDA))
+    x0 = jnp.zeros((size,), jnp.uint32) + ks[0]
+    x1 = jnp.arange(size, dtype=jnp.uint32) + ks[1]
+    for group in range(5):
+        for r in _ROTATIONS[group % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << jnp.uint32(r)) | (x1 >> jnp.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(group + 1) % 3]
+        x1 = x1 + ks[(group + 2) % 3] + jnp.uint32(group + 1)
+    return x0 ^ x1
+
+
+def _is_default_threefry(key: jax.Array) -> bool:
+    """True if `key` (a typed key, or a raw uint32 (2,) key of the default kind) is one
+    whose `jax.random.bits` `_threefry_words` reproduces."""
+    if not jax.config.jax_threefry_partitionable:
+        return False
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key.shape == () and str(jax.random.key_impl(key)) == "threefry2x32"
+    return (key.dtype == jnp.uint32 and key.shape == (2,)
+            and jax.config.jax_default_prng_impl == "threefry2x32")
