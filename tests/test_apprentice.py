@@ -15,17 +15,13 @@ from trainee.learners import LearnerConfig, make_learner, make_train
 from trainee.learners.apprentice import (
     NO_ACTION,
     ApprenticeNet,
-    Rehearse,
-    Reservoir,
-    Sources,
     collect_rollout,
     distill_term,
     floor_term,
     regularised,
-    reservoir_add,
-    reservoir_init,
     unroll,
 )
+from trainee.learners.rehearsal import Rehearse, Reservoir, Sources, reservoir_add, reservoir_init
 from trainee.worlds import make
 
 TINY = dict(learner="apprentice", num_envs=8, num_steps=16, hidden=16, num_minibatches=2)

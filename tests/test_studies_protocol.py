@@ -74,7 +74,8 @@ def test_gap_guard_reads_the_normalised_score():
     big = {"iqm": 0.3, "ci_low": 0.2, "ci_high": 0.4}
     chance = {"agent_normalised": {"iqm": 0.05, "ci_low": 0.0, "ci_high": 0.1}}
     numbers = {"distinct": [4, 256], "gap": [big, big], "gap_smallest_k": big,
-               "gap_decline": big, "references": {"K=256, seen": chance}}
+               "gap_decline": big, "references": {"K=256, seen": chance},
+               "axes": {"by_kind": {"variation": {"normalised_gap": big}}}}
     result = {"worlds": {"repair": numbers}, "main_world": "repair"}
     assert gap.verdict(result).status == INCONCLUSIVE
     numbers["references"]["K=256, seen"] = {"agent_normalised": {"iqm": 0.6, "ci_low": 0.5,
@@ -97,7 +98,8 @@ def stub_gap(monkeypatch):
         refs = {"K=256, seen": {"agent_normalised": {"iqm": 0.9, "ci_low": 0.8,
                                                      "ci_high": 1.0}}}
         numbers = {"distinct": [4, 256], "gap": [gap_ci, gap_ci], "gap_smallest_k": gap_ci,
-                   "gap_decline": gap_ci, "references": refs}
+                   "gap_decline": gap_ci, "references": refs,
+                   "axes": {"by_kind": {"variation": {"normalised_gap": gap_ci}}}}
         return {"worlds": {"repair": numbers}, "main_world": "repair",
                 "references": refs, "seed": ctx.seed,
                 "placebo": gap.PLACEBO if ctx.placebo else None}

@@ -4,7 +4,8 @@ the evidence it came from and what it measured).
 It is ppo (a critic with GAE(lambda), the clipped objective, `trainee.learners.ppo`) with
 two parts, each chosen for a reason the on-the-job study measured on career-conflict:
 
-- **rehearsal from a reservoir of tasks** (`Reservoir`, `Rehearse`). Replay was the only
+- **rehearsal from a reservoir of tasks** (`trainee.learners.rehearsal`: `Reservoir`,
+  `Rehearse`). Replay was the only
   continual learner whose forgetting stayed below 0.05 at every base seed; every arm
   gained about as much on new jobs (docs/studies.md, "At 5x quick's budget"). The
   career's `replay` intervention needs to be told when a job starts; the apprentice is
@@ -48,7 +49,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
 from trainee.learners.common import (
     Batch,
@@ -64,82 +64,11 @@ from trainee.learners.config import LearnerConfig
 from trainee.learners.learner import Learner, num_updates_for, sample_act
 from trainee.learners.networks import MLP
 from trainee.learners.ppo import explained_variance, gae_advantages
-from trainee.worlds.base import Step, World
-from trainee.worlds.wrappers import AutoReset, Wrapper, pool_size, task_at
+from trainee.learners.rehearsal import Rehearse, Reservoir, Sources, reservoir_add, reservoir_init
+from trainee.worlds.base import World
+from trainee.worlds.wrappers import AutoReset, pool_size
 
 NO_ACTION = -1  # the previous action at an episode's first step (one-hot: all zeros)
-
-
-# ---------------------------------------------------------------- the reservoir of tasks
-class Reservoir(NamedTuple):
-    tasks: Any  # (K, ...) kept tasks; rows at and after min(seen, K) are unused
-    seen: jax.Array  # () int32: tasks offered so far
-
-
-def reservoir_init(tasks, size: int) -> Reservoir:
-    """An empty reservoir of `size` tasks shaped like one task of the pool `tasks`."""
-    rows = jax.tree.map(lambda x: jnp.zeros((size, *x.shape[1:]), x.dtype), tasks)
-    return Reservoir(rows, jnp.zeros((), jnp.int32))
-
-
-def reservoir_add(reservoir: Reservoir, key: jax.Array, offered) -> Reservoir:
-    """Offer the tasks of `offered` (leading axis m) one by one to Algorithm R: offer
-    number n fills slot n-1 while the reservoir is not full, else replaces a uniform slot
-    with probability K/n (it draws j in [0, n) and keeps the task if j < K)."""
-    size = pool_size(reservoir.tasks)
-    keys = jax.random.split(key, pool_size(offered))
-
-    def offer(i, res: Reservoir) -> Reservoir:
-        n = res.seen + 1
-        j = jax.random.randint(keys[i], (), 0, n)
-        slot = jnp.where(n <= size, n - 1, j)
-        keep = slot < size
-        slot = jnp.minimum(slot, size - 1)
-        tasks = jax.tree.map(lambda r, o: r.at[slot].set(jnp.where(keep, o[i], r[slot])),
-                             res.tasks, offered)
-        return Reservoir(tasks, n)
-
-    return jax.lax.fori_loop(0, pool_size(offered), offer, reservoir)
-
-
-class Sources(NamedTuple):
-    """The `task` argument of a `Rehearse` world: the pool it is given and its reservoir."""
-
-    pool: Any
-    reservoir: Reservoir
-
-
-@struct.dataclass
-class Pinned:
-    inner: Any  # the world's state
-    task: Any  # the task this episode plays (pinned: a reservoir may change meanwhile)
-    rehearsed: jax.Array  # () bool: the task came from the reservoir
-
-
-class Rehearse(Wrapper):
-    """Every reset draws a task from the reservoir with probability `fraction` (once it
-    holds any), else uniformly from the pool; the episode keeps its task in its state.
-    `info["rehearsed"]` says which episodes replay a kept task."""
-
-    def __init__(self, world: World, fraction: float):
-        super().__init__(world)
-        self.fraction = fraction
-
-    def reset(self, key: jax.Array, sources: Sources):
-        key_new, key_old, key_coin, key_reset = jax.random.split(key, 4)
-        pool, res = sources
-        new = task_at(pool, jax.random.randint(key_new, (), 0, pool_size(pool)))
-        filled = jnp.minimum(res.seen, pool_size(res.tasks))
-        old = task_at(res.tasks, jax.random.randint(key_old, (), 0, jnp.maximum(filled, 1)))
-        rehearsed = (jax.random.uniform(key_coin) < self.fraction) & (filled > 0)
-        task = jax.tree.map(lambda a, b: jnp.where(rehearsed, a, b), old, new)
-        obs, inner = self.world.reset(key_reset, task)
-        return obs, Pinned(inner, task, rehearsed)
-
-    def step(self, key: jax.Array, state: Pinned, action: jax.Array, sources: Sources) -> Step:
-        out = self.world.step(key, state.inner, action, state.task)
-        return out._replace(state=Pinned(out.state, state.task, state.rehearsed),
-                            info=dict(out.info, rehearsed=state.rehearsed))
 
 
 # ---------------------------------------------------------------- the network

@@ -218,31 +218,38 @@ def masked_explained_variance(batch: Batch) -> jax.Array:
     return 1.0 - var(batch.target - batch.value) / jnp.maximum(var(batch.target), 1e-8)
 
 
+def _advantages(env: World, network: ActorCritic, config: LearnerConfig, state: TrainState,
+                key, episodes, tasks):
+    """(advantage, critic targets or None, the env carry, extra metrics, real continuation
+    steps) of one update's episodes: `vine`'s Monte-Carlo values from continuations of
+    every visited state (counted in the carry), else `episode_advantages`."""
+    if config.advantage != "vine":
+        advantage, targets = episode_advantages(episodes, config)
+        return advantage, targets, state.env, {}, 0.0
+
+    def policy(key, obs):  # the current policy, the one that played the rollout
+        return jax.random.categorical(key, network.apply(state.params, obs)[0])
+
+    values, real, simulated = continuation_values(
+        env, policy, key, episodes, tasks, config.vine_samples, config.gamma)
+    advantage = vine_advantages(episodes, values, config.gamma, config.group_size)
+    carry = Continuations(state.env.simulated + simulated, state.env.real + real)
+    extra = {"continuation_steps": carry.simulated, "continuation_real_steps": carry.real}
+    return advantage, None, carry, extra, real
+
+
 def pg_update(
     env: World, network: ActorCritic, optimizer, config: LearnerConfig, state: TrainState, tasks
 ) -> tuple[TrainState, Metrics]:
     """One update: play the groups, score each episode by its outcome, several epochs."""
     key, key_rollout, key_update = jax.random.split(state.key, 3)
-    vine = config.advantage == "vine"
     episodes = collect_group_episodes(
         env, network, state.params, key_rollout, tasks, config.num_envs, config.group_size,
-        keep_states=vine,
+        keep_states=config.advantage == "vine",
     )
     returns = episodes.reward.sum(axis=0)  # (E,)
-    carry, extra = state.env, {}
-    if vine:
-        def policy(key, obs):  # the current policy, the one that played the rollout
-            return jax.random.categorical(key, network.apply(state.params, obs)[0])
-
-        values, real, simulated = continuation_values(
-            env, policy, jax.random.fold_in(key_rollout, 1), episodes, tasks,
-            config.vine_samples, config.gamma)
-        advantage, targets = vine_advantages(episodes, values, config.gamma,
-                                             config.group_size), None
-        carry = Continuations(carry.simulated + simulated, carry.real + real)
-        extra = {"continuation_steps": carry.simulated, "continuation_real_steps": carry.real}
-    else:
-        advantage, targets = episode_advantages(episodes, config)
+    advantage, targets, carry, extra, real = _advantages(
+        env, network, config, state, jax.random.fold_in(key_rollout, 1), episodes, tasks)
     critic = targets is not None
     mask = episodes.valid.astype(jnp.float32)
     flat = lambda x: x.reshape(-1, *x.shape[2:])
@@ -259,8 +266,7 @@ def pg_update(
     params, opt_state, loss_metrics = update_epochs(
         network, optimizer, config, state.params, state.opt_state, batch, key_update, critic
     )
-    # real env steps: the episodes' and (vine) the continuations' real ones
-    steps = jnp.sum(mask) + (real if vine else 0.0)
+    steps = jnp.sum(mask) + real  # real env steps: the episodes' and vine's continuations'
     ended = jnp.ones_like(returns, bool)  # every episode of the update ends in it
     metrics = {
         **episode_metrics(ended, returns, episodes.success.any(axis=0)),

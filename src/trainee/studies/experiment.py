@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any, NamedTuple
 
 import jax
@@ -124,16 +124,9 @@ def train_curve(
     if params is not None:
         state = state._replace(params=params)
     keys = eval_keys(seed if eval_seed is None else eval_seed, ctx.seeds)
-    fresh = jax.random.split(jax.random.fold_in(keys[0], 1), ctx.seeds)
+    fresh = jax.random.split(jax.random.fold_in(keys[0], 1), ctx.seeds) if retest else None
     again = {name: [] for name in eval_sets} if retest else {}
-
-    def evaluate_all(params) -> dict[str, Records]:
-        if retest:
-            for name, batch in eval_sets.items():
-                again[name].append(evaluate_seeds(params, fresh, batch).to_numpy())
-        return {name: evaluate_seeds(params, keys, batch).to_numpy()
-                for name, batch in eval_sets.items()}
-
+    evaluate_all = partial(_evaluate_sets, evaluate_seeds, keys, eval_sets, fresh, again)
     start = evaluate_all(state.params)
     records = {name: [r] if curve else [] for name, r in start.items()}
     steps = [0] if curve else []
@@ -149,6 +142,17 @@ def train_curve(
                 recorded.append(record(state))
         ctx.advance(per_chunk * ctx.seeds)
     return Curve(np.asarray(steps, np.float64), records, state, start, keys, again, recorded)
+
+
+def _evaluate_sets(evaluate_seeds: Callable, keys, eval_sets: Mapping[str, Any], fresh,
+                   again: dict, params) -> dict[str, Records]:
+    """Every split of `eval_sets` played by `params` with `keys`; with `fresh` keys (a
+    retest), played again with them into `again`."""
+    if fresh is not None:
+        for name, batch in eval_sets.items():
+            again[name].append(evaluate_seeds(params, fresh, batch).to_numpy())
+    return {name: evaluate_seeds(params, keys, batch).to_numpy()
+            for name, batch in eval_sets.items()}
 
 
 @cache
