@@ -26,9 +26,13 @@ seed_keys = programs.seed_keys
 def base_config(learner: str, scale: Scale, advantage: str = "group") -> LearnerConfig:
     # Constant learning rate (no annealing): a chunked run then needs no total length
     # at compile time, and fine-tuning starts at the same rate as training.
+    # `scale.minibatches` is ppo's: the sweep that chose it measured ppo; pg took up to
+    # 1.51x the time per env step with it (past the sweep's 1.5x cost rule) and made
+    # value-function 2.5x slower, so pg and the apprentice keep 2 (issue 12, session 7).
+    minibatches = scale.minibatches if learner == "ppo" else 2
     return LearnerConfig(
         learner=learner, num_envs=scale.num_envs, num_steps=scale.num_steps, group_size=4,
-        advantage=advantage, update_epochs=2, num_minibatches=scale.minibatches,
+        advantage=advantage, update_epochs=2, num_minibatches=minibatches,
         anneal_lr=False, hidden=scale.hidden, layers=scale.layers,
         total_steps=scale.num_envs * 1024, **DEFAULT_HP,
     )
