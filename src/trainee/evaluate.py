@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from trainee.learners.learner import vmap_seeds
+from trainee.runtime.compiles import named
 from trainee.worlds.base import Task, World
 
 Policy = Callable[[jax.Array, jax.Array, object, Task], jax.Array]
@@ -140,6 +141,4 @@ def make_evaluator(world: World, act: Callable, episodes: int, memory=None,
     def one(params, key, tasks):
         return evaluate(world, agent_policy(act, params, memory, greedy), key, tasks, episodes)
 
-    run = vmap_seeds(one, in_axes)
-    run.__name__ = run.__qualname__ = name
-    return jax.jit(run)
+    return jax.jit(named(vmap_seeds(one, in_axes), name))

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from trainee.evaluate import make_evaluator
 from trainee.learners import Learner, LearnerConfig, make_learner, run_updates, vmap_seeds
 from trainee.learners import build_learner as _build
+from trainee.runtime.compiles import named
 from trainee.worlds import World, make
 
 __all__ = ["MAX_UPDATES", "Program", "chunk_lengths", "chunk_size", "chunked_program",
@@ -170,8 +171,8 @@ def _program(world: World, config: LearnerConfig, updates: int,
     axes = (0, 0 if seed_tasks else None, 0)
     name = program_name(world, config, updates)
     return Program(world, config, learner, updates,
-                   jax.jit(_named(vmap_seeds(init, axes), f"init[{name}]")),
-                   jax.jit(_named(vmap_seeds(chunk, axes), f"chunk[{name}]")), seed_tasks)
+                   jax.jit(named(vmap_seeds(init, axes), f"init[{name}]")),
+                   jax.jit(named(vmap_seeds(chunk, axes), f"chunk[{name}]")), seed_tasks)
 
 
 def program_name(world: World, config: LearnerConfig, updates: int | None = None) -> str:
@@ -181,12 +182,6 @@ def program_name(world: World, config: LearnerConfig, updates: int | None = None
     shape = f"{config.network} {config.hidden}x{config.layers} {config.num_envs}x" \
             f"{config.num_steps}"
     return f"{world.name} {config.learner} {shape}" + (f" {updates}u" if updates else "")
-
-
-def _named(fn: Callable, name: str) -> Callable:
-    """`fn` under the name `name` (jax.jit names its program after the function)."""
-    fn.__name__ = fn.__qualname__ = name
-    return fn
 
 
 @lru_cache(maxsize=64)

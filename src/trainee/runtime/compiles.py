@@ -45,6 +45,13 @@ def _on_duration(event: str, seconds: float, **kwargs: object) -> None:
         _compiles.append(Compile(str(kwargs.get("fun_name", "?")), float(seconds), cached))
 
 
+def named(fn, name: str):
+    """`fn` under the name `name`: jax.jit names its program after the function, so the
+    compile records and logs say what a program is."""
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
 def record_compiles() -> None:
     """Start recording this process's compilations (idempotent)."""
     global _listening
