@@ -27,7 +27,9 @@ class Scale:
     num_steps: int
     """ppo rollout length per environment per update."""
     minibatches: int
-    """Minibatches per update epoch of the studies' learners. More, smaller minibatches
+    """Minibatches per update epoch of the studies' ppo (pg and the apprentice keep 2:
+    `programs.base_config` says why; on-the-job's apprentice arm takes its study's ppo
+    config). More, smaller minibatches
     take more gradient steps from the same experience at nearly the same compute: at
     quick, 8 instead of 2 raised ppo's train success from 0.36 to 0.48 on repair and
     from 0.72 to 0.86 on driving at 1.06x the time per env step, the best of a fixed
