@@ -31,7 +31,11 @@ class RunConfig:
     """Learner every study trains: a registered name (ppo, pg, apprentice) or a factory of your own,
     package.module:factory or path/to/file.py:factory (see docs/learners.md)."""
     executor: Literal["local", "ray"] = "local"
-    """local: studies one after another in this process; ray: each study a Ray task."""
+    """local: on this machine (see --workers); ray: each study a Ray task."""
+    workers: int | None = None
+    """With the local executor, how many studies run at once, each in its own process
+    (default: 2 on a CPU with 2 or more cores, 1 with a GPU; 1: one after another in this
+    process). The numbers are the same either way."""
     quiet: bool = False
     """No progress bars."""
     seed: int = 0
@@ -44,7 +48,7 @@ class RunConfig:
     def validate(self) -> None:
         from trainee.configs import Range, check_ranges
 
-        check_ranges(self, {"seeds": Range(1, 1000)})
+        check_ranges(self, {"seeds": Range(1, 1000), "workers": Range(1, 64)})
 
 
 def main(args: list[str]) -> None:
@@ -53,14 +57,16 @@ def main(args: list[str]) -> None:
     config = parse(RunConfig, args, "run")
     run_studies_command(parse_names(config.studies), config.scale, config.seeds, config.out,
                         config.executor, config.quiet, config.seed, config.placebo,
-                        config.learner)
+                        config.learner, config.workers)
 
 
 def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Path | None,
                         executor: str, quiet: bool, seed: int = 0,
-                        placebo: bool = False, learner: str = "ppo") -> Path:
+                        placebo: bool = False, learner: str = "ppo",
+                        workers: int | None = None) -> Path:
     """Run the studies (or their placebos) of `learner` into `out` (a study run record,
-    resumable), render the report, print the verdicts; returns the run directory."""
+    resumable), render the report, print the verdicts; returns the run directory.
+    `workers`: studies at once on this machine (None: `processes.default_workers()`)."""
     from trainee import runs
     from trainee.learners import resolve_learner
     from trainee.report import render_report
@@ -80,12 +86,17 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
         else []
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
               "seeds": seeds, "executor": executor, "seed": seed, "learner": learner}
+    if workers is None and executor == "local":
+        from trainee.runtime.processes import default_workers
+
+        workers = default_workers()
     start = time.perf_counter()
     record_compiles()
     try:
         with runs.recorded_run(out, "study", config, worlds=[], learner=learner, seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
-                                 quiet=quiet, seed=seed, placebo=placebo, learner=learner)
+                                 quiet=quiet, seed=seed, placebo=placebo, learner=learner,
+                                 workers=workers or 1)
     except KeyboardInterrupt:
         print(f"trainee: interrupted; rerun the same command to resume (finished studies "
               f"are kept in {out / 'studies'})", file=sys.stderr)

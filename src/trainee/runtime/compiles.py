@@ -63,6 +63,11 @@ def record_compiles() -> None:
         _listening = True
 
 
+def add(records: list[Compile]) -> None:
+    """Add compilations recorded elsewhere (a worker process of `runtime.processes`)."""
+    _compiles.extend(records)
+
+
 def compiles() -> list[Compile]:
     """The compilations recorded so far, in order."""
     return list(_compiles)

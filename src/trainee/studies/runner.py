@@ -78,9 +78,12 @@ def check_run_config(run_dir: Path, scale: str, seeds: int, learner: str = "ppo"
 
 def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: int | None = None,
                 executor: str = "local", quiet: bool = False, log=print,
-                learner: str = "ppo", seed: int = 0, placebo: bool = False) -> list[dict]:
+                learner: str = "ppo", seed: int = 0, placebo: bool = False,
+                workers: int = 1) -> list[dict]:
     """Run the studies (their placebos with `placebo`) not yet stored in `run_dir`;
-    return every study's stored form."""
+    return every study's stored form. With the local executor, `workers` > 1 runs that
+    many studies at once, each in its own process (`runtime.processes`); each study's
+    numbers are the same either way."""
     run_dir = Path(run_dir)
     seeds = seeds or get_scale(scale).seeds
     if seeds < 5:
@@ -105,6 +108,12 @@ def run_studies(names: list[str], run_dir: Path, scale: str = "quick", seeds: in
         ensure_ray(log_to_driver=not quiet)
         ray_map(run_one, [(name, scale, seeds, seed, True, learner, placebo) for name in todo],
                 on_result=lambda i, result: atomic_write_json(path(todo[i]), result))
+    elif executor == "local" and workers > 1 and len(todo) > 1:
+        from trainee.runtime.processes import process_map
+
+        process_map(run_one, [(name, scale, seeds, seed, quiet, learner, placebo)
+                              for name in todo], workers, quiet=quiet,
+                    on_result=lambda i, result: atomic_write_json(path(todo[i]), result))
     elif executor == "local":
         for name in todo:
             atomic_write_json(path(name), run_one(name, scale, seeds, seed, quiet, learner,
