@@ -29,6 +29,7 @@ RUN_AS: dict[str, list[str]] = {
         'pip install -e "{repo}[dev]"', "python -m pytest --collect-only -q {repo}/tests"],
     "trainee run": ["trainee run"],  # run again: every study is read back, not recomputed
     "trainee run --studies gap,jaggedness": ["trainee run --studies gap,jaggedness"],
+    "trainee run --workers 1": ["trainee run --workers 1"],  # read back, as above
     "trainee study care": ["trainee study care"],
     "trainee report runs/quick": ["trainee report runs/quick"],
     "trainee worlds": ["trainee worlds"],

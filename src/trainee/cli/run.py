@@ -71,6 +71,7 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
     from trainee.learners import resolve_learner
     from trainee.report import render_report
     from trainee.runtime.compiles import compile_summary, record_compiles, summary_lines
+    from trainee.runtime.processes import default_workers
     from trainee.studies.runner import check_run_config, run_studies
     from trainee.studies.scale import get_scale
 
@@ -86,17 +87,13 @@ def run_studies_command(names: list[str], scale: str, seeds: int | None, out: Pa
         else []
     config = {"studies": list(dict.fromkeys([*before, *names])), "scale": scale,
               "seeds": seeds, "executor": executor, "seed": seed, "learner": learner}
-    if workers is None and executor == "local":
-        from trainee.runtime.processes import default_workers
-
-        workers = default_workers()
     start = time.perf_counter()
     record_compiles()
     try:
         with runs.recorded_run(out, "study", config, worlds=[], learner=learner, seeds=seeds):
             stored = run_studies(names, out, scale=scale, seeds=seeds, executor=executor,
                                  quiet=quiet, seed=seed, placebo=placebo, learner=learner,
-                                 workers=workers or 1)
+                                 workers=workers or default_workers())
     except KeyboardInterrupt:
         print(f"trainee: interrupted; rerun the same command to resume (finished studies "
               f"are kept in {out / 'studies'})", file=sys.stderr)

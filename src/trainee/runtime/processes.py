@@ -3,8 +3,9 @@
 The studies of a quick run are small-kernel JAX programs: one process keeps about 1.3 of
 this machine's 2 cores busy, so two studies at once finish sooner than one after another
 (measured: docs/studies.md, "Time"). `process_map` runs `fn(*args)` for each job in a pool
-of `workers` fresh processes (spawned, never forked: a forked JAX runtime deadlocks), each
-with the parent's compilation cache, so a program one worker compiled the other loads.
+of `workers` processes (spawned, never forked: a forked JAX runtime deadlocks), a fresh one
+for each job, each with the parent's compilation cache, so a program one job compiled the
+next loads.
 
 Progress bars a job opens in a worker are drawn by the parent (`progress.forward_bars`),
 one line per bar, and the programs a worker compiles are added to the parent's compile
@@ -16,8 +17,9 @@ from __future__ import annotations
 import multiprocessing
 import queue as queues
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
+
+from trainee.runtime.progress import forward_bars
 
 
 def default_workers() -> int:
@@ -53,41 +55,50 @@ def _run_job(fn: Callable, args: tuple):
 def process_map(fn: Callable, jobs: Sequence[tuple], workers: int,
                 on_result: Callable[[int, Any], None] | None = None,
                 quiet: bool = False) -> list:
-    """`[fn(*args) for args in jobs]`, at most `workers` at a time, each in a worker
-    process; results in job order. `fn` must be a module-level function whose arguments
-    and result pickle. `on_result(i, result)` is called here as each job finishes (to
-    store it at once). A failing job's exception is raised here once the running jobs
-    stop; jobs not yet started are cancelled (Ctrl-C too)."""
-    from trainee.runtime.compiles import add
-    from trainee.runtime.progress import forward_bars
-
+    """`[fn(*args) for args in jobs]`, at most `workers` at a time, each job in a fresh
+    worker process; results in job order. `fn` must be a module-level function whose
+    arguments and result pickle. `on_result(i, result)` is called here as each job
+    finishes (to store it at once). A failing job's exception is raised here; on it, or
+    on Ctrl-C, the running jobs are stopped at once and the others never start."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    results: list = [None] * len(jobs)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(events,)) as pool, forward_bars(quiet) as draw:
-        futures = {pool.submit(_run_job, fn, args): i for i, args in enumerate(jobs)}
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(events, draw)
-                for future in done:
-                    i = futures[future]
-                    results[i], compiled = future.result()
-                    add(compiled)
-                    if on_result is not None:
-                        on_result(i, results[i])
-        finally:
-            for future in pending:
-                future.cancel()
-        _drain(events, draw)
+    pool = context.Pool(workers, initializer=_start_worker, initargs=(events,),
+                        maxtasksperchild=1)
+    try:
+        with forward_bars(quiet) as draw:
+            results = _collect([pool.apply_async(_run_job, (fn, args)) for args in jobs],
+                               events, draw, on_result)
+        pool.close()
+        pool.join()
+        return results
+    finally:
+        pool.terminate()
+
+
+def _collect(handles: list, events, draw: Callable[[tuple], None],
+             on_result: Callable[[int, Any], None] | None) -> list:
+    from trainee.runtime.compiles import add
+
+    results: list = [None] * len(handles)
+    pending = dict(enumerate(handles))
+    while pending:
+        _draw_events(events, draw)
+        for i, handle in list(pending.items()):
+            if handle.ready():
+                results[i], compiled = handle.get()  # a job's error is raised here
+                add(compiled)
+                del pending[i]
+                if on_result is not None:
+                    on_result(i, results[i])
+    _draw_events(events, draw, wait=0.0)
     return results
 
 
-def _drain(events, draw: Callable[[tuple], None]) -> None:
-    while True:
-        try:
+def _draw_events(events, draw: Callable[[tuple], None], wait: float = 0.2) -> None:
+    """Draw the bars' events sent so far, waiting up to `wait` seconds for the first."""
+    try:
+        draw(events.get(timeout=wait) if wait else events.get_nowait())
+        while True:
             draw(events.get_nowait())
-        except queues.Empty:
-            return
+    except queues.Empty:
+        return
