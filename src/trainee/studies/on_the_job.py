@@ -62,12 +62,11 @@ METHOD = (
     "fine-tuning and fine-tuning with each registered intervention (replay, "
     "shrink-and-perturb, ReDo-style resets of dormant units, L2-init) and the apprentice "
     "(a recurrent ppo that rehearses a reservoir of the tasks it has met, never told that "
-    "the job changed; docs/apprentice.md), against a fresh "
-    "learner per job (scratch) at equal env steps per job. Quick scale: the first 4 jobs "
-    "(both lane rules in cars 0 and 1), 12,288 env steps each (the budget allows no more: "
-    "docs/studies.md); full scale: all 12 jobs. Each seed draws its own pools, evaluation "
-    "instances and episode keys, paired across arms. Per arm and seed: the mean over jobs "
-    "2..J of learning speed (normalised area under the training-success curve) minus "
+    "the job changed; docs/apprentice.md), against a fresh learner per job (scratch) at "
+    "equal env steps per job. Quick scale: the first 10 jobs (both lane rules in cars 0 to "
+    "4), 12,288 env steps each; full scale: all 12 jobs. Each seed draws its own pools, "
+    "evaluation instances and episode keys, paired across arms. Per arm and seed: the mean "
+    "over jobs 2..J of learning speed (normalised area under the training-success curve) minus "
     "scratch's (the gain on a new job), Continual World's forgetting, average performance "
     "and forward transfer, samples to competence (0.8 training success) per job, "
     "plasticity change, policy entropy and dormant units per job. Verdict: supported when "
@@ -80,7 +79,7 @@ COMPETENCE = 0.8  # training success that counts as competent (careers' default)
 MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 CHUNKS = 8  # points of each job's learning curve
 MIRRORED = 3  # controls layout 3 of a 3-action world swaps left and right (controls.layout)
-QUICK_JOBS = 4  # career-conflict's first jobs at quick scale (the CPU budget: METHOD)
+QUICK_JOBS = 10  # career-conflict's first jobs at quick scale (issue 14: >= 10 jobs)
 PLACEBO = ("every continual learner is replaced by a second from-scratch career (other "
            "training keys, the same pools, evaluation instances and episode keys): no "
            "transfer and no forgetting by construction")
