@@ -32,7 +32,7 @@ import numpy as np
 from trainee.careers import Career, CareerConfig, Job, run_career
 from trainee.careers.career import PRESETS, career_worlds
 from trainee.careers.interventions import INTERVENTIONS
-from trainee.careers.run import career_sets
+from trainee.careers.run import CareerSets, career_sets
 from trainee.careers.summary import learning_speed, summarize
 from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, normalise, reference_block, reference_success
@@ -119,11 +119,12 @@ def make_career(scale: Scale) -> Career:
                                                for j in jobs))
 
 
-def job_references(career: Career, settings: CareerConfig) -> dict:
+def job_references(career: Career, settings: CareerConfig,
+                   sets: CareerSets | None = None) -> dict:
     """{"random", "oracle"}: (S, J) success on each seed's evaluation instances of each
-    job with its episode key: the R matrix's (`careers.run.career_sets`)."""
+    job with its episode key: the R matrix's (`sets`, or drawn: `careers.run.career_sets`)."""
     world = next(iter(career_worlds(career).values()))
-    sets = career_sets(career, settings)
+    sets = career_sets(career, settings) if sets is None else sets
     rows = [reference_success(world, tasks, sets.eval_keys, settings.episodes)
             for tasks in sets.eval_sets]
     return {name: np.stack([r[name] for r in rows], axis=1) for name in rows[0]}
@@ -136,8 +137,9 @@ def run(ctx: Context) -> dict:
                             eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                             chunks=CHUNKS, seed_tasks=True)
     steps = sum(job.steps for job in career.jobs) * ctx.seeds
+    sets = career_sets(career, settings)  # every career here draws the same tasks: once
     scratch = run_career(career, hp, dataclasses.replace(settings, baseline="scratch"),
-                         quiet=True)
+                         quiet=True, sets=sets)
     ctx.advance(steps)
     runs = {}
     for i, (name, interventions) in enumerate(arms().items()):
@@ -146,9 +148,9 @@ def run(ctx: Context) -> dict:
                else dataclasses.replace(settings, interventions=interventions))
         learner = hp if ctx.placebo else dataclasses.replace(
             hp, learner=LEARNER_OF.get(name, hp.learner))
-        runs[name] = run_career(career, learner, arm, quiet=True)
+        runs[name] = run_career(career, learner, arm, quiet=True, sets=sets)
         ctx.advance(steps)
-    out = summarise(runs, scratch, career, job_references(career, settings))
+    out = summarise(runs, scratch, career, job_references(career, settings, sets))
     out["placebo"] = PLACEBO if ctx.placebo else None
     return out
 
