@@ -222,3 +222,23 @@ def test_plasticity_change_hand_computed():
     speed = np.array([[0.1, 0.8, 0.6, 0.5, 0.4, 0.2],   # jobs 1-2: 0.7, jobs 4-5: 0.3
                       [0.1, 0.5, 0.5, 0.9, 0.5, 0.5]])  # middle job 3 left out: 0.0
     np.testing.assert_allclose(plasticity_change(speed), [-0.4, 0.0])
+
+
+def test_a_stage_of_the_r_matrix_in_one_call_equals_one_call_per_job():
+    """The R matrix's row of a one-world career is played in one call vmapped over jobs
+    (`careers.run._stage_success`): the same successes as one evaluator call per job."""
+    from trainee.careers.run import _per_world, _stage_success, career_sets
+    from trainee.program import chunked_program
+
+    career = load_career("corridor")
+    hp = LearnerConfig(num_envs=8, num_steps=16, hidden=16, total_steps=1024)
+    settings = CareerConfig(seeds=2, num_tasks=16, eval_tasks=8, episodes=2, seed_tasks=True)
+    sets = career_sets(career, settings)
+    evaluators, _ = _per_world({"corridor": make("corridor")}, hp, settings)
+    program = chunked_program("corridor", hp, 2, True)
+    state = program.init(jax.random.split(jax.random.key(1), 2), sets.pools[0],
+                         program.hp(hp, 2))
+    row = _stage_success(evaluators, state.params, sets, career.jobs)
+    for job, tasks, got in zip(career.jobs, sets.eval_sets, row, strict=True):
+        one = evaluators[job.world](state.params, sets.eval_keys, tasks).success
+        np.testing.assert_array_equal(got, np.asarray(one))

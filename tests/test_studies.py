@@ -419,7 +419,7 @@ def test_fleet_verdict(retained, skill, normalised, status):
 
 def test_quick_and_full_designs_of_on_the_job_and_fleet():
     """The designs `trainee run` uses above tiny scale (no training): career-conflict's
-    jobs (4 at quick, all 12 at full) and the conflict fleet, every merge interval of the
+    jobs (10 at quick, all 12 at full) and the conflict fleet, every merge interval of the
     full-scale curve dividing the preset's updates (no update dropped)."""
     from trainee.studies.scale import get_scale
 
@@ -427,7 +427,7 @@ def test_quick_and_full_designs_of_on_the_job_and_fleet():
     full = otj.make_career(get_scale("full"))
     assert len(full.jobs) == 12 and {job.world for job in full.jobs} == {"driving"}
     quick = otj.make_career(get_scale("quick"))
-    assert [job.name for job in quick.jobs] == [job.name for job in full.jobs[:4]]
+    assert [job.name for job in quick.jobs] == [job.name for job in full.jobs[:10]]
     assert len(set(otj.arms())) == 6 and otj.arms()["finetune"] == ()
     assert otj.arms()["apprentice"] == () and otj.LEARNER_OF == {"apprentice": "apprentice"}
     config = fleet.fleet_config(get_scale("full"), 10, 400)

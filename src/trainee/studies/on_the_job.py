@@ -32,7 +32,7 @@ import numpy as np
 from trainee.careers import Career, CareerConfig, Job, run_career
 from trainee.careers.career import PRESETS, career_worlds
 from trainee.careers.interventions import INTERVENTIONS
-from trainee.careers.run import career_sets
+from trainee.careers.run import CareerSets, career_sets
 from trainee.careers.summary import learning_speed, summarize
 from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, normalise, reference_block, reference_success
@@ -62,12 +62,11 @@ METHOD = (
     "fine-tuning and fine-tuning with each registered intervention (replay, "
     "shrink-and-perturb, ReDo-style resets of dormant units, L2-init) and the apprentice "
     "(a recurrent ppo that rehearses a reservoir of the tasks it has met, never told that "
-    "the job changed; docs/apprentice.md), against a fresh "
-    "learner per job (scratch) at equal env steps per job. Quick scale: the first 4 jobs "
-    "(both lane rules in cars 0 and 1), 12,288 env steps each (the budget allows no more: "
-    "docs/studies.md); full scale: all 12 jobs. Each seed draws its own pools, evaluation "
-    "instances and episode keys, paired across arms. Per arm and seed: the mean over jobs "
-    "2..J of learning speed (normalised area under the training-success curve) minus "
+    "the job changed; docs/apprentice.md), against a fresh learner per job (scratch) at "
+    "equal env steps per job. Quick scale: the first 10 jobs (both lane rules in cars 0 to "
+    "4), 12,288 env steps each; full scale: all 12 jobs. Each seed draws its own pools, "
+    "evaluation instances and episode keys, paired across arms. Per arm and seed: the mean "
+    "over jobs 2..J of learning speed (normalised area under the training-success curve) minus "
     "scratch's (the gain on a new job), Continual World's forgetting, average performance "
     "and forward transfer, samples to competence (0.8 training success) per job, "
     "plasticity change, policy entropy and dormant units per job. Verdict: supported when "
@@ -80,7 +79,7 @@ COMPETENCE = 0.8  # training success that counts as competent (careers' default)
 MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 CHUNKS = 8  # points of each job's learning curve
 MIRRORED = 3  # controls layout 3 of a 3-action world swaps left and right (controls.layout)
-QUICK_JOBS = 4  # career-conflict's first jobs at quick scale (the CPU budget: METHOD)
+QUICK_JOBS = 10  # career-conflict's first jobs at quick scale (issue 14: >= 10 jobs)
 PLACEBO = ("every continual learner is replaced by a second from-scratch career (other "
            "training keys, the same pools, evaluation instances and episode keys): no "
            "transfer and no forgetting by construction")
@@ -120,11 +119,12 @@ def make_career(scale: Scale) -> Career:
                                                for j in jobs))
 
 
-def job_references(career: Career, settings: CareerConfig) -> dict:
+def job_references(career: Career, settings: CareerConfig,
+                   sets: CareerSets | None = None) -> dict:
     """{"random", "oracle"}: (S, J) success on each seed's evaluation instances of each
-    job with its episode key: the R matrix's (`careers.run.career_sets`)."""
+    job with its episode key: the R matrix's (`sets`, or drawn: `careers.run.career_sets`)."""
     world = next(iter(career_worlds(career).values()))
-    sets = career_sets(career, settings)
+    sets = career_sets(career, settings) if sets is None else sets
     rows = [reference_success(world, tasks, sets.eval_keys, settings.episodes)
             for tasks in sets.eval_sets]
     return {name: np.stack([r[name] for r in rows], axis=1) for name in rows[0]}
@@ -137,8 +137,9 @@ def run(ctx: Context) -> dict:
                             eval_tasks=ctx.scale.eval_tasks, episodes=ctx.scale.episodes,
                             chunks=CHUNKS, seed_tasks=True)
     steps = sum(job.steps for job in career.jobs) * ctx.seeds
+    sets = career_sets(career, settings)  # every career here draws the same tasks: once
     scratch = run_career(career, hp, dataclasses.replace(settings, baseline="scratch"),
-                         quiet=True)
+                         quiet=True, sets=sets)
     ctx.advance(steps)
     runs = {}
     for i, (name, interventions) in enumerate(arms().items()):
@@ -147,9 +148,9 @@ def run(ctx: Context) -> dict:
                else dataclasses.replace(settings, interventions=interventions))
         learner = hp if ctx.placebo else dataclasses.replace(
             hp, learner=LEARNER_OF.get(name, hp.learner))
-        runs[name] = run_career(career, learner, arm, quiet=True)
+        runs[name] = run_career(career, learner, arm, quiet=True, sets=sets)
         ctx.advance(steps)
-    out = summarise(runs, scratch, career, job_references(career, settings))
+    out = summarise(runs, scratch, career, job_references(career, settings, sets))
     out["placebo"] = PLACEBO if ctx.placebo else None
     return out
 
