@@ -100,3 +100,16 @@ def test_rules_carry_the_anchor():
         np.testing.assert_allclose(flat(state), flat(merged))
     with pytest.raises(ValueError, match="unknown merge rule"):
         make_rule("median")
+
+
+def test_each_fleet_program_is_named_after_its_rule():
+    import dataclasses
+
+    from trainee.fleet import FleetConfig
+    from trainee.fleet.experiment import rule_label
+
+    labels = [rule_label(dataclasses.replace(FleetConfig(), **fields)) for fields in (
+        {"merge": "mean"}, {"merge": "ties"}, {"merge": "diloco", "outer_momentum": 0.0},
+        {"merge": "none"})]
+    assert labels == ["mean", "ties density=0.2 scale=1", "diloco lr=0.7 momentum=0",
+                      "specialists"]

@@ -23,8 +23,9 @@ import numpy as np
 from trainee.fleet.config import FleetConfig
 from trainee.fleet.jobs import job_family, job_pools, make_world
 from trainee.fleet.local import make_fleet_run
-from trainee.fleet.merge import param_count, rule_for, task_arithmetic
-from trainee.program import get_program
+from trainee.fleet.merge import RULES, param_count, rule_for, task_arithmetic
+from trainee.program import get_program, program_name
+from trainee.runtime.compiles import named
 
 __all__ = ["FleetPrograms", "communication", "eval_pools", "run_fleet_experiment", "run_seed",
            "success", "summarize"]
@@ -54,8 +55,8 @@ class FleetPrograms:
         self.learner = self.program.learner
         self.rounds = config.rounds(self.learner.num_updates)
         self.hp = self.program.shared_hp(config.hp)
-        self.fleet = self._fleet(rule_for(config))
-        self.specialists = self._fleet(None)
+        self.fleet = self._fleet(rule_for(config), rule_label(config))
+        self.specialists = self._fleet(None, "specialists")
         wide = dataclasses.replace(config.hp, total_steps=config.hp.total_steps * config.instances)
         self.general = get_program(self.world, wide,
                                    self.rounds * config.merge_every * config.instances)
@@ -63,13 +64,14 @@ class FleetPrograms:
         self.score_one = self.program.evaluator(config.eval_episodes, in_axes=(None, 0, 0))
         self.score_own = self.program.evaluator(config.eval_episodes, in_axes=(0, 0, 0))
 
-    def _fleet(self, rule):
+    def _fleet(self, rule, label: str):
         program, rounds, every = self.program, self.rounds, self.program.updates
 
         def run(key, pools, hp):
             return make_fleet_run(program.learner_with(hp), rule, every, rounds)(key, pools)
 
-        compiled = jax.jit(run)
+        name = f"fleet[{label} {program_name(self.world, program.config, every)} x{rounds}]"
+        compiled = jax.jit(named(run, name))
         return lambda key, pools: compiled(key, pools, self.hp)
 
     def generalist(self, key, pool):
@@ -77,6 +79,14 @@ class FleetPrograms:
         state = self.general.init(key[None], pool, self.general_hp)
         state, _ = self.general.run(state, pool, self.general_hp)
         return jax.tree.map(lambda x: x[0], state.params)
+
+
+def rule_label(config: FleetConfig) -> str:
+    """The merge rule and its hyperparameters, e.g. `diloco lr=0.7 momentum=0`."""
+    if config.merge == "none":
+        return "specialists"
+    values = RULES.get(config.merge).hyperparameters(config)
+    return " ".join([config.merge, *(f"{k}={v:g}" for k, v in values.items())])
 
 
 def success(records) -> np.ndarray:

@@ -29,8 +29,10 @@ from trainee.worlds.driving_core import (
     road_user_s,
     traffic_speed,
 )
+from trainee.worlds.padded_tasks import check_partitionable, first, padded_size
 
 NUM_LEVELS = 4
+SPLITS = ("train", "curvy", "ice", "night", "traffic", "cyclists")  # = Driving.splits
 CRUISE = 12.0  # the oracle's preferred speed, m/s
 
 
@@ -49,32 +51,30 @@ def check_level(level: int | None) -> int:
     return int(level)
 
 
-def _road(key, n, split, lv):
+def _road(key, n, curvy, lv):
     """Knot curvatures scaled so that the largest |knot| is exactly `peak`."""
     key_shape, key_peak, key_len = jax.random.split(key, 3)
     shape = jax.random.uniform(key_shape, (n, NUM_KNOTS), minval=-1.0, maxval=1.0)
     shape = shape.at[:, 0].set(0.0)  # start on a straight so the first step is fair
     shape = shape / jnp.max(jnp.abs(shape), axis=1, keepdims=True)
     u = jax.random.uniform(key_peak, (n,))
-    peak = 0.005 * (lv + u)  # train: 0 .. 0.02 across levels 0-3
-    if split == "curvy":
-        peak = 0.03 + 0.02 * u
+    # train: 0 .. 0.02 across levels 0-3; curvy: 0.03 .. 0.05
+    peak = jnp.where(curvy, 0.03 + 0.02 * u, 0.005 * (lv + u))
     length = 60.0 + 10.0 * lv + 10.0 * jax.random.uniform(key_len, (n,))
     return shape * peak[:, None], length
 
 
-def _traffic(key, n, split, lv):
+def _traffic(key, n, more_traffic, lv):
     """Cars alternate lanes front to back with 10-22 m between consecutive ones (6-12 m
     in `traffic`); cars in a lane share one speed, so traffic never catches up with
     itself."""
     k_count, k_gap, k_lane, k_speed = jax.random.split(key, 4)
     most = jnp.minimum(lv, 2)
-    count = jax.random.randint(k_count, (n,), 0, most + 1)
-    gap_low, gap_high = 10.0, 22.0
-    if split == "traffic":  # more cars, closer together
-        count = jax.random.randint(k_count, (n,), 4, NUM_CARS + 1)
-        gap_low, gap_high = 6.0, 12.0
-    gaps = jax.random.uniform(k_gap, (n, NUM_CARS), minval=gap_low, maxval=gap_high)
+    count = jnp.where(more_traffic, jax.random.randint(k_count, (n,), 4, NUM_CARS + 1),
+                      jax.random.randint(k_count, (n,), 0, most + 1))
+    shape = (n, NUM_CARS)  # `traffic`: more cars, closer together
+    gaps = jnp.where(more_traffic, jax.random.uniform(k_gap, shape, minval=6.0, maxval=12.0),
+                     jax.random.uniform(k_gap, shape, minval=10.0, maxval=22.0))
     s0 = 8.0 + jnp.cumsum(gaps, 1)
     first = jax.random.randint(k_lane, (n, 1), 0, 2)
     lane = (first + jnp.arange(NUM_CARS)) % 2  # (n, NUM_CARS): 0 right, 1 left
@@ -112,26 +112,48 @@ def _cyclists(key, n, length):
     return s, y, speed, mask
 
 
-@partial(jax.jit, static_argnums=(1, 2))  # one compile per (split, n), then fast
+def _road_users(key, n, cyclists, length):
+    """(s, side, speed, trigger, mask, kind, y0) of the pedestrians, or in `cyclists` of
+    the cyclists in the same slots (a new kind of road user)."""
+    ped_s, ped_side, ped_speed, ped_trigger, ped_mask = _pedestrians(key, n, length)
+    cyc_s, cyc_y0, cyc_speed, cyc_mask = _cyclists(key, n, length)
+    pick = lambda cyclist, pedestrian: jnp.where(cyclists, cyclist, pedestrian)
+    return (pick(cyc_s, ped_s), pick(-jnp.ones_like(ped_s), ped_side),
+            pick(cyc_speed, ped_speed), ped_trigger, pick(cyc_mask, ped_mask),
+            pick(jnp.ones_like(ped_s), jnp.zeros((n, NUM_PEDS), jnp.float32)),
+            pick(cyc_y0, ped_side * PED_START))
+
+
 def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
+    """`n` tasks of `split` at `level` (a traced int32, -1 = mixed): one compiled program
+    for every split and every n up to a power of two (`trainee.worlds.padded_tasks`)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown driving split {split!r}; one of {', '.join(SPLITS)}")
+    check_partitionable()
+    tasks = _padded_driving_tasks(key, jnp.int32(SPLITS.index(split)), padded_size(n), level)
+    return first(tasks, n)
+
+
+@partial(jax.jit, static_argnums=2)  # one compile per padded n, for every split
+def _padded_driving_tasks(key, split: jax.Array, n: int, level: jax.Array) -> DrivingTask:
+    """Every split's rule is computed and the split's one selected (`jnp.where`): each
+    value is computed exactly as a sampler specialised to the split would."""
+    is_split = lambda name: split == SPLITS.index(name)
     k_lv, k_road, k_cars, k_peds, k_mu, k_noise = jax.random.split(key, 6)
     lv = _levels(k_lv, n, level)
-    curvature, length = _road(k_road, n, split, lv)
-    car_s0, car_d, car_v, car_mask = _traffic(k_cars, n, split, lv)
-    ped_s, ped_side, ped_speed, ped_trigger, ped_mask = _pedestrians(k_peds, n, length)
-    ped_y0, ped_kind = ped_side * PED_START, jnp.zeros((n, NUM_PEDS), jnp.float32)
-    if split == "cyclists":  # a new kind of road user in the same slots
-        ped_s, ped_y0, ped_speed, ped_mask = _cyclists(k_peds, n, length)
-        ped_side, ped_kind = -jnp.ones_like(ped_s), jnp.ones_like(ped_s)
+    curvature, length = _road(k_road, n, is_split("curvy"), lv)
+    car_s0, car_d, car_v, car_mask = _traffic(k_cars, n, is_split("traffic"), lv)
+    ped_s, ped_side, ped_speed, ped_trigger, ped_mask, ped_kind, ped_y0 = _road_users(
+        k_peds, n, is_split("cyclists"), length)
     u = jax.random.uniform(k_mu, (n,))
-    mu = 0.2 + 0.15 * u if split == "ice" else 0.7 + 0.3 * u
-    noise = jnp.zeros((n,), jnp.float32)
-    if split == "night":
-        noise = jax.random.uniform(k_noise, (n,), minval=0.05, maxval=0.2)
+    mu = jnp.where(is_split("ice"), 0.2 + 0.15 * u, 0.7 + 0.3 * u)
     peak = jnp.max(jnp.abs(curvature), axis=1)
-    difficulty = (
-        50.0 * peak + jnp.sum(car_mask, 1) + (length - 60.0) / 20.0 + 2.0 * (1.0 - mu) + 10 * noise
-    )
+    difficulty = 50.0 * peak + jnp.sum(car_mask, 1) + (length - 60.0) / 20.0 + 2.0 * (1.0 - mu)
+    # Sensor noise at night only; the difficulty adds it in the same expression (so its
+    # rounding is the specialised sampler's, to the bit).
+    night = jax.random.uniform(k_noise, (n,), minval=0.05, maxval=0.2)
+    noise = jnp.where(is_split("night"), night, jnp.zeros((n,), jnp.float32))
+    difficulty = jnp.where(is_split("night"), difficulty + 10 * night, difficulty)
     return DrivingTask(
         curvature=curvature.astype(jnp.float32),
         length=length,
@@ -143,7 +165,7 @@ def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
         car_v=car_v,
         car_mask=car_mask,
         ped_s=ped_s,
-        ped_side=ped_side.astype(jnp.float32),  # strong types: one trace for every split
+        ped_side=ped_side.astype(jnp.float32),
         ped_speed=ped_speed,
         ped_trigger=ped_trigger,
         ped_mask=ped_mask,

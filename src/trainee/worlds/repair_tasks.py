@@ -41,10 +41,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from trainee.worlds.padded_tasks import check_partitionable, first, padded_size
 from trainee.worlds.repair_core import MAX_BITS, MAX_TESTS, RepairTask, pack
 
 NUM_LEVELS = 5
 SLACK = 2  # flips beyond the k a perfect repair needs
+SPLITS = ("train", "bigger", "more_tests", "structure")  # = Repair.splits
 BIT_RANGE = {"train": (4, 8), "bigger": (9, 10), "more_tests": (4, 8), "structure": (4, 8)}
 OWN, DEPEND, TRAP_GUARD, GUARD, FILLER = range(5)
 ROLES = ("own", "depend", "trap_guard", "guard", "filler")
@@ -67,7 +69,7 @@ def bugs_for(n_bits: jax.Array) -> jax.Array:
 
 def _sizes(key, split, n, level):
     """(n,) program sizes: the split's smallest + `level` (capped), or uniform (-1)."""
-    lo, hi = BIT_RANGE[split]
+    lo, hi = (jnp.array([BIT_RANGE[s][i] for s in SPLITS])[split] for i in (0, 1))
     mixed = jax.random.randint(key, (n,), lo, hi + 1)
     return jnp.where(level < 0, mixed, jnp.minimum(lo + level, hi)).astype(jnp.int32)
 
@@ -112,22 +114,21 @@ def _program(keys, n_bits) -> _Program:
                     jax.random.bernoulli(keys[2], 0.5), k)
 
 
-def _layout(keys, split: str, prog: _Program, n_bits):
+def _layout(keys, split, prog: _Program, n_bits):
     """The suite size and each slot's role, index within the role and shared flag."""
     k, trap = prog.k, prog.trap
     structural = jnp.stack([k, k - 1, (k + 1) * trap, n_bits - k - trap, jnp.int32(0)])
-    few, many = 2 * n_bits, 3 * n_bits
-    if split == "more_tests":
-        few, many = 3 * n_bits + 1, jnp.minimum(4 * n_bits, MAX_TESTS)
+    more, structure = split == SPLITS.index("more_tests"), split == SPLITS.index("structure")
+    few = jnp.where(more, 3 * n_bits + 1, 2 * n_bits)
+    many = jnp.where(more, jnp.minimum(4 * n_bits, MAX_TESTS), 3 * n_bits)
     n_tests = jax.random.randint(keys[3], (), 0, 1 << 20) % (many - few + 1) + few
-    n_tests = jnp.maximum(n_tests, jnp.sum(structural) + (split == "structure"))
+    n_tests = jnp.maximum(n_tests, jnp.sum(structural) + structure)
     role, q = _roles(structural)
     # A dependency exists with probability 1/2 (its slot then becomes a filler).
     depends = jax.random.bernoulli(keys[4], 0.5, (MAX_TESTS,))
     role = jnp.where((role == DEPEND) & ~depends, FILLER, role)
-    shared = jnp.zeros(MAX_TESTS, bool)
-    if split == "structure":  # the first filler slot of the layout holds the shared test
-        shared = jnp.arange(MAX_TESTS) == jnp.argmax(role == FILLER)
+    # In `structure` the first filler slot of the layout holds the shared test.
+    shared = structure & (jnp.arange(MAX_TESTS) == jnp.argmax(role == FILLER))
     return n_tests, role, q, shared
 
 
@@ -187,7 +188,7 @@ def _clauses(keys, prog: _Program, role, q, shared, n_bits):
             (second_bit, second_value, second_used), (third_bit, third_value, third_used))
 
 
-def _one_task(key, split: str, n_bits):
+def _one_task(key, split, n_bits):
     keys = jax.random.split(key, 8)
     prog = _program(keys, n_bits)
     n_tests, role, q, shared = _layout(keys, split, prog, n_bits)
@@ -209,8 +210,20 @@ def _one_task(key, split: str, n_bits):
     )
 
 
-@partial(jax.jit, static_argnums=(1, 2))  # one compile per (split, n), then fast
 def sample_tasks(key, split: str, n: int, level: jax.Array) -> RepairTask:
+    """`n` tasks of `split` at `level` (a traced int32, -1 = mixed sizes): one compiled
+    program for every split and every n up to a power of two (`trainee.worlds.padded_tasks`)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown repair split {split!r}; one of {', '.join(SPLITS)}")
+    check_partitionable()
+    tasks = _padded_repair_tasks(key, jnp.int32(SPLITS.index(split)), padded_size(n), level)
+    return first(tasks, n)
+
+
+@partial(jax.jit, static_argnums=2)  # one compile per padded n, for every split
+def _padded_repair_tasks(key, split: jax.Array, n: int, level: jax.Array) -> RepairTask:
+    """The split (an index into SPLITS) is traced: its rules select values with
+    `jnp.where`, each computed exactly as a sampler specialised to the split would."""
     key_sizes, key_tasks = jax.random.split(key)
     bits = _sizes(key_sizes, split, n, level)
     keys = jax.random.split(key_tasks, n)
