@@ -25,6 +25,7 @@ import numpy as np
 from trainee.evaluate import Records, evaluate
 from trainee.measures import aggregate
 from trainee.program import Program
+from trainee.runtime.compiles import named
 from trainee.studies.programs import seed_keys, study_hp
 from trainee.studies.scale import Scale
 from trainee.worlds import World, task_at
@@ -160,7 +161,8 @@ def _reference_evaluator(world: World, name: str, episodes: int) -> Callable:
     """`(keys (S,), tasks (S, n)) -> Records (S, n, episodes)` of one reference policy,
     with the episode keys an agent's evaluator derives from the same seed keys."""
     policy = reference_policies(world)[name]
-    return jax.jit(jax.vmap(lambda key, tasks: evaluate(world, policy, key, tasks, episodes)))
+    one = jax.vmap(lambda key, tasks: evaluate(world, policy, key, tasks, episodes))
+    return jax.jit(named(one, f"reference[{name} {world.name} {episodes}ep]"))
 
 
 def reference_records(world: World, tasks, keys: jax.Array, episodes: int) -> dict:

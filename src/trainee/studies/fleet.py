@@ -24,6 +24,7 @@ import numpy as np
 from trainee.fleet import PRESETS, FleetConfig
 from trainee.fleet.experiment import FleetPrograms, eval_pools, run_seed, success
 from trainee.learners import LearnerConfig
+from trainee.runtime.compiles import named
 from trainee.studies import figures
 from trainee.studies.experiment import Context, ci, reference_block, reference_success
 from trainee.studies.scale import Scale
@@ -153,7 +154,8 @@ def run(ctx: Context) -> dict:
     # 400 + b + s, base seeds 0 and 1 shared four of their five).
     base = fleet_config(ctx.scale, ctx.seeds, 400 + 1000 * ctx.seed, ctx.learner)
     programs = fleets(base, ctx.scale)
-    init = jax.jit(next(iter(programs.values()))[1].learner.init)  # compiled once
+    learner = next(iter(programs.values()))[1].learner
+    init = jax.jit(named(lambda *args: learner.init(*args), "fleet-init"))  # compiled once
     per_seed = []
     for s in range(ctx.seeds):
         per_seed.append(run_one_seed(programs, base, base.seed + s, ctx.placebo, init))

@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from trainee.evaluate import Policy, Records, evaluate, oracle_policy, random_policy
+from trainee.runtime.compiles import named
 from trainee.worlds.base import Task, World
 
 
@@ -76,6 +77,7 @@ def _evaluator(world: World, name: str, episodes: int, policy: Policy):
     size then reuses its compiled program (jit caches by argument shapes)."""
     cache_key = (id(world), name, episodes)
     if cache_key not in _EVALUATORS:
-        _EVALUATORS[cache_key] = (world, jax.jit(
-            lambda k, t: evaluate(world, policy, k, t, episodes)))
+        one = named(lambda k, t: evaluate(world, policy, k, t, episodes),
+                    f"reference[{name} {world.name} {episodes}ep]")
+        _EVALUATORS[cache_key] = (world, jax.jit(one))
     return _EVALUATORS[cache_key][1]
