@@ -18,6 +18,14 @@ def _exam_keys_in_a_temporary_home(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("TRAINEE_EXAM_KEY", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _studies_in_this_process(monkeypatch):
+    """`trainee run` runs studies in this process unless a test passes --workers: tests
+    patch study modules in-process, and tiny studies gain nothing from worker processes
+    (tests/test_processes.py tests the workers)."""
+    monkeypatch.setattr("trainee.runtime.processes.default_workers", lambda: 1)
+
+
 def require(module: str):
     """Import an optional integration that `.[dev]` installs, failing (never skipping)
     when it does not import: a skip here once hid a broken gymnax install in CI."""

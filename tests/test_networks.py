@@ -192,7 +192,7 @@ SLOW_BUDGET = 3_000_000  # env steps; see docs/learners.md
 
 
 @pytest.mark.parametrize("activation,layers", [("tanh", 2), ("relu", 1), ("tanh", 3)])
-def test_towers_as_one_give_exactly_the_networks_outputs(activation, layers):
+def test_towers_as_one_give_the_networks_outputs(activation, layers):
     from trainee.learners.networks import towers_as_one
 
     world = make("corridor")
@@ -208,4 +208,7 @@ def test_towers_as_one_give_exactly_the_networks_outputs(activation, layers):
         want = jax.jit(network.apply)(params, obs)
         got = jax.jit(lambda p, o: towers_as_one(network, p)(o))(params, obs)
         for w, g in zip(want, got, strict=True):
-            np.testing.assert_array_equal(g, w)
+            # bit for bit on the Xeon (AVX-512) it was written on; on session 8's AMD
+            # (AVX2) one value at batch 1 came out 1 ulp apart: XLA's matrix-vector
+            # product sums the wider kernel in another order there
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)

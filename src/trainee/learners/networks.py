@@ -117,11 +117,12 @@ def towers_as_one(network: ActorCritic, params):
     network's two towers' hidden layers computed as one, the first layers' kernels side
     by side and the later ones block-diagonal, so each hidden layer is one matrix
     product for both towers (at a few envs per step, the count of products, not their
-    size, is the cost). The zeros add exact zeros to each sum after the same terms in
-    the same order, so the outputs equal `network.apply`'s (tests/test_networks.py
-    checks it); the output layers stay apart (a one-column product sums in another
-    order than a wider one). Other encoders: `network.apply` itself. Build it once,
-    outside the step loop."""
+    size, is the cost). The zeros add exact zeros to each sum, so the outputs equal
+    `network.apply`'s up to float rounding (tests/test_networks.py: bit for bit on a Xeon
+    with AVX-512, 1 ulp apart at batch 1 on an AMD with AVX2, where XLA's matrix-vector
+    product sums the wider kernel in another order); the output layers stay apart (a
+    one-column product sums in another order than a wider one). Other encoders:
+    `network.apply` itself. Build it once, outside the step loop."""
     if network.encoder != "mlp":
         return partial(network.apply, params)
     act = {"tanh": jnp.tanh, "relu": jax.nn.relu}[network.activation]
