@@ -29,7 +29,7 @@ from trainee.worlds.driving_core import (
     road_user_s,
     traffic_speed,
 )
-from trainee.worlds.padded_tasks import check_partitionable, first, padded_size
+from trainee.worlds.padded_tasks import sample_padded
 
 NUM_LEVELS = 4
 SPLITS = ("train", "curvy", "ice", "night", "traffic", "cyclists")  # = Driving.splits
@@ -127,11 +127,7 @@ def _road_users(key, n, cyclists, length):
 def sample_tasks(key, split: str, n: int, level: jax.Array) -> DrivingTask:
     """`n` tasks of `split` at `level` (a traced int32, -1 = mixed): one compiled program
     for every split and every n up to a power of two (`trainee.worlds.padded_tasks`)."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown driving split {split!r}; one of {', '.join(SPLITS)}")
-    check_partitionable()
-    tasks = _padded_driving_tasks(key, jnp.int32(SPLITS.index(split)), padded_size(n), level)
-    return first(tasks, n)
+    return sample_padded(_padded_driving_tasks, "driving", SPLITS, key, split, n, level)
 
 
 @partial(jax.jit, static_argnums=2)  # one compile per padded n, for every split

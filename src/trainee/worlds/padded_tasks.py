@@ -6,7 +6,7 @@ and driving's compiled 28 times in a quick `trainee run`). With
 (n, ...) is the first n rows of the same draw of shape (N, ...) for N > n: a value's
 bits depend on its key and its own index only. So a sampler whose tasks are computed
 row by row gives, on a batch of `padded_size(n)` tasks, the n tasks it gives on n,
-bit for bit (tests/test_worlds_sampler_compiles.py checks every split), and compiles
+bit for bit (tests/test_task_samplers.py checks every split), and compiles
 once per power of two instead of once per n.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import partial
 
 import jax
+import jax.numpy as jnp
 
 SMALLEST = 64  # the smallest padded batch: every small n shares one program
 
@@ -38,3 +39,13 @@ def padded_size(n: int) -> int:
 def first(tasks, n: int):
     """The first n tasks of a padded batch (a tiny program per n)."""
     return jax.tree.map(lambda x: x[:n], tasks)
+
+
+def sample_padded(padded, world: str, splits: tuple[str, ...], key, split: str, n: int,
+                  level: jax.Array):
+    """The first `n` tasks of `padded(key, split index, padded n, level)`, a world's
+    sampler jitted with only the padded batch size static."""
+    if split not in splits:
+        raise ValueError(f"unknown {world} split {split!r}; one of {', '.join(splits)}")
+    check_partitionable()
+    return first(padded(key, jnp.int32(splits.index(split)), padded_size(n), level), n)

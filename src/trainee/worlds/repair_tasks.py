@@ -41,7 +41,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from trainee.worlds.padded_tasks import check_partitionable, first, padded_size
+from trainee.worlds.padded_tasks import sample_padded
 from trainee.worlds.repair_core import MAX_BITS, MAX_TESTS, RepairTask, pack
 
 NUM_LEVELS = 5
@@ -213,11 +213,7 @@ def _one_task(key, split, n_bits):
 def sample_tasks(key, split: str, n: int, level: jax.Array) -> RepairTask:
     """`n` tasks of `split` at `level` (a traced int32, -1 = mixed sizes): one compiled
     program for every split and every n up to a power of two (`trainee.worlds.padded_tasks`)."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown repair split {split!r}; one of {', '.join(SPLITS)}")
-    check_partitionable()
-    tasks = _padded_repair_tasks(key, jnp.int32(SPLITS.index(split)), padded_size(n), level)
-    return first(tasks, n)
+    return sample_padded(_padded_repair_tasks, "repair", SPLITS, key, split, n, level)
 
 
 @partial(jax.jit, static_argnums=2)  # one compile per padded n, for every split
