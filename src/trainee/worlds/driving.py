@@ -95,12 +95,13 @@ from trainee.worlds.driving_core import (  # noqa: F401  (re-exported)
     simulated_hours,
     traffic_speed,
 )
+from trainee.worlds.driving_tasks import SPLITS
 
 
 class Driving(World):
     name = "driving"
     max_steps = 200
-    splits = ("train", "curvy", "ice", "night", "traffic", "cyclists")
+    splits = SPLITS
     counters = ("harm", "crash", "off_road")
     # cyclists: a new kind of road user shown in the pedestrian slots, whose every unit
     # varies over train (a road user's distance, offset, lateral speed and presence): a

@@ -32,7 +32,7 @@ from trainee.worlds.driving_core import (
 from trainee.worlds.padded_tasks import sample_padded
 
 NUM_LEVELS = 4
-SPLITS = ("train", "curvy", "ice", "night", "traffic", "cyclists")  # = Driving.splits
+SPLITS = ("train", "curvy", "ice", "night", "traffic", "cyclists")  # Driving.splits: one list
 CRUISE = 12.0  # the oracle's preferred speed, m/s
 
 

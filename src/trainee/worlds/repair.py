@@ -70,12 +70,13 @@ from trainee.worlds.repair_core import (  # noqa: F401  (re-exported)
     true_literals,
     unpack,
 )
+from trainee.worlds.repair_tasks import SPLITS
 
 
 class Repair(World):
     name = "repair"
     max_steps = 12
-    splits = ("train", "bigger", "more_tests", "structure")
+    splits = SPLITS
     axes = {"structure": "variation", "bigger": "extrapolation", "more_tests": "extrapolation"}
     counters = ("regressions", "wasted")
     levels = 5

@@ -46,7 +46,7 @@ from trainee.worlds.repair_core import MAX_BITS, MAX_TESTS, RepairTask, pack
 
 NUM_LEVELS = 5
 SLACK = 2  # flips beyond the k a perfect repair needs
-SPLITS = ("train", "bigger", "more_tests", "structure")  # = Repair.splits
+SPLITS = ("train", "bigger", "more_tests", "structure")  # Repair.splits: one list
 BIT_RANGE = {"train": (4, 8), "bigger": (9, 10), "more_tests": (4, 8), "structure": (4, 8)}
 OWN, DEPEND, TRAP_GUARD, GUARD, FILLER = range(5)
 ROLES = ("own", "depend", "trap_guard", "guard", "filler")
