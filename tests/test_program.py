@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trainee.learners import LearnerConfig
-from trainee.program import get_program, get_world, seed_keys
+from trainee.program import get_program, get_world, program_name, seed_keys
 
 TINY = LearnerConfig(total_steps=8 * 16 * 4, num_envs=8, num_steps=16, hidden=16, layers=1,
                      update_epochs=1, num_minibatches=2)
@@ -23,6 +23,16 @@ def test_programs_are_shared_per_static_config():
     assert get_program("corridor", dataclasses.replace(TINY, lr=1e-2, ent_coef=0.0), 2) is a
     assert get_program(world, dataclasses.replace(TINY, hidden=8), 2) is not a
     assert get_program(world, TINY, 4) is not a
+
+
+def test_program_names_tell_apart_what_compiles_apart():
+    world = get_world("corridor")
+    assert program_name(world, TINY, 3) == "corridor ppo auto 16x1 8x16 3u"
+    pg = dataclasses.replace(TINY, learner="pg")
+    names = {program_name(world, dataclasses.replace(pg, advantage=a)) for a in
+             ("group", "gae", "mc_critic", "vine")}
+    assert names == {f"corridor pg-{a} auto 16x1 8x16" for a in ("group", "gae", "mc_critic",
+                                                                 "vine")}
 
 
 def test_a_sweep_over_traced_fields_compiles_once_and_changes_the_numbers():

@@ -178,10 +178,11 @@ def _program(world: World, config: LearnerConfig, updates: int,
 def program_name(world: World, config: LearnerConfig, updates: int | None = None) -> str:
     """What a compiled program is, as its name (in compile logs and
     `trainee.runtime.compiles`): world, learner, network and its shape, rollout shape,
-    and the chunk length in updates."""
+    and the chunk length in updates; pg's advantage estimator too (each is its own program)."""
     shape = f"{config.network} {config.hidden}x{config.layers} {config.num_envs}x" \
             f"{config.num_steps}"
-    return f"{world.name} {config.learner} {shape}" + (f" {updates}u" if updates else "")
+    learner = f"pg-{config.advantage}" if config.learner == "pg" else config.learner
+    return f"{world.name} {learner} {shape}" + (f" {updates}u" if updates else "")
 
 
 @lru_cache(maxsize=64)
