@@ -1,11 +1,13 @@
 """repair's and driving's task samplers compile once per padded batch size for every
-split (issue 17, "compile once"), and give the same tasks, bit for bit, as before.
+split, errands' once for every split, level and knob (issue 17, "compile once"), and
+they give the same tasks, bit for bit, as before.
 
 `before`: tests/data/task_digests.json holds a digest of every leaf of the tasks the
-samplers of main at df6ac99 (jitted per (split, n)) gave for each world, split, n and
-level, recorded by `digests` on the CPU named in it (float rounding may differ on
-another CPU, where only the padding check runs: the padded batch's first n tasks are
-the tasks of a batch of exactly n, for every split)."""
+samplers of main at df6ac99 (repair, driving: jitted per (split, n)) and at 8bb18c6
+(errands: jitted per (split, max_chain, distractors)) gave for each world, split, n and
+level, recorded by `digests` / `errands_digests` on the CPU named in it (float rounding
+may differ on another CPU, where only the padding check runs: the padded batch's first n
+tasks are the tasks of a batch of exactly n, for every split)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pytest
 
 from trainee.runtime.compiles import compiles, record_compiles
 from trainee.runtime.environment import cpu
-from trainee.worlds import driving_tasks, repair_tasks
+from trainee.worlds import driving_tasks, make, repair_tasks
 from trainee.worlds.padded_tasks import padded_size
 
 PINNED = json.loads((Path(__file__).parent / "data" / "task_digests.json").read_text())
@@ -50,6 +52,22 @@ def digests(world: str, sample) -> dict[str, str]:
             for level in GRID_LEVELS:
                 key = jax.random.key(1000 * i + 10 * n + level + 1)
                 out[f"{split}/{n}/{level}"] = digest(sample(key, split, n, jnp.int32(level)))
+    return out
+
+
+def errands_digests() -> dict[str, str]:
+    """{"split/n/level": digest} of errands' tasks through the world's API, every level,
+    plus one draw per split with every knob set ("split/50/knobs")."""
+    world = make("errands")
+    out = {}
+    for i, split in enumerate(world.splits):
+        for n in GRID_N:
+            for level in range(world.levels):
+                key = jax.random.key(1000 * i + 10 * n + level + 1)
+                out[f"{split}/{n}/{level}"] = digest(world.tasks(key, split, n, level=level))
+        knobs = world.tasks(jax.random.key(7 + i), split, 50, max_chain=2, p_locked=0.9,
+                            distractors=False, harm_penalty=0.5, subgoal_bonus=0.1)
+        out[f"{split}/50/knobs"] = digest(knobs)
     return out
 
 
@@ -93,6 +111,24 @@ def test_one_compile_serves_every_split_and_n_up_to_a_power_of_two(world):
     for i, split in enumerate(module.SPLITS):
         module.sample_tasks(jax.random.key(i), split, 65 + 11 * i, jnp.int32(i % 3 - 1))
     assert sum(c.name == name for c in compiles()) == before
+
+
+def test_errands_tasks_are_the_per_split_samplers_bit_for_bit():
+    if cpu() != PINNED["recorded_on"]:
+        pytest.skip("digests recorded on another CPU (float rounding may differ)")
+    assert errands_digests() == PINNED["errands"]
+
+
+def test_one_errands_compile_serves_every_split_level_and_knob():
+    world = make("errands")
+    record_compiles()
+    world.tasks(jax.random.key(0), "train", 8)  # compiled here or before
+    count = lambda: sum(c.name == "jit(_sample_block)" for c in compiles())
+    before = count()
+    for i, split in enumerate(world.splits):
+        world.tasks(jax.random.key(i), split, 70, level=i % world.levels)
+        world.tasks(jax.random.key(i), split, 3, max_chain=1 + i % 3, distractors=i % 2 == 0)
+    assert count() == before
 
 
 def test_an_unknown_split_is_refused():

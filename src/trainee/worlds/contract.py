@@ -46,8 +46,7 @@ def check_tasks(world: World, n: int) -> None:
     assert world.splits[0] == "train", _fail(world, "the first split must be 'train'")
     for split in world.splits:
         # Tracing with abstract values (what `jit` does before compiling) proves the
-        # sampler jittable without compiling it once per split: errands' sampler holds
-        # its oracle's plan (the time limits), tens of seconds of compile per split.
+        # sampler jittable; the concrete draw must give the same shapes.
         draw = lambda key, split=split: world.tasks(key, split, n)
         shapes = jax.eval_shape(draw, jax.random.key(0))
         tasks = draw(jax.random.key(0))

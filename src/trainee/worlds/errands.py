@@ -182,8 +182,8 @@ class Errands(World):
         max_chain = TRAIN_MAX_CHAIN if max_chain is None else int(max_chain)
         if not 1 <= max_chain <= TRAIN_MAX_CHAIN:
             raise ValueError(f"max_chain must be 1..{TRAIN_MAX_CHAIN}, got {max_chain}")
-        return _sample(key, n, split, max_chain, bool(distractors), p_locked, harm_penalty,
-                       subgoal_bonus)
+        return _sample(key, n, jnp.int32(SPLITS.index(split)), jnp.int32(max_chain),
+                       jnp.bool_(distractors), p_locked, harm_penalty, subgoal_bonus)
 
     def easiest_tasks(self, key, n, split="train"):
         """The easiest tasks of a split: one sub-goal, door never locked, no distractor
@@ -215,7 +215,9 @@ class Errands(World):
 
 # Tasks are sampled and planned in blocks of one size, so the heavy programs (sampler,
 # planner) compile once per process whatever n is; unjitted, vmapped sampling ran op by
-# op (seconds for a few hundred tasks), and jitted per n it compiled per n.
+# op (seconds for a few hundred tasks), and jitted per n it compiled per n. The split,
+# level and knobs are traced (`errands_tasks.is_split`): one sampler program for all of
+# them (it was one per (split, max_chain, distractors), 10-19 s of compile each).
 BLOCK = 64
 
 # A task's time limit: TIME_FACTOR x the oracle's creature-free plan + TIME_SLACK steps.
@@ -247,7 +249,7 @@ def _join(blocks, n):
     return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:n], *blocks)
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
+@jax.jit  # one program for every split, level and knob (all traced)
 def _sample_block(keys, split, max_chain, distractors, p_locked, harm_penalty, subgoal_bonus):
     sample = lambda k: sample_task(
         k, split, max_chain, p_locked, distractors, harm_penalty, subgoal_bonus)

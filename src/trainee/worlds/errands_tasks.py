@@ -103,9 +103,16 @@ def room_distance(a: jax.Array, b: jax.Array, task: ErrandsTask) -> jax.Array:
     return jnp.where(across, via_door, _manhattan(a, b))
 
 
-def _layout(key, split: str):
-    ids = jnp.asarray(TEST_LAYOUTS if split == "layouts" else TRAIN_LAYOUTS)
-    layout = ids[jax.random.randint(key, (), 0, ids.shape[0])]
+def is_split(split: jax.Array, name: str) -> jax.Array:
+    """() bool: the traced split index names `name`. The sampler computes each split's
+    draw from the same key and selects it, so one compiled program serves every split
+    and gives each the values a sampler specialised to it would (issue 17)."""
+    return split == SPLITS.index(name)
+
+
+def _layout(key, split: jax.Array):
+    draw = lambda ids: jnp.asarray(ids)[jax.random.randint(key, (), 0, ids.shape[0])]
+    layout = jnp.where(is_split(split, "layouts"), draw(TEST_LAYOUTS), draw(TRAIN_LAYOUTS))
     orient, wall, along = layout // 27, 3 + (layout % 27) // SIZE, layout % SIZE
     door = jnp.where(orient == 0, along * SIZE + wall, wall * SIZE + along)
     return layout, orient, wall, door
@@ -129,7 +136,7 @@ def _place(key, task: ErrandsTask):
     return first[0], jnp.concatenate([first[1:], others[:3]]), others[3:5], others[5:]
 
 
-def _objects(key, split: str, door_colour):
+def _objects(key, split: jax.Array, door_colour):
     """(kind, colour) of the 4 slots: slot 0 the door key; slots 1-3 distinct combos,
     never the door key; in train never a held-out combo; in `combos` slot 1 (the first
     object the errand names) is a held-out combo."""
@@ -137,32 +144,27 @@ def _objects(key, split: str, door_colour):
     combos = jnp.arange(NUM_COMBOS)
     door_key = door_colour  # kind 0 (key) * 4 + colour
     held = jnp.isin(combos, jnp.asarray(HELD_OUT_COMBOS))
-    allowed = combos != door_key
-    if split != "combos":
-        allowed = allowed & ~held
+    in_combos = is_split(split, "combos")
+    allowed = (combos != door_key) & (in_combos | ~held)
     scores = jnp.where(allowed, jax.random.uniform(key_rest, (NUM_COMBOS,)), -1.0)
-    if split == "combos":
-        first_ok = held & (combos != door_key)
-        first = jnp.argmax(jnp.where(first_ok, jax.random.uniform(key_first, (NUM_COMBOS,)), -1))
-        scores = jnp.where(combos == first, 2.0, scores)  # rank it first
+    first_ok = held & (combos != door_key)
+    first = jnp.argmax(jnp.where(first_ok, jax.random.uniform(key_first, (NUM_COMBOS,)), -1))
+    scores = jnp.where(in_combos & (combos == first), 2.0, scores)  # rank it first
     _, chosen = jax.lax.top_k(scores, 3)
     combo = jnp.concatenate([door_key[None], chosen])
     return combo // 4, combo % 4
 
 
-def _chain(key, split: str, max_chain: int):
+def _chain(key, split: jax.Array, max_chain: jax.Array):
     """Sub-goals: at most one `open`, and fetch/deliver on distinct objects 1, 2, 3 in
     order (a delivered object is gone, so it is never named again)."""
     key_len, key_open, key_pos, key_verb, key_goal = jax.random.split(key, 5)
-    if split == "longer":
-        length = jnp.int32(MAX_CHAIN)
-    else:
-        length = jax.random.randint(key_len, (), 1, max_chain + 1)
+    length = jnp.where(is_split(split, "longer"), MAX_CHAIN,
+                       jax.random.randint(key_len, (), 1, max_chain + 1))
     # With 4 sub-goals and 3 objects the open is forced; otherwise it is a coin flip.
     # `combos` needs an object sub-goal, so a 1-step combos errand is never `open`.
     has_open = (length == MAX_CHAIN) | jax.random.bernoulli(key_open)
-    if split == "combos":
-        has_open = has_open & (length > 1)
+    has_open = has_open & ~(is_split(split, "combos") & (length <= 1))
     open_at = jnp.where(has_open, jax.random.randint(key_pos, (), 0, length), MAX_CHAIN)
     steps = jnp.arange(MAX_CHAIN)
     object_index = steps - (steps > open_at)
@@ -193,22 +195,21 @@ def _difficulty(task: ErrandsTask) -> jax.Array:
     return ((base + crowd) * (1.0 + 2.0 * task.slip)).astype(jnp.float32)
 
 
-def sample_task(key, split: str, max_chain: int, p_locked, distractors: bool, harm_penalty,
-                subgoal_bonus):
-    """One task of `split` (static), with chains of at most `max_chain` in train-like
-    splits, the door locked with probability `p_locked`, and objects / goal tiles the
-    errand does not name only if `distractors`."""
+def sample_task(key, split: jax.Array, max_chain: jax.Array, p_locked, distractors: jax.Array,
+                harm_penalty, subgoal_bonus):
+    """One task of `split` (an index into SPLITS), with chains of at most `max_chain` in
+    train-like splits, the door locked with probability `p_locked`, and objects / goal
+    tiles the errand does not name only if `distractors`. Every argument may be traced."""
     keys = jax.random.split(key, 9)
     layout, orient, wall, door = _layout(keys[0], split)
     door_colour = jax.random.randint(keys[1], (), 0, len(COLOURS))
     kind, colour = _objects(keys[2], split, door_colour)
     locked = jax.random.bernoulli(keys[3], p_locked)
-    n_creatures = jax.random.randint(keys[4], (), 0, TRAIN_MAX_CREATURES + 1)
-    if split == "crowded":
-        n_creatures = jax.random.randint(keys[4], (), 4, NUM_CREATURES + 1)
-    slip = jnp.float32(0.0)
-    if split == "slippery":
-        slip = jax.random.uniform(keys[5], (), minval=0.1, maxval=0.3)
+    n_creatures = jnp.where(is_split(split, "crowded"),
+                            jax.random.randint(keys[4], (), 4, NUM_CREATURES + 1),
+                            jax.random.randint(keys[4], (), 0, TRAIN_MAX_CREATURES + 1))
+    slip = jnp.where(is_split(split, "slippery"),
+                     jax.random.uniform(keys[5], (), minval=0.1, maxval=0.3), jnp.float32(0.0))
     verb, obj, goal, length = _chain(keys[6], split, max_chain)
     # Shuffle which slot holds the 1st, 2nd, 3rd named object, so a slot's position in
     # the observation says nothing about the errand (only kind and colour do).
@@ -236,8 +237,10 @@ def sample_task(key, split: str, max_chain: int, p_locked, distractors: bool, ha
         agent_start=agent, object_cell=objects.astype(jnp.int32), goal_cell=goals,
         creature_cell=creatures, object_present=task.object_present.at[0].set(locked),
     )
-    if not distractors:
-        task = _without_distractors(task)
+    bare = _without_distractors(task)
+    task = task.replace(object_present=jnp.where(distractors, task.object_present,
+                                                 bare.object_present),
+                        goal_present=jnp.where(distractors, task.goal_present, bare.goal_present))
     return task.replace(difficulty=_difficulty(task))
 
 
