@@ -10,6 +10,34 @@ jax.config.update(
 )
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
+# `TRAINEE_TEST_COMPILES=<dir>`: every test's XLA compiles (name, seconds, loaded from the
+# persistent cache or not) go to <dir>/<worker>.jsonl, read by benchmarks/suite_compiles.py
+# (issue 17: where the suite's time goes). Off by default.
+COMPILE_LOG = os.environ.get("TRAINEE_TEST_COMPILES")
+_compiles_before: list[int] = []
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if COMPILE_LOG:
+        from trainee.runtime.compiles import compiles, record_compiles
+
+        record_compiles()
+        _compiles_before[:] = [len(compiles())]
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if COMPILE_LOG and _compiles_before:
+        import json
+        from pathlib import Path
+
+        from trainee.runtime.compiles import compiles
+
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(Path(COMPILE_LOG) / f"{worker}.jsonl", "a") as log:
+            for c in compiles()[_compiles_before[0]:]:
+                log.write(json.dumps({"test": nodeid, "name": c.name, "seconds": c.seconds,
+                                      "cached": c.cached}) + "\n")
+
 
 @pytest.fixture(autouse=True)
 def _exam_keys_in_a_temporary_home(tmp_path_factory, monkeypatch):
