@@ -4,8 +4,8 @@ decision at quick scale says what scale would").
 
     python benchmarks/study_at_budget.py on-the-job --times 5 --out runs/on-the-job-x5.json
 
-Everything but `Scale.train_steps` is quick scale's (seeds, network, envs, evaluation
-sizes; the scale keeps its name, so the study's quick-scale design is what runs); the
+Everything but `Scale.train_steps` is the scale's (seeds, network, envs, evaluation
+sizes; the scale keeps its name, so the study's design at that scale is what runs); the
 result, its verdict, the budget and the wall clock go to OUT (JSON, atomically).
 """
 
