@@ -1,5 +1,7 @@
 """Scales: how big each study's experiment is. `tiny` exists for the tests, `quick` is
-what `trainee run` uses on a laptop CPU, `full` is sized for a GPU.
+what `trainee run` uses on a laptop CPU, `standard` runs gap, jaggedness and the xland
+career on the field's own worlds (XLand-MiniGrid, Craftax; issue 18), `full` is sized for
+a GPU.
 
 Every field is a budget or a count; none changes what a study measures, only how
 precisely. Shapes that reach compiled programs (`num_envs`, `num_steps`, `chunk_updates`,
