@@ -2,6 +2,7 @@
 ratio to gymnax CartPole-v1 timed in the same rounds (interleaved), with the load.
 
     PYTHONPATH=src python benchmarks/field_worlds.py [--num-envs 1024 --steps 64 --rounds 3]
+    PYTHONPATH=src python benchmarks/field_worlds.py --step-only --worlds craftax:classic
 
 Each world runs `AutoReset` over one task per env (train split) in a jitted `lax.scan` of
 `steps` steps; compilation is excluded (one warm-up call). Prints one line per world per
@@ -23,10 +24,12 @@ WORLDS = ("xminigrid:trivial-2k", "xminigrid:MiniGrid-UnlockPickUp", "craftax:cl
 REFERENCE = "gymnax:CartPole-v1"
 
 
-def make_rollout(name: str, num_envs: int, steps: int):
-    """A jitted `run(key) -> rewards sum` stepping `num_envs` envs for `steps` steps."""
+def make_rollout(name: str, num_envs: int, steps: int, step_only: bool = False):
+    """A jitted `run(key) -> rewards sum` stepping `num_envs` envs for `steps` steps
+    (with `step_only`, the world's own step without `AutoReset`: ended episodes step on,
+    which times the step apart from the reset that `AutoReset` computes every step)."""
     world = make(name)
-    env = AutoReset(world)
+    env = world if step_only else AutoReset(world)
     tasks = world.tasks(jax.random.key(0), "train", num_envs)
     keys = jax.random.split(jax.random.key(1), num_envs)
     _, state = jax.jit(jax.vmap(env.reset))(keys, tasks)
@@ -58,12 +61,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
+    parser.add_argument("--step-only", action="store_true",
+                        help="time the worlds' step without AutoReset's per-step reset")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, {os.cpu_count()} cpus, load {os.getloadavg()}")
     runs = {}
     for name in (REFERENCE, *args.worlds):
         start = time.perf_counter()
-        runs[name] = make_rollout(name, args.num_envs, args.steps)
+        runs[name] = make_rollout(name, args.num_envs, args.steps, args.step_only)
         jax.block_until_ready(runs[name](jax.random.key(99)))  # compile
         print(f"{name}: built and compiled in {time.perf_counter() - start:.0f} s", flush=True)
     ratios: dict[str, list[float]] = {name: [] for name in args.worlds}

@@ -18,7 +18,7 @@ class RunConfig:
     """The main job: run every study (or --studies) and write one HTML report. Rerunning
     the same command resumes: finished studies are read back, never recomputed."""
 
-    scale: Literal["quick", "full", "tiny"] = "quick"
+    scale: Literal["quick", "standard", "full", "tiny"] = "quick"
     """quick: <= 10 min on a 2-core CPU; full: GPU-sized (hours on a GPU, see
     docs/studies.md); tiny: seconds, for tests only (no evidence)."""
     studies: str = "all"

@@ -19,7 +19,7 @@ class StudyConfig:
     name: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="NAME")]
     """Study name: gap, two-students, value-function, jaggedness, eval-hacking, care,
     on-the-job, fleet."""
-    scale: Literal["quick", "full", "tiny"] = "quick"
+    scale: Literal["quick", "standard", "full", "tiny"] = "quick"
     """Scale (as for `trainee run`)."""
     seeds: int | None = None
     """Seeds per configuration (default: the scale's)."""

@@ -35,13 +35,14 @@ from trainee.studies.experiment import (
     Context,
     ci,
     eval_keys,
+    reference_block,
     reference_records,
     references,
     seed_tasks,
     train_curve,
 )
 from trainee.studies.programs import get_program
-from trainee.studies.tasksets import main_world
+from trainee.studies.tasksets import ACHIEVEMENT_DEPTH, has_items, jagged_items, main_world
 from trainee.studies.verdict import MARGINS, Verdict, above_null, combine, require_learned
 
 NAME = "jaggedness"
@@ -57,7 +58,10 @@ METHOD = (
     "success on difficulty, played as often (20 simulated evaluations, bias-corrected "
     "by a second level of simulation, since the fit follows the noise). Re-introduced "
     "bugs per episode against the oracle (0) and the random policy. The verdict needs "
-    "both excesses (flips and index over their nulls) above the margin."
+    "both excesses (flips and index over their nulls) above the margin. On Craftax "
+    "(standard scale) the items are its 22 achievements, not its tasks: unlocked or not "
+    "per episode, difficulty = depth in the tech tree (tasksets.ACHIEVEMENT_DEPTH); the "
+    "learning guard is one achievement an episode above random play."
 )
 MARGIN = MARGINS[NAME]  # stated and justified in studies/verdict.py
 NULL_DRAWS = 20  # simulated evaluations of the monotone fit per seed
@@ -69,15 +73,16 @@ PLACEBO = ("the 'successive checkpoints' are the final one played again with fre
 
 def played_twice(curve) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per checkpoint after the first chunk: (success on keys A, success on keys B)."""
-    return [(a.success, b.success) for a, b in zip(curve.records["fixed"][1:],
-                                                     curve.retest["fixed"][1:], strict=True)]
+    return [(jagged_items(a).success, jagged_items(b).success)
+            for a, b in zip(curve.records["fixed"][1:], curve.retest["fixed"][1:], strict=True)]
 
 
 def replayed(ctx: Context, program, params, batch, seed: int, count: int) -> list:
     """The placebo's checkpoints: the same `params` played `count` times, each time with
     a fresh pair of episode keys (any flip between them is evaluation noise)."""
     evaluate = program.evaluator(ctx.scale.episodes, in_axes=(0, 0, 0))
-    play = lambda s: np.asarray(evaluate(params, eval_keys(s, ctx.seeds), batch).success)
+    play = lambda s: jagged_items(evaluate(params, eval_keys(s, ctx.seeds), batch)
+                                  .to_numpy()).success
     return [(play(seed + 1000 * (t + 1)), play(seed + 1000 * (t + 1) + 500))
             for t in range(count)]
 
@@ -123,6 +128,19 @@ def bug_numbers(program, ctx: Context, curve, fixed) -> dict:
     return out
 
 
+def item_references(program, ctx: Context, curve, fixed) -> dict:
+    """For a world whose items are achievements (`tasksets.jagged_items`): the agent's,
+    the untrained parameters' and random play's achievement unlock rate (mean over
+    achievements and episodes) on the same tasks and keys; nothing for other worlds."""
+    if not has_items(curve.records["fixed"][-1]):
+        return {}
+    rate = lambda records: success_rate(jagged_items(records))
+    refs = reference_records(program.world, fixed["fixed"], curve.keys, ctx.scale.episodes)
+    return {"item_references": reference_block(
+        rate(curve.records["fixed"][-1]), rate(curve.start["fixed"]),
+        {name: rate(records) for name, records in refs.items()})}
+
+
 def agent_numbers(ctx: Context, world_name: str, learner: str, seed: int) -> dict:
     program = get_program(world_name, learner, ctx.scale)
     world = program.world
@@ -139,14 +157,15 @@ def agent_numbers(ctx: Context, world_name: str, learner: str, seed: int) -> dic
     if ctx.placebo:
         checkpoints = replayed(ctx, program, curve.state.params, fixed["fixed"], seed,
                                len(checkpoints))
-    final = curve.records["fixed"][-1]
+    final = jagged_items(curve.records["fixed"][-1])  # the tasks, or Craftax's achievements
     return {
         "success": ci(success_rate(final)),
-        "curve": [ci(success_rate(r)) for r in curve.records["fixed"]],
+        "curve": [ci(success_rate(jagged_items(r))) for r in curve.records["fixed"]],
         "steps": curve.steps.tolist(),
         **flip_numbers(checkpoints),
-        **index_numbers(final, ctx.scale.episodes, seed, ctx.placebo),
+        **index_numbers(final, final.success.shape[-1], seed, ctx.placebo),
         **bug_numbers(program, ctx, curve, fixed),
+        **item_references(program, ctx, curve, fixed),
         "references": references(program, ctx, curve, fixed)["fixed"],
     }
 
@@ -164,7 +183,9 @@ def verdict(result: dict) -> Verdict:
     ppo = result["agents"]["ppo"]
     key = "negative flip rate between successive ppo checkpoints minus its test-retest null"
     value = ppo["negative_flips_minus_null"]
-    weak = require_learned(ppo["references"], "ppo success")
+    weak = (require_learned(ppo["item_references"], "ppo achievement unlock rate",
+                            floor=1 / len(ACHIEVEMENT_DEPTH))  # one achievement an episode
+            if "item_references" in ppo else require_learned(ppo["references"], "ppo success"))
     if weak:
         return Verdict("inconclusive", weak, key, value)
     # Both statistics are >= 0 by construction, so each is judged by its excess over a

@@ -1,5 +1,7 @@
 """Scales: how big each study's experiment is. `tiny` exists for the tests, `quick` is
-what `trainee run` uses on a laptop CPU, `full` is sized for a GPU.
+what `trainee run` uses on a laptop CPU, `standard` runs gap, jaggedness and the xland
+career on the field's own worlds (XLand-MiniGrid, Craftax; issue 18), `full` is sized for
+a GPU.
 
 Every field is a budget or a count; none changes what a study measures, only how
 precisely. Shapes that reach compiled programs (`num_envs`, `num_steps`, `chunk_updates`,
@@ -51,6 +53,9 @@ class Scale:
     number); single-world studies take the last of repair / corridor among them
     (`tasksets.main_world`). corridor, saturated at every budget (random play 0.78-0.84
     on its train tasks), is the template world of the tests only (issue 12)."""
+    single_world: str = ""
+    """The world of the single-world studies when it is not the last of repair /
+    corridor among `worlds` (`tasksets.main_world`); `standard` puts Craftax there."""
 
     @property
     def steps_per_chunk(self) -> int:
@@ -67,6 +72,14 @@ SCALES = {
                    minibatches=8, hidden=32, layers=2, pool=256, eval_tasks=64, episodes=2,
                    configs=12, worlds=("repair", "driving")),
     # GPU-sized (not run on CPU): ~100x the experience, every world.
+    # The field's own worlds (issue 18): gap on XLand-MiniGrid rulesets, jaggedness on
+    # Craftax-Classic achievements (episodes cut at 300 steps: evaluation plays every
+    # episode to its limit), sized so that they, their placebos and the MiniGrid career
+    # fit in the hour a loaded 2-core CPU afforded (docs/studies.md, "The field's worlds").
+    "standard": Scale("standard", seeds=5, train_steps=245_760, chunks=4, num_envs=32,
+                      num_steps=32, minibatches=8, hidden=64, layers=2, pool=256,
+                      eval_tasks=64, episodes=1, configs=12, worlds=("xminigrid:trivial-2k",),
+                      single_world="craftax:classic-300"),
     "full": Scale("full", seeds=10, train_steps=10_000_000, chunks=20, num_envs=256,
                   num_steps=128, minibatches=2, hidden=256, layers=2, pool=4096, eval_tasks=512,
                   episodes=4, configs=64, worlds=("repair", "errands", "driving")),

@@ -46,9 +46,14 @@ def world_names() -> list[str]:
 
 
 def make_world(suffix: str) -> World:
-    if suffix != "classic":
-        raise ValueError(f"unknown craftax world {suffix!r}; choose craftax:classic")
-    return CraftaxClassic()
+    """`craftax:classic` (the package's 10,000-step episodes) or `craftax:classic-<N>`
+    (episodes cut at N steps: evaluation plays every episode to `max_steps`, so the
+    studies on a CPU need short ones)."""
+    base, _, steps = suffix.partition("-")
+    if base != "classic" or (steps and not steps.isdigit()):
+        raise ValueError(f"unknown craftax world {suffix!r}; choose craftax:classic or "
+                         "craftax:classic-<max_steps>, e.g. craftax:classic-1000")
+    return CraftaxClassic(max_steps=int(steps)) if steps else CraftaxClassic()
 
 
 @struct.dataclass
@@ -63,7 +68,7 @@ class CraftaxClassic(World):
 
     def __init__(self, max_steps: int = 10_000, num_train_levels: int = 200):
         module, constants = import_craftax("world 'craftax:classic'")
-        self.name = "craftax:classic"
+        self.name = "craftax:classic" if max_steps == 10_000 else f"craftax:classic-{max_steps}"
         self.env = module.CraftaxClassicSymbolicEnvNoAutoReset()
         self.params = self.env.default_params.replace(max_timesteps=max_steps)
         self.max_steps = max_steps
