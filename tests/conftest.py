@@ -46,12 +46,17 @@ def _exam_keys_in_a_temporary_home(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("TRAINEE_EXAM_KEY", raising=False)
 
 
-@pytest.fixture(autouse=True)
-def _studies_in_this_process(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _studies_in_this_process():
     """`trainee run` runs studies in this process unless a test passes --workers: tests
     patch study modules in-process, and tiny studies gain nothing from worker processes
-    (tests/test_processes.py tests the workers)."""
-    monkeypatch.setattr("trainee.runtime.processes.default_workers", lambda: 1)
+    (tests/test_processes.py tests the workers). Session-scoped, so that module-scoped
+    fixtures (tests/test_report.py's run) get it too: with function scope they ran their
+    studies in spawned workers, where a patched study is the real one (~100 s of fleet
+    compiles in test_report's setup)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("trainee.runtime.processes.default_workers", lambda: 1)
+        yield
 
 
 def require(module: str):

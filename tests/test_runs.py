@@ -33,11 +33,14 @@ def made(tmp_path_factory):
                  "--num-minibatches", "1", "--no-reference", "--out", str(root / "career")]) == 0
     career.unlink()  # the rerun must need only the run directory
     fleet = root / "fleet.yaml"
-    fleet.write_text("preset: corridor\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
+    # `merge: none` (the fleet is its specialists: one fleet program, not two; the merge
+    # rules are tested in tests/test_fleet.py)
+    fleet.write_text("preset: corridor\nmerge: none\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
                      f"eval_tasks: 4\neval_episodes: 1\nseeds: 2\nhp:\n  {TINY_HP}")
     assert main(["fleet", str(fleet), "--out", str(root / "fleet"), "--quiet"]) == 0
     fleet.unlink()
-    assert main(["run", "--scale", "tiny", "--studies", "gap", "--seeds", "2", "--quiet",
+    assert main(["run", "--scale", "tiny", "--studies", "gap", "--quiet",  # 5 seeds: the
+                 # programs of the other tests' tiny gap runs
                  "--out", str(root / "study")]) == 0
     return root
 
@@ -60,7 +63,7 @@ def test_every_kind_is_recorded_and_listed(made, capsys):
     for name, kind, worlds, seeds in (("train", "train", "corridor", 2),
                                       ("career", "career", "corridor", 2),
                                       ("fleet", "fleet", "corridor", 2),
-                                      ("study", "study", "", 2)):
+                                      ("study", "study", "", 5)):
         row = listed[str((made / name).resolve())]
         assert (row["kind"], row["worlds"], row["seeds"], row["status"]) == (
             kind, worlds, seeds, "done")
