@@ -14,7 +14,7 @@ from trainee.program import chunk_lengths, chunk_size
 from trainee.train import TrainConfig, train
 from trainee.worlds import make
 
-TINY = LearnerConfig(total_steps=16 * 32 * 12, num_envs=16, num_steps=32, lr=1e-3)
+TINY = LearnerConfig(total_steps=16 * 32 * 12, num_envs=16, num_steps=32, lr=1e-3, hidden=16)
 
 
 def tiny_config(out, **kw):
