@@ -5,6 +5,8 @@ evaluation point.
     nice python benchmarks/errands_networks.py --variants attention mlp     # interleaved
     nice python benchmarks/errands_networks.py --variants attention-wide --total-steps 2000000
 
+Lines of this session: benchmarks/errands_networks/session9.jsonl.
+
 Training tasks: a pool of `--pool` train tasks with chains of 1-2 (`max_chain=2`, locked
 doors and distractors as by default). Evaluation (the current policy, sampled actions):
 fresh tasks of every split with chains of 1-2 except `longer` (always 4 sub-goals);
@@ -28,9 +30,13 @@ optimiser of the first measurement (docs/worlds/errands.md):
 - `attention-256envs`: 256 envs x 16 steps (twice the batch per update, half the updates);
 - `attention-bonus`: the training pool pays `subgoal_bonus=0.1` per finished sub-goal
   (shaping; evaluation tasks keep the default sparse reward: success is what counts).
-Protocol: every variant runs 2M env steps (lr annealed over 2M) with points at 1M and 2M;
-the one with the best fresh-train success at 2M (and, if two changes each beat
-`attention` there, their combination) runs 4M. Held-out is reported, never selected on.
+Protocol (revised 21:40 UTC, still before any run: the smoke test measured attention at
+~1.3k env steps/s at load 5, so 2M steps a variant do not fit the session): every variant
+runs 1M env steps (lr annealed over 1M) with points at 0.5M and 1M, in this order as
+time allows: `attention`, `mlp` and `attention-bonus` interleaved; then
+`attention-2rounds` and `attention-ent003` interleaved; then `attention-wide`,
+`attention-256envs`. The best fresh-train success at 1M is the selected variant; longer
+budgets only if time remains. Held-out is reported, never selected on.
 Every run goes in the table (docs/worlds/errands.md, "PPO with the attention network").
 
 Encoder shapes (width, heads, rounds) are not LearnerConfig fields: a variant sets them
@@ -186,8 +192,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["attention", "mlp"],
                         choices=sorted(VARIANTS))
-    parser.add_argument("--total-steps", type=int, default=2_000_000)
-    parser.add_argument("--eval-every", type=int, default=1_000_000)
+    parser.add_argument("--total-steps", type=int, default=1_000_000)
+    parser.add_argument("--eval-every", type=int, default=500_000)
     parser.add_argument("--max-chain", type=int, default=2)
     parser.add_argument("--pool", type=int, default=4096)
     parser.add_argument("--eval-tasks", type=int, default=256)
