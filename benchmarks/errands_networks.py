@@ -30,7 +30,7 @@ optimiser of the first measurement (docs/worlds/errands.md):
 - `attention-256envs`: 256 envs x 16 steps (twice the batch per update, half the updates);
 - `attention-bonus`: the training pool pays `subgoal_bonus=0.1` per finished sub-goal
   (shaping; evaluation tasks keep the default sparse reward: success is what counts).
-Protocol (revised 21:40 UTC, still before any run: the smoke test measured attention at
+Protocol (revised 21:37 UTC, still before any run: the smoke test measured attention at
 ~1.3k env steps/s at load 5, so 2M steps a variant do not fit the session): every variant
 runs 1M env steps (lr annealed over 1M) with points at 0.5M and 1M, in this order as
 time allows: `attention`, `mlp` and `attention-bonus` interleaved; then
