@@ -8,7 +8,7 @@ over the observation or over an encoder's features. `LearnerConfig.network` choo
   dot-product attention over them (Vaswani et al. 2017). Matching "the blue ball" to a
   slot is then one dot product between the instruction's and the slot's features, the
   same for every slot, where an MLP must learn it separately for each slot position;
-- `auto`: attention where the world has an entity layout, else mlp.
+- `auto`: mlp everywhere, until another network is shown to pay (docs/learners.md).
 
 Parameters are plain pytrees (nested dicts of arrays): average them, vmap them, save them.
 """
@@ -241,9 +241,9 @@ def resolve_network(config: LearnerConfig, world: World) -> str:
     layout, shape = entity_layout(world), world.observation_space.shape
     if config.network == "auto":
         # The MLP everywhere until another network is shown to pay: attention on errands
-        # was ahead at 0.5M steps (held-out 0.16 vs 0.10, one seed) but nowhere near the
-        # 0.9 target and 2.3x slower per step (docs/learners.md); the CNN was > 40x
-        # slower than the MLP on MinAtar Breakout.
+        # is ahead at equal steps (held-out 0.11 vs 0.05 at 1M, one seed) but nowhere near
+        # the 0.9 target and ~4x slower per step (docs/worlds/errands.md); the CNN was
+        # > 40x slower than the MLP on MinAtar Breakout.
         return "mlp"
     if config.network == "cnn" and len(shape) != 3:
         raise ValueError(f"network 'cnn' needs (H, W, C) grid observations; {world.name} "
