@@ -3,6 +3,8 @@ stated budget, on every split (and every train level) of every built-in world.
 
     python benchmarks/world_references.py [--worlds repair driving] [--tasks 512]
         [--episodes 2] [--ppo-scale quick] [--no-ppo] [--out benchmarks/world_references.jsonl]
+    python benchmarks/world_references.py --worlds repair --no-references \
+        --ppo-steps 983040 1966080      # ppo at 8x and 16x the quick budget
 
 One JSON line per (world, split, level, policy): success, return, length and every hidden
 counter (episode means), with the task count, episodes and, for ppo, the budget (env
@@ -94,8 +96,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=512, help="tasks per split / level")
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--ppo-scale", default="quick")
-    parser.add_argument("--ppo-steps", type=int, default=None,
-                        help="env steps per seed instead of the scale's")
+    parser.add_argument("--ppo-steps", type=int, nargs="+", default=[None],
+                        help="env steps per seed instead of the scale's (several: one set "
+                             "of ppo rows per budget, e.g. 8x and 16x quick's 122,880)")
     parser.add_argument("--no-ppo", action="store_true")
     parser.add_argument("--no-references", action="store_true", help="ppo rows only")
     parser.add_argument("--out", type=Path, default=None, help="also append lines here")
@@ -106,8 +109,8 @@ def main() -> None:
         if not args.no_references:
             rows = reference_rows(world, args.tasks, args.episodes)
         if not args.no_ppo:
-            rows = itertools.chain(rows, ppo_rows(world, args.ppo_scale, args.tasks,
-                                                  args.ppo_steps))
+            rows = itertools.chain(rows, *(ppo_rows(world, args.ppo_scale, args.tasks, steps)
+                                           for steps in args.ppo_steps))
         for row in rows:
             print(json.dumps(row), flush=True)
             if args.out:

@@ -8,7 +8,7 @@ over the observation or over an encoder's features. `LearnerConfig.network` choo
   dot-product attention over them (Vaswani et al. 2017). Matching "the blue ball" to a
   slot is then one dot product between the instruction's and the slot's features, the
   same for every slot, where an MLP must learn it separately for each slot position;
-- `auto`: attention where the world has an entity layout, else mlp.
+- `auto`: mlp everywhere, until another network is shown to pay (docs/learners.md).
 
 Parameters are plain pytrees (nested dicts of arrays): average them, vmap them, save them.
 """
@@ -175,40 +175,55 @@ def split_entities(obs: jax.Array, layout: EntityLayout):
 
 
 class EntityEncoder(nn.Module):
-    """(B, size) flat observation -> (B, 2 * ATTENTION_DIM) features.
+    """(B, size) flat observation -> (B, (1 + rounds) * ATTENTION_DIM) features.
 
     The context (everything outside the entity groups: agent, wall, door, carried object,
     current sub-goal) is embedded as h; each head's query from h attends over the
     tokens, one per slot of each group, with keys and values linear in the slot's
     features (a projection per group, shared by its slots); absent slots (all zeros) are
-    masked out. Output: [h, attended]. No slot index enters anywhere, so the output is
-    invariant to reordering the slots of a group (tests/test_networks.py checks it).
-    Scores and sums are elementwise products and reductions (fused by XLA) rather than
-    batched matmuls of 16-wide heads over ~12 tokens."""
+    masked out. Output: [h, attended]. With `rounds` = 2, a second query from [h,
+    attended] attends over the same tokens again (e.g. first the named object, then the
+    goal tile of its colour) and its result is appended. No slot index enters anywhere,
+    so the output is invariant to reordering the slots of a group
+    (tests/test_networks.py checks it)."""
 
     layout: EntityLayout
     dim: int = ATTENTION_DIM
     heads: int = ATTENTION_HEADS
+    rounds: int = 1  # attention passes over the tokens, each with its own query
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         context, groups = split_entities(obs, self.layout)
         h = nn.relu(nn.Dense(self.dim, kernel_init=orthogonal(np.sqrt(2)), name="context")(context))
-        head_dim = self.dim // self.heads
-        split = lambda x: x.reshape(*x.shape[:-1], self.heads, head_dim)
-        project = lambda name: nn.Dense(self.dim, kernel_init=orthogonal(1.0), name=name)
-        q = split(project("query")(h))[..., None, :, :]  # (B, 1, H, d)
         kv = jnp.concatenate([  # keys and values in one projection per group
             nn.Dense(2 * self.dim, kernel_init=orthogonal(1.0), name=f"key_value_{g.name}")(x)
             for g, x in zip(self.layout.groups, groups, strict=True)
         ], axis=-2)
-        k, v = split(kv[..., :self.dim]), split(kv[..., self.dim:])  # (B, N, H, d)
         present = jnp.concatenate([jnp.any(x != 0, axis=-1) for x in groups], -1)[..., None]
+        features = [h]
+        for i in range(self.rounds):
+            query_in = h if i == 0 else nn.relu(nn.Dense(
+                self.dim, kernel_init=orthogonal(np.sqrt(2)), name=f"refine_{i}")(
+                    jnp.concatenate(features, axis=-1)))
+            name = "query" if i == 0 else f"query_{i}"
+            q = nn.Dense(self.dim, kernel_init=orthogonal(1.0), name=name)(query_in)
+            features.append(self.attend(q, kv, present))
+        return jnp.concatenate(features, axis=-1)
+
+    def attend(self, q: jax.Array, kv: jax.Array, present: jax.Array) -> jax.Array:
+        """q (B, D), kv (B, N, 2D), present (B, N, 1) -> (B, D). Scores and sums are
+        elementwise products and reductions (fused by XLA) rather than batched matmuls of
+        16-wide heads over ~12 tokens."""
+        head_dim = self.dim // self.heads
+        split = lambda x: x.reshape(*x.shape[:-1], self.heads, head_dim)
+        q = split(q)[..., None, :, :]  # (B, 1, H, d)
+        k, v = split(kv[..., :self.dim]), split(kv[..., self.dim:])  # (B, N, H, d)
         scores = jnp.sum(q * k, axis=-1) / np.sqrt(head_dim)  # (B, N, H)
         scores = jnp.where(present, scores, -1e9)
         weights = jax.nn.softmax(scores, axis=-2) * jnp.any(present, axis=-2, keepdims=True)
         attended = jnp.sum(weights[..., None] * v, axis=-3)  # (B, H, d)
-        return jnp.concatenate([h, attended.reshape(*h.shape[:-1], self.dim)], axis=-1)
+        return attended.reshape(*attended.shape[:-2], self.dim)
 
 
 def entity_layout(world: World) -> EntityLayout | None:
@@ -226,9 +241,9 @@ def resolve_network(config: LearnerConfig, world: World) -> str:
     layout, shape = entity_layout(world), world.observation_space.shape
     if config.network == "auto":
         # The MLP everywhere until another network is shown to pay: attention on errands
-        # was ahead at 0.5M steps (held-out 0.16 vs 0.10, one seed) but nowhere near the
-        # 0.9 target and 2.3x slower per step (docs/learners.md); the CNN was > 40x
-        # slower than the MLP on MinAtar Breakout.
+        # is ahead at equal steps (held-out 0.11 vs 0.05 at 1M, one seed) but nowhere near
+        # the 0.9 target and ~4x slower per step (docs/worlds/errands.md); the CNN was
+        # > 40x slower than the MLP on MinAtar Breakout.
         return "mlp"
     if config.network == "cnn" and len(shape) != 3:
         raise ValueError(f"network 'cnn' needs (H, W, C) grid observations; {world.name} "
