@@ -39,6 +39,21 @@ def pytest_runtest_logfinish(nodeid, location):
                                       "cached": c.cached}) + "\n")
 
 
+# The heaviest files first (longest first): with `--dist loadfile` the two workers take
+# files in collection order, and a heavy file collected last (test_world_contract.py)
+# kept one worker busy while the other idled at the end. Order from per-file durations
+# of a cold suite (session 9; benchmarks/suite_compiles.py shows where a file's time goes).
+HEAVY_FIRST = ("test_careers.py", "test_world_contract.py", "test_fleet.py", "test_runs.py",
+               "test_errands.py", "test_report.py", "test_executor_ray.py",
+               "test_field_worlds.py", "test_apprentice.py", "test_learner_pieces.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep
+    # their tests' order, the other files theirs
+
+
 @pytest.fixture(autouse=True)
 def _exam_keys_in_a_temporary_home(tmp_path_factory, monkeypatch):
     """The exam writes its key under $XDG_DATA_HOME: never the real user's in tests."""

@@ -19,7 +19,8 @@ class RunConfig:
     the same command resumes: finished studies are read back, never recomputed."""
 
     scale: Literal["quick", "standard", "full", "tiny"] = "quick"
-    """quick: <= 10 min on a 2-core CPU; full: GPU-sized (hours on a GPU, see
+    """quick: <= 10 min on a 2-core CPU; standard: gap and jaggedness on the field's
+    worlds (XLand-MiniGrid, Craftax; docs/studies.md); full: GPU-sized (hours on a GPU, see
     docs/studies.md); tiny: seconds, for tests only (no evidence)."""
     studies: str = "all"
     """Comma-separated study names (see docs/studies.md), or all."""

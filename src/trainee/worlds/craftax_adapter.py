@@ -50,7 +50,7 @@ def make_world(suffix: str) -> World:
     (episodes cut at N steps: evaluation plays every episode to `max_steps`, so the
     studies on a CPU need short ones)."""
     base, _, steps = suffix.partition("-")
-    if base != "classic" or (steps and not steps.isdigit()):
+    if base != "classic" or (steps and not (steps.isdigit() and int(steps) >= 1)):
         raise ValueError(f"unknown craftax world {suffix!r}; choose craftax:classic or "
                          "craftax:classic-<max_steps>, e.g. craftax:classic-1000")
     return CraftaxClassic(max_steps=int(steps)) if steps else CraftaxClassic()
