@@ -14,7 +14,7 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 # persistent cache or not) go to <dir>/<worker>.jsonl, read by benchmarks/suite_compiles.py
 # (issue 17: where the suite's time goes). Off by default.
 COMPILE_LOG = os.environ.get("TRAINEE_TEST_COMPILES")
-_compiles_before: list[int] = []
+_compiles_at_start: dict[str, int] = {}  # test id -> compiles recorded before it began
 
 
 def pytest_runtest_logstart(nodeid, location):
@@ -22,11 +22,11 @@ def pytest_runtest_logstart(nodeid, location):
         from trainee.runtime.compiles import compiles, record_compiles
 
         record_compiles()
-        _compiles_before[:] = [len(compiles())]
+        _compiles_at_start[nodeid] = len(compiles())
 
 
 def pytest_runtest_logfinish(nodeid, location):
-    if COMPILE_LOG and _compiles_before:
+    if nodeid in _compiles_at_start:
         import json
         from pathlib import Path
 
@@ -34,7 +34,7 @@ def pytest_runtest_logfinish(nodeid, location):
 
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         with open(Path(COMPILE_LOG) / f"{worker}.jsonl", "a") as log:
-            for c in compiles()[_compiles_before[0]:]:
+            for c in compiles()[_compiles_at_start.pop(nodeid):]:
                 log.write(json.dumps({"test": nodeid, "name": c.name, "seconds": c.seconds,
                                       "cached": c.cached}) + "\n")
 
