@@ -30,21 +30,41 @@ FAR = CELLS + 1  # "unreachable"
 SWEEPS = 48
 
 
-def distance_field(passable: jax.Array, target: jax.Array) -> jax.Array:
-    """(CELLS,) int32 steps to `target` through passable cells (FAR if none). The target
-    itself counts as reached even if not passable (an object to bump, a door)."""
+def distance_field(passable: jax.Array, target: jax.Array, agent: jax.Array,
+                   needed: jax.Array = True) -> jax.Array:
+    """(CELLS,) int32 steps to `target` through passable cells, exact for every cell
+    nearer than `agent` and for `agent` itself (FAR if unreachable). The target itself
+    counts as reached even if not passable (an object to bump, a door).
+
+    After k sweeps each cell holds its distance if that is at most k, else FAR (unit
+    steps from one source), so the sweeps stop once `agent` is reached: the step down
+    the field reads only the agent's distance and its neighbours' that are smaller,
+    all exact by then. They also stop when a sweep changes nothing, after SWEEPS, or at
+    once when not `needed` (a fallback field: under `vmap` a loop runs while any
+    element's condition holds, so a field no element needs costs no sweep). Same
+    actions as all SWEEPS sweeps (the oracle's plans are pinned in
+    tests/data/task_digests.json through errands' time limits), at a fraction of the
+    sweeps: a plan step needs about as many as the agent is far from its target."""
     start = jnp.where(jnp.arange(CELLS) == target, 0, FAR).reshape(SIZE, SIZE)
     open_cells = passable.reshape(SIZE, SIZE)
+    row, col = agent // SIZE, agent % SIZE
 
-    def sweep(_, d):
+    def going(carry):
+        sweeps, d, changed = carry
+        return needed & changed & (sweeps < SWEEPS) & (d[row, col] >= FAR)
+
+    def sweep(carry):
+        sweeps, d, _ = carry
         padded = jnp.pad(d, 1, constant_values=FAR)
         best = jnp.minimum(
             jnp.minimum(padded[:-2, 1:-1], padded[2:, 1:-1]),
             jnp.minimum(padded[1:-1, :-2], padded[1:-1, 2:]),
         )
-        return jnp.where(open_cells, jnp.minimum(d, best + 1), d)
+        new = jnp.where(open_cells, jnp.minimum(d, best + 1), d)
+        return sweeps + 1, new, jnp.any(new != d)
 
-    return jax.lax.fori_loop(0, SWEEPS, sweep, start).reshape(CELLS)
+    _, d, _ = jax.lax.while_loop(going, sweep, (0, start, jnp.bool_(True)))
+    return d.reshape(CELLS)
 
 
 def _passable(state: ErrandsState, task: ErrandsTask):
@@ -80,8 +100,9 @@ def act(state: ErrandsState, task: ErrandsTask) -> jax.Array:
     """() int32 action: the step down the distance field, or stay when blocked."""
     strict, loose = _passable(state, task)
     target = _target(state, task)
-    d = distance_field(strict, target)
-    d = jnp.where(d[state.agent] >= FAR, distance_field(loose, target), d)
+    d = distance_field(strict, target, state.agent)
+    stuck = d[state.agent] >= FAR  # objects seal every path: plan through them
+    d = jnp.where(stuck, distance_field(loose, target, state.agent, needed=stuck), d)
     directions = jnp.arange(4)
     cells, inside = neighbour(state.agent, directions)
     creature = jnp.any((cells[:, None] == state.creature_cell) & task.creature_present, axis=1)
