@@ -102,14 +102,42 @@ def test_rules_carry_the_anchor():
         make_rule("median")
 
 
-def test_each_fleet_program_is_named_after_its_rule():
+def test_one_merge_program_runs_each_rule_as_its_own():
+    # any_rule (what the one compiled fleet runs: the rule and its hyperparameters as
+    # data) gives each registered rule's own merge and state, leaves the other rules'
+    # states as they were, and one trace serves every rule and hyperparameter.
     import dataclasses
 
-    from trainee.fleet import FleetConfig
-    from trainee.fleet.experiment import rule_label
+    import jax
 
-    labels = [rule_label(dataclasses.replace(FleetConfig(), **fields)) for fields in (
-        {"merge": "mean"}, {"merge": "ties"}, {"merge": "diloco", "outer_momentum": 0.0},
-        {"merge": "none"})]
-    assert labels == ["mean", "ties density=0.2 scale=1", "diloco lr=0.7 momentum=0",
-                      "specialists"]
+    from trainee.fleet import FleetConfig
+    from trainee.fleet.merge import RULES, any_rule, rule_choice
+
+    leaves = lambda tree: [np.asarray(x) for x in jax.tree.leaves(tree)]
+    params = {"w": jax.random.normal(jax.random.key(0), (3, 40)),
+              "b": jnp.arange(6.0).reshape(3, 2)}
+    anchor = jax.tree.map(lambda x: x[0] + 0.5, params)
+    traces = []
+
+    @jax.jit
+    def merge(choice):
+        traces.append(choice)
+        rule = any_rule(choice)
+        return rule.merge(params, rule.init(anchor))
+
+    for fields in ({"merge": "mean"}, {"merge": "ties"}, {"merge": "ties", "ties_density": 0.5},
+                   {"merge": "diloco"}, {"merge": "diloco", "outer_momentum": 0.0}):
+        config = dataclasses.replace(FleetConfig(), **fields)
+        got, states = merge(rule_choice(config))
+        for i, name in enumerate(RULES.names()):
+            entry = RULES.get(name)
+            rule = entry.make(**entry.hyperparameters(config))
+            if name == config.merge:
+                want, state = rule.merge(params, rule.init(anchor))  # op by op: atol for
+                # the float rounding of jit against eager (a fused multiply-add)
+                for x, y in zip(leaves((got, states[i])), leaves((want, state)), strict=True):
+                    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6, err_msg=str(fields))
+            else:  # not run: its state is still its initial one
+                for x, y in zip(leaves(states[i]), leaves(rule.init(anchor)), strict=True):
+                    np.testing.assert_array_equal(x, y)
+    assert len(traces) == 1

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from trainee.fleet import FleetConfig, LearnerConfig, job_pools, make_world  # noqa: E402
 from trainee.fleet.experiment import FleetPrograms, run_seed  # noqa: E402
-from trainee.fleet.merge import rule_for  # noqa: E402
+from trainee.fleet.merge import rule_choice  # noqa: E402
 
 HP = LearnerConfig(total_steps=8 * 16 * 8, num_envs=8, num_steps=16, update_epochs=1,
                    num_minibatches=1, lr=1e-3, hidden=16)
@@ -50,9 +50,11 @@ def test_ray_fleet_matches_the_local_fleet(local_ray):
     programs = FleetPrograms(CONFIG)
     pools = job_pools(make_world("corridor"), jax.random.PRNGKey(0), "train", [0, 3], 4)
     key = jax.random.PRNGKey(1)
-    for rule, local in ((rule_for(CONFIG), programs.fleet), (None, programs.specialists)):
+    none = dataclasses.replace(CONFIG, merge="none")
+    for config, local in ((CONFIG, programs.fleet), (none, programs.specialists)):
         want = jax.block_until_ready(local(key, pools))
-        got = run_fleet_on_ray(HP, "corridor", rule, 4, programs.rounds, key, pools)
+        got = run_fleet_on_ray(HP, "corridor", rule_choice(config), 4, programs.rounds, key,
+                               pools)
         close(want.merged, got.merged)
         close(want.states.params, got.states.params)
         close(want.states.env, got.states.env)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from functools import lru_cache
 
 import jax
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from trainee.fleet.config import FleetConfig
 from trainee.fleet.jobs import job_family, job_pools, make_world
 from trainee.fleet.local import make_fleet_run
-from trainee.fleet.merge import RULES, param_count, rule_for, task_arithmetic
+from trainee.fleet.merge import any_rule, param_count, rule_choice, task_arithmetic
 from trainee.program import get_program, program_name
 from trainee.runtime.compiles import named
 
@@ -55,8 +56,8 @@ class FleetPrograms:
         self.learner = self.program.learner
         self.rounds = config.rounds(self.learner.num_updates)
         self.hp = self.program.shared_hp(config.hp)
-        self.fleet = self._fleet(rule_for(config), rule_label(config))
-        self.specialists = self._fleet(None, "specialists")
+        self.fleet = self._fleet(config)
+        self.specialists = self._fleet(dataclasses.replace(config, merge="none"))
         wide = dataclasses.replace(config.hp, total_steps=config.hp.total_steps * config.instances)
         self.general = get_program(self.world, wide,
                                    self.rounds * config.merge_every * config.instances)
@@ -64,15 +65,12 @@ class FleetPrograms:
         self.score_one = self.program.evaluator(config.eval_episodes, in_axes=(None, 0, 0))
         self.score_own = self.program.evaluator(config.eval_episodes, in_axes=(0, 0, 0))
 
-    def _fleet(self, rule, label: str):
-        program, rounds, every = self.program, self.rounds, self.program.updates
-
-        def run(key, pools, hp):
-            return make_fleet_run(program.learner_with(hp), rule, every, rounds)(key, pools)
-
-        name = f"fleet[{label} {program_name(self.world, program.config, every)} x{rounds}]"
-        compiled = jax.jit(named(run, name))
-        return lambda key, pools: compiled(key, pools, self.hp)
+    def _fleet(self, config: FleetConfig):
+        """`(key, pools) -> FleetOutput` of `config`'s rule (merged None for `none`)."""
+        run, hp, choice = fleet_run(self.program, self.rounds), self.hp, rule_choice(config)
+        if config.merge == "none":
+            return lambda key, pools: run(key, pools, hp, choice)._replace(merged=None)
+        return lambda key, pools: run(key, pools, hp, choice)
 
     def generalist(self, key, pool):
         """One learner on the pool mixing every job's tasks, N times the budget: params."""
@@ -81,12 +79,23 @@ class FleetPrograms:
         return jax.tree.map(lambda x: x[0], state.params)
 
 
-def rule_label(config: FleetConfig) -> str:
-    """The merge rule and its hyperparameters, e.g. `diloco lr=0.7 momentum=0`."""
-    if config.merge == "none":
-        return "specialists"
-    values = RULES.get(config.merge).hyperparameters(config)
-    return " ".join([config.merge, *(f"{k}={v:g}" for k, v in values.items())])
+def fleet_run(program, rounds: int):
+    """The jitted fleet `(key, pools, hp, choice) -> FleetOutput` of `rounds` rounds of
+    `program`'s chunk, one for every merge rule (`RuleChoice`: the rule, its
+    hyperparameters and `none` are arguments), cached per (program, rounds)."""
+    return _fleet_run(program.world, program.config, program.updates, rounds)
+
+
+@lru_cache(maxsize=16)
+def _fleet_run(world, config, updates: int, rounds: int):
+    program = get_program(world, config, updates)
+
+    def run(key, pools, hp, choice):
+        return make_fleet_run(program.learner_with(hp), any_rule(choice), updates, rounds,
+                              choice.merging)(key, pools)
+
+    name = f"fleet[{program_name(world, config, updates)} x{rounds}]"
+    return jax.jit(named(run, name))
 
 
 def success(records) -> np.ndarray:
@@ -115,16 +124,16 @@ def run_seed(config: FleetConfig, seed: int, programs: FleetPrograms | None = No
     pools, eval_train, eval_held = eval_pools(config, p.world, key_pools)
     merged_only = not baselines and config.merge != "none"
     start = time.perf_counter()
-    rule = rule_for(config)
     if executor == "ray":
         from trainee.fleet.ray_executor import run_fleet_on_ray
 
-        fleet = lambda r: run_fleet_on_ray(config.hp, config.world, r, config.merge_every,
-                                           p.rounds, key_train, pools)
+        fleet = lambda c: run_fleet_on_ray(config.hp, config.world, rule_choice(c),
+                                           config.merge_every, p.rounds, key_train, pools)
     else:
-        fleet = lambda r: (p.fleet if r is not None else p.specialists)(key_train, pools)
-    out = fleet(rule)
-    spec = out if rule is None else None if merged_only else fleet(None)
+        fleet = lambda c: (p.specialists if c.merge == "none" else p.fleet)(key_train, pools)
+    out = fleet(config)
+    none = dataclasses.replace(config, merge="none")
+    spec = out if config.merge == "none" else None if merged_only else fleet(none)
     agents: dict = {}
     if not merged_only:
         mixed = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), pools)

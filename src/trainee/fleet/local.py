@@ -55,29 +55,37 @@ def init_fleet(learner: Learner, key: jax.Array, pools) -> TrainState:
     return states._replace(params=broadcast(shared, n))
 
 
-def fleet_round(learner: Learner, rule: MergeRule | None, num_updates: int, carry, pools):
-    """K updates of every instance, then (if `rule`) a merge; returns (carry, metrics)."""
+def fleet_round(learner: Learner, rule: MergeRule | None, num_updates: int, carry, pools,
+                merging: bool | jax.Array = True):
+    """K updates of every instance, then (if `rule` and `merging`, which may be traced)
+    a merge; returns (carry, metrics)."""
     states, merge_state = carry
     train = lambda s, t: _run_updates(learner, s, t, num_updates)
     states, metrics = jax.vmap(train)(states, pools)  # metrics: each (N, K)
     if rule is not None:
         n = jax.tree.leaves(pools)[0].shape[0]
-        merged, merge_state = rule.merge(states.params, merge_state)
-        states = states._replace(params=broadcast(merged, n))
+        merged, new_state = rule.merge(states.params, merge_state)
+        keep = lambda new, old: jnp.where(merging, new, old)
+        states = states._replace(params=jax.tree.map(keep, broadcast(merged, n), states.params))
+        merge_state = jax.tree.map(keep, new_state, merge_state)
     return (states, merge_state), metrics
 
 
-def make_fleet_run(learner: Learner, rule: MergeRule | None, merge_every: int, rounds: int):
+def make_fleet_run(learner: Learner, rule: MergeRule | None, merge_every: int, rounds: int,
+                   merging: bool | jax.Array = True):
     """`run(key, pools) -> FleetOutput`: `rounds` rounds of `merge_every` updates.
 
     `pools`: every leaf (N, P, ...), instance i's task pool. With `rule=None` nothing is
-    merged (independent specialists). Jit the result once; keys and pools are arguments."""
+    merged (independent specialists); so it is with `merging` False, which may be traced
+    (one program for a merged fleet and its specialists: `FleetOutput.merged` is then
+    instance 0's parameters, for the caller to ignore). Jit the result once; keys and
+    pools are arguments."""
 
     def run(key: jax.Array, pools) -> FleetOutput:
         states = init_fleet(learner, key, pools)
         shared = jax.tree.map(lambda x: x[0], states.params)
         merge_state = rule.init(shared) if rule is not None else None
-        one = lambda carry, _: fleet_round(learner, rule, merge_every, carry, pools)
+        one = lambda carry, _: fleet_round(learner, rule, merge_every, carry, pools, merging)
         (states, merge_state), metrics = jax.lax.scan(
             one, (states, merge_state), None, length=rounds
         )

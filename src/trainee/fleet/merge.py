@@ -45,7 +45,10 @@ __all__ = [
     "diloco",
     "make_rule",
     "mean",
+    "RuleChoice",
+    "any_rule",
     "param_count",
+    "rule_choice",
     "rule_for",
     "task_arithmetic",
     "ties",
@@ -79,13 +82,18 @@ def task_arithmetic(stacked: Params, anchor: Params, scale: float) -> Params:
     return jax.tree.map(lambda x, a: a + scale * jnp.sum(x - a, axis=0), stacked, anchor)
 
 
-def _trim_mask(flat: jax.Array, density: float) -> jax.Array:
-    """(N, P) bool: each row's top `density` fraction of entries by magnitude.
+def _trim_mask(flat: jax.Array, density: float | jax.Array) -> jax.Array:
+    """(N, P) bool: each row's top `density` fraction of entries by magnitude, k =
+    round(density x P) of them (at least one). `density` may be traced (one fleet
+    program serves every density), so the k-th largest is read from a sort, not
+    `lax.top_k` (whose k must be static).
 
     Ties at the threshold are all kept (a magnitude equal to the k-th largest)."""
-    k = max(1, int(round(density * flat.shape[1])))
-    threshold = jax.lax.top_k(jnp.abs(flat), k)[0][:, -1:]  # (N, 1) the k-th largest
-    return jnp.abs(flat) >= threshold
+    size = flat.shape[1]
+    k = jnp.clip(jnp.round(density * size), 1, size).astype(jnp.int32)
+    magnitude = jnp.abs(flat)
+    threshold = jnp.take(jnp.sort(magnitude, axis=1), size - k, axis=1)  # the k-th largest
+    return magnitude >= threshold[:, None]
 
 
 def ties(stacked: Params, anchor: Params, density: float = 0.2, scale: float = 1.0) -> Params:
@@ -123,7 +131,8 @@ def diloco(
 
 class RuleEntry(NamedTuple):
     """A registered merge rule: `make(**hyperparameters) -> MergeRule`, and which fields
-    of a fleet config are its hyperparameters (`config -> kwargs`)."""
+    of a fleet config are its hyperparameters (`config -> kwargs`, numbers). The fleet
+    passes them traced (`RuleChoice`), so `make` must not branch in Python on them."""
 
     make: Callable[..., MergeRule]
     hyperparameters: Callable[[Any], dict]
@@ -162,6 +171,49 @@ def make_rule(name: str, **kwargs) -> MergeRule:
     """The merge rule called `name` (`mean`, `ties`, `diloco`) as an init/merge pair;
     `kwargs` are the rule's hyperparameters (ties: density, scale; diloco: lr, momentum)."""
     return RULES.get(name).make(**kwargs)
+
+
+class RuleChoice(NamedTuple):
+    """A fleet config's merge rule as data, so that one compiled fleet serves every
+    rule, hyperparameter and `none` (issue 17: a study's five fleets compiled five
+    programs of 11-16 s each). All leaves are arrays (traced in the program)."""
+
+    index: jax.Array  # () int32: the rule's position in RULES.names()
+    merging: jax.Array  # () bool: False for `none` (the instances are never merged)
+    hyperparameters: tuple  # every registered rule's, in RULES.names() order
+
+
+def rule_choice(config) -> RuleChoice:
+    """`config.merge` and every registered rule's hyperparameters from `config`."""
+    names = RULES.names()
+    merging = config.merge != "none"
+    hyperparameters = tuple(
+        {k: jnp.asarray(v) for k, v in RULES.get(name).hyperparameters(config).items()}
+        for name in names)
+    return RuleChoice(jnp.int32(names.index(config.merge) if merging else 0),
+                      jnp.bool_(merging), hyperparameters)
+
+
+def any_rule(choice: RuleChoice) -> MergeRule:
+    """Every registered rule as one MergeRule: its state holds every rule's state and
+    `merge` runs rule `choice.index` alone (`lax.switch`: one branch executes), with
+    its traced hyperparameters; the other rules' states pass through unchanged."""
+    rules = [RULES.get(name).make(**hp)
+             for name, hp in zip(RULES.names(), choice.hyperparameters, strict=True)]
+
+    def branch(i: int):
+        def merge(operands):
+            stacked, states = operands
+            merged, state = rules[i].merge(stacked, states[i])
+            return merged, (*states[:i], state, *states[i + 1:])
+
+        return merge
+
+    def merge(stacked, states):
+        return jax.lax.switch(choice.index, [branch(i) for i in range(len(rules))],
+                              (stacked, states))
+
+    return MergeRule(lambda params: tuple(rule.init(params) for rule in rules), merge)
 
 
 def rule_for(config) -> MergeRule | None:

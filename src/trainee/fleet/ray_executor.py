@@ -20,7 +20,7 @@ import numpy as np
 
 from trainee.fleet.jobs import make_world
 from trainee.fleet.local import FleetOutput, broadcast, init_fleet
-from trainee.fleet.merge import MergeRule
+from trainee.fleet.merge import RuleChoice, any_rule
 from trainee.learners import LearnerConfig, run_updates
 from trainee.program import Program, get_program
 from trainee.runtime import ensure_ray, ray_actors
@@ -63,12 +63,13 @@ def _stack(trees):
     return jax.tree.map(lambda *xs: np.stack(xs), *trees)
 
 
-def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merge_every: int,
+def run_fleet_on_ray(hp: LearnerConfig, world: str, choice: RuleChoice, merge_every: int,
                      rounds: int, key: jax.Array, pools,
                      cpus_per_instance: float | None = None) -> FleetOutput:
-    """The local fleet (`FleetPrograms.fleet`, or `.specialists` for `rule=None`) of
-    `rounds` rounds of `merge_every` updates from `key` on `pools`, with each instance a
-    Ray actor; returns the same FleetOutput (metrics empty).
+    """The local fleet (`FleetPrograms.fleet`, or `.specialists` for `merge: none`) of
+    `rounds` rounds of `merge_every` updates from `key` on `pools`, merged by `choice`
+    (`rule_choice(config)`; the same merge program as the local fleet's), with each
+    instance a Ray actor; returns the same FleetOutput (metrics empty).
 
     `cpus_per_instance`: Ray CPUs reserved per actor; default min(1, cluster CPUs / N),
     so a fleet larger than the cluster still fits (its actors share the CPUs)."""
@@ -80,8 +81,9 @@ def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merg
     init = jax.jit(lambda k, p, h: init_fleet(program.learner_with(h), k, p))
     states = jax.tree.map(np.asarray, init(key, pools, traced))
     shared = jax.tree.map(lambda x: x[0], states.params)
-    merge_state = rule.init(shared) if rule is not None else None
-    merge = jax.jit(rule.merge) if rule is not None else None
+    merging = bool(choice.merging)
+    merge_state = any_rule(choice).init(shared)
+    merge = jax.jit(lambda stacked, state, c: any_rule(c).merge(stacked, state))
     take = lambda tree, i: jax.tree.map(lambda x: x[i], tree)
     actors = ray_actors(Instance, [(hp, world, take(states, i), take(pools, i), merge_every)
                                    for i in range(n)], cpus_per_instance)
@@ -89,16 +91,16 @@ def run_fleet_on_ray(hp: LearnerConfig, world: str, rule: MergeRule | None, merg
     try:
         for _ in range(rounds):
             params = ray.get([a.call.remote("run_round", merged_ref) for a in actors])
-            if rule is None:
+            if not merging:
                 continue
-            merged, merge_state = merge(_stack(params), merge_state)
+            merged, merge_state = merge(_stack(params), merge_state, choice)
             merged = jax.tree.map(np.asarray, merged)
             merged_ref = ray.put(merged)  # one copy in the object store, read by all
         final = _stack(ray.get([a.call.remote("get_state") for a in actors]))
     finally:
         for actor in actors:
             ray.kill(actor)
-    if rule is not None:
+    if merging:
         # The actors hold merged params only after their next round; the fleet's state
         # after the last merge has the merged params in every instance (as locally).
         final = final._replace(params=broadcast(merged, n))
