@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 
 from trainee.cli import main
-from trainee.fleet import FleetConfig, LearnerConfig, job_pools, make_fleet_run, make_world
-from trainee.fleet.experiment import communication, run_fleet_experiment
-from trainee.fleet.merge import make_rule
-from trainee.learners import make_learner
+from trainee.fleet import FleetConfig, LearnerConfig, job_pools, make_world
+from trainee.fleet.experiment import FleetPrograms, communication, run_fleet_experiment
 
 HP = LearnerConfig(total_steps=8 * 16 * 8, num_envs=8, num_steps=16, update_epochs=1,
                    num_minibatches=1, lr=1e-3, hidden=16)
@@ -22,13 +20,12 @@ TINY = FleetConfig(world="corridor", instances=2, merge="mean", merge_every=4, h
 @pytest.fixture(scope="module")
 def fleet_parts():
     world = make_world("corridor")
-    learner = make_learner(HP, world)
     pools = job_pools(world, jax.random.PRNGKey(0), "train", [0, 3], 4)
-    return world, learner, pools
+    return world, pools
 
 
 def test_jobs_are_pure_and_stacked(fleet_parts):
-    _, _, pools = fleet_parts
+    _, pools = fleet_parts
     assert pools.length.shape == (2, 4)
     np.testing.assert_array_equal(pools.length, [[1] * 4, [4] * 4])
     held = job_pools(make_world("corridor"), jax.random.PRNGKey(1), "slippery", [0, 3], 4)
@@ -36,20 +33,21 @@ def test_jobs_are_pure_and_stacked(fleet_parts):
 
 
 def test_local_fleet_merges_every_round(fleet_parts):
-    _, learner, pools = fleet_parts
-    run = jax.jit(make_fleet_run(learner, make_rule("mean"), 4, 2))
-    out = run(jax.random.PRNGKey(1), pools)
-    # (the same program as test_experiment_summary's fleet) after the last merge every
-    # instance holds the merged parameters
+    _, pools = fleet_parts
+    programs = FleetPrograms(TINY)  # the one compiled fleet (test_experiment_summary's)
+    out = programs.fleet(jax.random.PRNGKey(1), pools)
+    # after the last merge every instance holds the merged parameters
     for leaf, merged in zip(jax.tree.leaves(out.states.params), jax.tree.leaves(out.merged),
                             strict=True):
         np.testing.assert_array_equal(leaf[0], merged)
         np.testing.assert_array_equal(leaf[1], merged)
     assert out.metrics["success"].shape == (2, 2, 4)  # (rounds, N, K)
     # specialists share the initial parameters but drift apart
-    spec = jax.jit(make_fleet_run(learner, None, 4, 2))(jax.random.PRNGKey(1), pools)
+    spec = programs.specialists(jax.random.PRNGKey(1), pools)
     w0, w1 = (jax.tree.leaves(spec.states.params)[-1][i] for i in (0, 1))
-    assert not np.allclose(w0, w1)
+    assert not np.allclose(w0, w1) and spec.merged is None  # (tests/test_fleet_ray.py:
+    # the Ray fleet, which never merges them, gives the same specialists)
+
 
 
 def test_experiment_summary(tmp_path):
