@@ -10,7 +10,7 @@ import pytest
 from trainee import runs, store
 from trainee.cli import COMMANDS, main
 
-TINY_HP = ("total_steps: 256\n  num_envs: 8\n  num_steps: 16\n  update_epochs: 1\n"
+TINY_HP = ("total_steps: 1024\n  num_envs: 8\n  num_steps: 16\n  update_epochs: 1\n"
            "  num_minibatches: 1\n  hidden: 16\n  lr: 0.001\n")
 
 
@@ -28,15 +28,14 @@ def made(tmp_path_factory):
     career.write_text("name: tiny\njobs:\n  - {name: near, world: corridor, steps: 256}\n"
                       "  - {name: far, world: corridor, split: longer, steps: 256}\n"
                       "hp:\n  hidden: 16\n")
-    assert main(["career", str(career), "--seeds", "2", "--num-tasks", "8", "--eval-tasks", "4",
+    assert main(["career", str(career), "--seeds", "2", "--num-tasks", "16", "--eval-tasks", "4",
                  "--num-envs", "8", "--num-steps", "16", "--update-epochs", "1",
                  "--num-minibatches", "1", "--no-reference", "--out", str(root / "career")]) == 0
     career.unlink()  # the rerun must need only the run directory
     fleet = root / "fleet.yaml"
-    # `merge: none` (the fleet is its specialists: one fleet program, not two; the merge
-    # rules are tested in tests/test_fleet.py)
+    # test_fleet.py's TINY fleet, whose programs the compilation cache serves
     fleet.write_text("preset: corridor\nmerge: none\ninstances: 2\nmerge_every: 4\npool_size: 4\n"
-                     f"eval_tasks: 4\neval_episodes: 1\nseeds: 2\nhp:\n  {TINY_HP}")
+                     f"eval_tasks: 4\neval_episodes: 2\nseeds: 2\nhp:\n  {TINY_HP}")
     assert main(["fleet", str(fleet), "--out", str(root / "fleet"), "--quiet"]) == 0
     fleet.unlink()
     assert main(["run", "--scale", "tiny", "--studies", "gap", "--quiet",  # 5 seeds: the
@@ -56,7 +55,7 @@ def test_every_kind_is_recorded_and_listed(made, capsys):
             assert "sse4_2" in record["environment"]["cpu_vector_flags"]
     career = runs.read_record(made / "career")["config"]
     assert [j["steps"] for j in career["career"]["jobs"]] == [256, 256]
-    assert career["settings"]["seeds"] == 2 and career["settings"]["num_tasks"] == 8
+    assert career["settings"]["seeds"] == 2 and career["settings"]["num_tasks"] == 16
     capsys.readouterr()
     assert main(["runs", "--db", str(made / "trainee.db"), "--json"]) == 0
     listed = {r["path"]: r for r in json.loads(capsys.readouterr().out)}
