@@ -25,6 +25,11 @@ from trainee.careers.summary import summarize
 from trainee.learners import LearnerConfig
 from trainee.worlds import make
 
+# One tiny learner for the career tests (and tests/test_runs.py's career), so that its
+# programs are compiled once and served by the compilation cache
+TINY_HP = LearnerConfig(num_envs=8, num_steps=16, hidden=16, update_epochs=1,
+                        num_minibatches=1)
+
 
 def ctx(event, params, init_params=None, tasks=None, past=(), apply_hidden=None, obs=None):
     return Context(event, jax.random.key(0), params, init_params, tasks, list(past), obs,
@@ -97,10 +102,13 @@ def test_selection_rule():
 
 
 def test_two_job_career_end_to_end():
-    hp = LearnerConfig(num_envs=16, num_steps=32, lr=2e-3)
-    settings = CareerConfig(seeds=2, num_tasks=32, eval_tasks=8, episodes=1, chunks=3,
-                              interventions=("replay", "l2_init"))
-    results = run_career(load_career("corridor"), hp, settings, quiet=True)
+    # the tiny programs of test_mixed_career_end_to_end's corridor job (and test_runs')
+    career = load_career("corridor")
+    career = dataclasses.replace(career, jobs=tuple(dataclasses.replace(j, steps=256)
+                                                    for j in career.jobs))
+    settings = CareerConfig(seeds=2, num_tasks=16, eval_tasks=4, episodes=1, chunks=2,
+                            interventions=("replay", "l2_init"))
+    results = run_career(career, TINY_HP, settings, quiet=True)
     assert results["R"].shape == (2, 2, 2)
     assert results["flips_negative"].shape == (2, 1, 2)
     summary = summarize(results)
@@ -183,8 +191,8 @@ def test_mixed_career_end_to_end():
 
     career = Career("mixed-tiny", (Job("near", "corridor", steps=256),
                                    Job("pole", "gymnax:CartPole-v1", steps=256)))
-    hp = LearnerConfig(num_envs=8, num_steps=16, hidden=16, update_epochs=1, num_minibatches=1)
-    settings = CareerConfig(seeds=2, num_tasks=8, eval_tasks=4, episodes=1, chunks=2)
+    hp = TINY_HP
+    settings = CareerConfig(seeds=2, num_tasks=16, eval_tasks=4, episodes=1, chunks=2)
     results = run_career(career, hp, settings, quiet=True)
     assert results["R"].shape == (2, 2, 2)
     assert np.all((results["R"] >= 0) & (results["R"] <= 1))
