@@ -157,9 +157,11 @@ def compute_gae(reward, value, next_value, terminated, done, gamma: float, gae_l
         gae = delta + gamma * gae_lambda * (1.0 - done) * gae
         return gae, gae
 
-    # unrolled: a step is a few scalar ops per env, so the loop's own overhead dominates
+    # Not unrolled: unrolled by 16 (as PureJaxRL does) it ran no faster and compiled
+    # 0.7-1.1 s (10-15%) slower per program, same numbers (interleaved, CartPole 4 x 128
+    # and driving at quick scale, 2026-12-03; benchmarks/README.md, "Compile")
     _, advantages = jax.lax.scan(backward, jnp.zeros_like(delta[0]), (delta, done),
-                                 reverse=True, unroll=16)
+                                 reverse=True)
     return advantages, advantages + value
 
 
