@@ -169,9 +169,14 @@ def _program(world: World, config: LearnerConfig, updates: int,
     # per seed. (The XLA:CPU hang once blamed on per-seed repair pools was LAPACK's QR in
     # the initialiser, docs/studies.md; per-seed pools run on repair since.)
     axes = (0, 0 if seed_tasks else None, 0)
-    name = program_name(world, config, updates)
+    # The init does not depend on the chunk length (nor, for the built-in learners, on
+    # the budget): named without it, the same init of two chunk lengths is one program
+    # to the persistent compilation cache, which keys on the module's text, name
+    # included (driving's init of 3, 40 and 96 updates: the same text but the name;
+    # 3-4 s of compile each in `trainee run`)
+    init_name, name = program_name(world, config), program_name(world, config, updates)
     return Program(world, config, learner, updates,
-                   jax.jit(named(vmap_seeds(init, axes), f"init[{name}]")),
+                   jax.jit(named(vmap_seeds(init, axes), f"init[{init_name}]")),
                    jax.jit(named(vmap_seeds(chunk, axes), f"chunk[{name}]")), seed_tasks)
 
 
