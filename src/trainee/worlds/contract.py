@@ -139,7 +139,8 @@ def check_autoreset(world: World) -> None:
     wrapped = AutoReset(world)
     task = task_at(world.tasks(jax.random.key(6), "train", 1), 0)
     step, plain_step = jax.jit(wrapped.step), jax.jit(world.step)  # not op by op
-    obs, state = wrapped.reset(jax.random.key(7), task)
+    reset = jax.jit(world.reset)
+    obs, state = jax.jit(wrapped.reset)(jax.random.key(7), task)
     key = jax.random.key(8)
     for _ in range(world.max_steps + 1):
         key, key_action, key_step = jax.random.split(key, 3)
@@ -150,7 +151,7 @@ def check_autoreset(world: World) -> None:
             out.info["final_obs"], plain.obs, rtol=1e-5, err_msg=_fail(world, "final_obs")
         )
         if bool(out.terminated | out.truncated):
-            fresh, _ = world.reset(jax.random.split(key_step)[1], task)
+            fresh, _ = reset(jax.random.split(key_step)[1], task)
             np.testing.assert_allclose(
                 out.obs, fresh, rtol=1e-5, err_msg=_fail(world, "reset after end")
             )
@@ -174,10 +175,11 @@ def check_splits_disjoint(world: World, samples: int) -> None:
 def check_deterministic(world: World) -> None:
     """Same key, same task, same action: same result."""
     task = task_at(world.tasks(jax.random.key(9), "train", 1), 0)
-    _, state = world.reset(jax.random.key(10), task)
+    _, state = jax.jit(world.reset)(jax.random.key(10), task)  # jitted: op by op is slow
     action = world.action_space.sample(jax.random.key(11))
-    a = world.step(jax.random.key(12), state, action, task)
-    b = world.step(jax.random.key(12), state, action, task)
+    step = jax.jit(world.step)
+    a = step(jax.random.key(12), state, action, task)
+    b = step(jax.random.key(12), state, action, task)
     chex.assert_trees_all_equal(a, b)
 
 
