@@ -265,3 +265,26 @@ def test_distilling_apprentice_keeps_a_moving_average_teacher():
                                                         leaves(state.params), strict=True))
     plain = make_learner(LearnerConfig(**TINY, total_steps=8 * 16 * 2), world)
     assert plain.keep == ("reservoir",) and plain.init(jax.random.key(0), tasks).teacher is None
+
+
+def test_job_start_teacher_is_the_parameters_at_the_job_start():
+    """`teacher="job-start"` (the told variant): the teacher is the parameters of a job's
+    first update and stays through the job; the term is off in a job that started with an
+    empty reservoir (the first job), on in a later one."""
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(1), "train", 16)
+    config = LearnerConfig(**TINY, total_steps=8 * 16 * 3, distill=1.0, teacher="job-start")
+    learner = make_learner(config, world)
+    update = jax.jit(learner.update)
+    leaves = lambda t: [np.asarray(x) for x in jax.tree.leaves(t)]
+    same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(leaves(a), leaves(b),
+                                                                 strict=True))
+    first = learner.init(jax.random.key(0), tasks)
+    after, metrics = update(first, tasks)  # job 1: empty reservoir at its start
+    assert same(after.teacher, first.params) and float(metrics["distill_kl"]) == 0.0
+    job2 = after._replace(update=jnp.zeros((), jnp.int32))  # a new job: update restarts
+    one, metrics = update(job2, tasks)
+    assert same(one.teacher, after.params) and not same(one.params, after.params)
+    assert float(metrics["distill_kl"]) > 0.0
+    two, _ = update(one, tasks)
+    assert same(two.teacher, after.params) and not same(two.params, one.params)
