@@ -21,7 +21,14 @@ from trainee.learners.apprentice import (
     regularised,
     unroll,
 )
-from trainee.learners.rehearsal import Rehearse, Reservoir, Sources, reservoir_add, reservoir_init
+from trainee.learners.rehearsal import (
+    Rehearse,
+    Reservoir,
+    Sources,
+    reservoir_add,
+    reservoir_init,
+    reservoir_merge,
+)
 from trainee.worlds import make
 
 TINY = dict(learner="apprentice", num_envs=8, num_steps=16, hidden=16, num_minibatches=2)
@@ -288,3 +295,26 @@ def test_job_start_teacher_is_the_parameters_at_the_job_start():
     assert float(metrics["distill_kl"]) > 0.0
     two, _ = update(one, tasks)
     assert same(two.teacher, after.params) and not same(two.params, one.params)
+
+
+def test_reservoir_merge_by_hand():
+    """Merging reservoirs: with fewer offers than slots the union is kept whole; an empty
+    reservoir adds nothing; seen adds up; with full reservoirs each instance fills its
+    share seen_i / sum(seen) of the slots (300 vs 100 offers: 3/4), every kept row of it
+    equally often, and no row twice in one merge (draws without replacement)."""
+    small = reservoir_merge(Reservoir(jnp.array([[10, 11, 0], [20, 0, 0]]), jnp.array([2, 1])),
+                            jax.random.key(0))
+    assert sorted(np.asarray(small.tasks).tolist()) == [10, 11, 20] and int(small.seen) == 3
+    one = reservoir_merge(Reservoir(jnp.array([[0, 0, 0], [1, 2, 3]]), jnp.array([0, 7])),
+                          jax.random.key(3))
+    assert sorted(np.asarray(one.tasks).tolist()) == [1, 2, 3] and int(one.seen) == 7
+    full = Reservoir(jnp.array([[100, 101, 102, 103], [200, 201, 202, 203]]),
+                     jnp.array([300, 100]))
+    merged = jax.vmap(lambda k: reservoir_merge(full, k))(jax.random.split(jax.random.key(1),
+                                                                           4000))
+    kept = np.asarray(merged.tasks)  # (4000, 4)
+    first = kept[kept < 200] - 100
+    assert abs((kept < 200).mean() - 0.75) < 0.02
+    np.testing.assert_allclose(np.bincount(first, minlength=4) / first.size, 0.25, atol=0.02)
+    assert all(len(set(row)) == 4 for row in kept.tolist())
+    assert set(np.asarray(merged.seen).tolist()) == {400}
