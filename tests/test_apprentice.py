@@ -274,6 +274,7 @@ def test_distilling_apprentice_keeps_a_moving_average_teacher():
     assert plain.keep == ("reservoir",) and plain.init(jax.random.key(0), tasks).teacher is None
 
 
+@pytest.mark.slow  # compiles a distilling update: 28 s at load 8 (the told variant, not a default)
 def test_job_start_teacher_is_the_parameters_at_the_job_start():
     """`teacher="job-start"` (the told variant): the teacher is the parameters of a job's
     first update and stays through the job; the term is off in a job that started with an
@@ -302,16 +303,17 @@ def test_reservoir_merge_by_hand():
     reservoir adds nothing; seen adds up; with full reservoirs each instance fills its
     share seen_i / sum(seen) of the slots (300 vs 100 offers: 3/4), every kept row of it
     equally often, and no row twice in one merge (draws without replacement)."""
-    small = reservoir_merge(Reservoir(jnp.array([[10, 11, 0], [20, 0, 0]]), jnp.array([2, 1])),
-                            jax.random.key(0))
+    merge = jax.jit(reservoir_merge)  # one compile for both hand cases (same shapes)
+    small = merge(Reservoir(jnp.array([[10, 11, 0], [20, 0, 0]]), jnp.array([2, 1])),
+                  jax.random.key(0))
     assert sorted(np.asarray(small.tasks).tolist()) == [10, 11, 20] and int(small.seen) == 3
-    one = reservoir_merge(Reservoir(jnp.array([[0, 0, 0], [1, 2, 3]]), jnp.array([0, 7])),
-                          jax.random.key(3))
+    one = merge(Reservoir(jnp.array([[0, 0, 0], [1, 2, 3]]), jnp.array([0, 7])),
+                jax.random.key(3))
     assert sorted(np.asarray(one.tasks).tolist()) == [1, 2, 3] and int(one.seen) == 7
     full = Reservoir(jnp.array([[100, 101, 102, 103], [200, 201, 202, 203]]),
                      jnp.array([300, 100]))
-    merged = jax.vmap(lambda k: reservoir_merge(full, k))(jax.random.split(jax.random.key(1),
-                                                                           4000))
+    merged = jax.jit(jax.vmap(lambda k: reservoir_merge(full, k)))(
+        jax.random.split(jax.random.key(1), 4000))
     kept = np.asarray(merged.tasks)  # (4000, 4)
     first = kept[kept < 200] - 100
     assert abs((kept < 200).mean() - 0.75) < 0.02
