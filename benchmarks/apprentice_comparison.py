@@ -48,6 +48,16 @@ ABLATIONS = {"apprentice-no-gru": {"recurrent": False},
 VARIANTS = {"apprentice-rehearse-half": {"rehearsal": 0.5},
             "apprentice-distill": {"distill": 1.0, "distill_rate": 0.01},
             "apprentice-entropy-floor": {"entropy_floor": 2.0, "floor_coef": 0.1}}
+# session 10's round (docs/apprentice.md): each one change to the lean base, the
+# apprentice without its GRU ("apprentice-no-gru")
+LEAN = {"recurrent": False}
+VARIANTS.update({
+    "lean-distill": {**LEAN, "distill": 1.0, "distill_rate": 0.01},
+    "lean-distill-told": {**LEAN, "distill": 1.0, "teacher": "job-start"},
+    "lean-rehearse-half": {**LEAN, "rehearsal": 0.5}})
+# the arm a variant's paired difference is read against (its base)
+BASE_OF = {name: "apprentice-no-gru" if name.startswith("lean-") else "apprentice"
+           for name in VARIANTS}
 COMPETENCE = on_the_job.COMPETENCE
 FIRST_LATER_JOB = 4  # 0-based index of job 5: "samples to competence on jobs 5 and later"
 HP = LearnerConfig(num_envs=16, num_steps=64, lr=1e-3)  # career-conflict's learner
@@ -167,10 +177,11 @@ def summarise(args) -> None:
             "reached_later_jobs": float(reached[:, later].mean()),
             "average_performance_minus_multitask": None if mt is None else ci(average - mt),
             # the confirmation rule: paired per seed (same pools and keys), variant minus
-            # the apprentice
-            "average_performance_minus_apprentice": (
-                ci(average - averages["apprentice"])
-                if name in VARIANTS and "apprentice" in averages else None),
+            # its base (BASE_OF)
+            "average_performance_minus_base": (
+                ci(average - averages[BASE_OF[name]])
+                if BASE_OF.get(name) in averages else None),
+            "average_performance_per_seed": average.tolist(),
         }
     result["acceptance"] = extra
     result["scratch_reached_later_jobs"] = float(reached_scratch[:, later].mean())
@@ -243,11 +254,12 @@ def table(result: dict) -> str:
                     f"{fmt(a['average_performance_minus_multitask'])} | "
                     f"{fmt(arm.get('plasticity_change'))} | {fmt(arm['mean_gain'])} |")
     variants = [n for n in result["arms"] if n in VARIANTS]
-    paired = [f"| {n} | {fmt(result['acceptance'][n]['average_performance_minus_apprentice'])} |"
+    paired = [f"| {n} | {BASE_OF[n]} | "
+              f"{fmt(result['acceptance'][n]['average_performance_minus_base'])} |"
               for n in variants]
     if paired:
-        paired = ["", "| variant | average performance minus the apprentice's, paired |",
-                  "|---|---|", *paired]
+        paired = ["", "| variant | base | average performance minus the base's, paired |",
+                  "|---|---|---|", *paired]
     return "\n".join(rows + paired + ["", targets(result)]
                      + [f"\n{n}\n{targets(result, n)}" for n in variants])
 

@@ -21,7 +21,14 @@ from trainee.learners.apprentice import (
     regularised,
     unroll,
 )
-from trainee.learners.rehearsal import Rehearse, Reservoir, Sources, reservoir_add, reservoir_init
+from trainee.learners.rehearsal import (
+    Rehearse,
+    Reservoir,
+    Sources,
+    reservoir_add,
+    reservoir_init,
+    reservoir_merge,
+)
 from trainee.worlds import make
 
 TINY = dict(learner="apprentice", num_envs=8, num_steps=16, hidden=16, num_minibatches=2)
@@ -265,3 +272,51 @@ def test_distilling_apprentice_keeps_a_moving_average_teacher():
                                                         leaves(state.params), strict=True))
     plain = make_learner(LearnerConfig(**TINY, total_steps=8 * 16 * 2), world)
     assert plain.keep == ("reservoir",) and plain.init(jax.random.key(0), tasks).teacher is None
+
+
+@pytest.mark.slow  # compiles a distilling update: 28 s at load 8 (the told variant, not a default)
+def test_job_start_teacher_is_the_parameters_at_the_job_start():
+    """`teacher="job-start"` (the told variant): the teacher is the parameters of a job's
+    first update and stays through the job; the term is off in a job that started with an
+    empty reservoir (the first job), on in a later one."""
+    world = make("corridor")
+    tasks = world.tasks(jax.random.key(1), "train", 16)
+    config = LearnerConfig(**TINY, total_steps=8 * 16 * 3, distill=1.0, teacher="job-start")
+    learner = make_learner(config, world)
+    update = jax.jit(learner.update)
+    leaves = lambda t: [np.asarray(x) for x in jax.tree.leaves(t)]
+    same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(leaves(a), leaves(b),
+                                                                 strict=True))
+    first = learner.init(jax.random.key(0), tasks)
+    after, metrics = update(first, tasks)  # job 1: empty reservoir at its start
+    assert same(after.teacher, first.params) and float(metrics["distill_kl"]) == 0.0
+    job2 = after._replace(update=jnp.zeros((), jnp.int32))  # a new job: update restarts
+    one, metrics = update(job2, tasks)
+    assert same(one.teacher, after.params) and not same(one.params, after.params)
+    assert float(metrics["distill_kl"]) > 0.0
+    two, _ = update(one, tasks)
+    assert same(two.teacher, after.params) and not same(two.params, one.params)
+
+
+def test_reservoir_merge_by_hand():
+    """Merging reservoirs: with fewer offers than slots the union is kept whole; an empty
+    reservoir adds nothing; seen adds up; with full reservoirs each instance fills its
+    share seen_i / sum(seen) of the slots (300 vs 100 offers: 3/4), every kept row of it
+    equally often, and no row twice in one merge (draws without replacement)."""
+    merge = jax.jit(reservoir_merge)  # one compile for both hand cases (same shapes)
+    small = merge(Reservoir(jnp.array([[10, 11, 0], [20, 0, 0]]), jnp.array([2, 1])),
+                  jax.random.key(0))
+    assert sorted(np.asarray(small.tasks).tolist()) == [10, 11, 20] and int(small.seen) == 3
+    one = merge(Reservoir(jnp.array([[0, 0, 0], [1, 2, 3]]), jnp.array([0, 7])),
+                jax.random.key(3))
+    assert sorted(np.asarray(one.tasks).tolist()) == [1, 2, 3] and int(one.seen) == 7
+    full = Reservoir(jnp.array([[100, 101, 102, 103], [200, 201, 202, 203]]),
+                     jnp.array([300, 100]))
+    merged = jax.jit(jax.vmap(lambda k: reservoir_merge(full, k)))(
+        jax.random.split(jax.random.key(1), 4000))
+    kept = np.asarray(merged.tasks)  # (4000, 4)
+    first = kept[kept < 200] - 100
+    assert abs((kept < 200).mean() - 0.75) < 0.02
+    np.testing.assert_allclose(np.bincount(first, minlength=4) / first.size, 0.25, atol=0.02)
+    assert all(len(set(row)) == 4 for row in kept.tolist())
+    assert set(np.asarray(merged.seen).tolist()) == {400}

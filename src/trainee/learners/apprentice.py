@@ -273,6 +273,19 @@ def sequence_epochs(network: ApprenticeNet, optimizer, config: LearnerConfig, pa
     return params, opt_state, jax.tree.map(jnp.mean, metrics)
 
 
+def job_teacher(config: LearnerConfig, state: ApprenticeState):
+    """(teacher parameters, weight () of the distillation term) for this update. `average`:
+    the moving average, weight 1. `job-start` (told): at a job's first update (`update`
+    restarts at 0 with every job) the parameters it starts the job with, kept through the
+    job; weight 0 in a job that started with an empty reservoir (nothing earlier to keep)."""
+    if config.teacher == "average":
+        return state.teacher, jnp.float32(1.0)
+    first = state.update == 0
+    teacher = jax.tree.map(lambda t, p: jnp.where(first, p, t), state.teacher, state.params)
+    seen_at_start = state.reservoir.seen - state.update * config.num_envs
+    return teacher, (seen_at_start > 0).astype(jnp.float32)
+
+
 def apprentice_update(env, network: ApprenticeNet, optimizer, config: LearnerConfig,
                       state: ApprenticeState, tasks) -> tuple[ApprenticeState, Metrics]:
     """Collect a rollout (some episodes rehearse kept tasks), GAE, epochs of sequence
@@ -289,16 +302,16 @@ def apprentice_update(env, network: ApprenticeNet, optimizer, config: LearnerCon
                   jnp.ones_like(rollout.reward))
     extras, teacher = None, None
     if config.distill > 0:
+        teacher, weight = job_teacher(config, state)
         # the teacher's logits on the rollout, once per update (it does not move during
         # the epochs); its memory starts from the policy's at the rollout's start (exact
         # from each episode's first step on, where both memories are zero)
-        teacher_logits, _ = unroll(network, state.teacher, start.h, rollout.prev_action,
-                                   rollout.obs)
-        extras = (teacher_logits, 1.0 - rollout.counted)
+        teacher_logits, _ = unroll(network, teacher, start.h, rollout.prev_action, rollout.obs)
+        extras = (teacher_logits, (1.0 - rollout.counted) * weight)
     params, opt_state, loss_metrics = sequence_epochs(
         network, optimizer, config, state.params, state.opt_state, batch, rollout.prev_action,
         start.h, key_update, extras)
-    if config.distill > 0:
+    if config.distill > 0 and config.teacher == "average":
         teacher = optax.incremental_update(params, state.teacher, config.distill_rate)
     picks = jax.random.randint(key_offer, (config.num_envs,), 0, pool_size(tasks))
     reservoir = reservoir_add(state.reservoir, key_keep, jax.tree.map(lambda x: x[picks], tasks))

@@ -113,6 +113,11 @@ class LearnerConfig:
     distill_rate: float = 0.01
     """`apprentice`: the teacher's step towards the parameters after each update (an
     exponential moving average; 0.01: a time constant of ~100 updates). Static."""
+    teacher: Literal["average", "job-start"] = "average"
+    """`apprentice` with `distill`: `average`, the moving average (never told that the job
+    changed); `job-start`, the parameters it had at the current job's first update, fixed
+    through the job (told: a career restarts the per-job state at each job), with no term
+    in a job that started with an empty reservoir. Static."""
     entropy_floor: float = 0.0
     """`apprentice`: nats; adds `floor_coef` x max(0, floor - mean policy entropy of the
     minibatch) to the loss (zero above the floor); 0 = off. Static."""

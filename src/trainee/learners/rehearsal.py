@@ -50,6 +50,36 @@ def reservoir_add(reservoir: Reservoir, key: jax.Array, offered) -> Reservoir:
     return jax.lax.fori_loop(0, pool_size(offered), offer, reservoir)
 
 
+def reservoir_merge(stacked: Reservoir, key: jax.Array) -> Reservoir:
+    """N reservoirs of disjoint streams (a leading axis N on every leaf) -> one uniform
+    sample of the union of their streams, of the same size K, having seen the sum of their
+    offers. How many of the K slots each instance fills is a multivariate hypergeometric
+    draw (K draws without replacement from an urn of seen_i balls per instance); those are
+    a uniform subset of its kept tasks (a uniform subset of a uniform sample of a stream is
+    a uniform sample of it), so the merge is exact. Not wired into the fleet
+    (docs/apprentice.md, "Merging reservoirs")."""
+    seen = stacked.seen  # (N,)
+    size = jax.tree.leaves(stacked.tasks)[0].shape[1]
+    key_count, key_order = jax.random.split(key)
+
+    def draw(i, carry):  # one ball without replacement
+        left, counts = carry
+        pick = jax.random.categorical(jax.random.fold_in(key_count, i),
+                                      jnp.log(left.astype(jnp.float32)))
+        took = (left.sum() > 0).astype(jnp.int32)
+        return left.at[pick].add(-took), counts.at[pick].add(took)
+
+    _, counts = jax.lax.fori_loop(0, size, draw, (seen, jnp.zeros_like(seen)))
+    kept = jnp.minimum(seen, size)  # (N,) used rows of each reservoir
+    scores = jax.random.uniform(key_order, (seen.shape[0], size))
+    order = jnp.argsort(jnp.where(jnp.arange(size) < kept[:, None], scores, 2.0), axis=1)
+    ends = jnp.cumsum(counts)  # instance i fills merged slots [ends[i] - counts[i], ends[i])
+    slot = jnp.arange(size)
+    owner = jnp.minimum(jnp.searchsorted(ends, slot, side="right"), seen.shape[0] - 1)
+    row = order[owner, jnp.clip(slot - (ends - counts)[owner], 0, size - 1)]
+    return Reservoir(jax.tree.map(lambda x: x[owner, row], stacked.tasks), seen.sum())
+
+
 class Sources(NamedTuple):
     """The `task` argument of a `Rehearse` world: the pool it is given and its reservoir."""
 
