@@ -65,7 +65,7 @@ def make_world(suffix: str) -> World:
 # Bytes a task holds, counted from the package's state (craftax 1.6.1): the map (64 x 64
 # int32, 16,384) and mob map (64 x 64 bool, 4,096), ~0.5 KB of player, mobs and plants,
 # the first observation (1345 float32, 5,380), the seed and difficulty.
-TASK_BYTES = 26_339
+TASK_BYTES = 26_340
 START_BATCH = 64  # worlds generated at once when tasks are drawn
 
 
