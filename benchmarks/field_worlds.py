@@ -78,10 +78,10 @@ def main() -> None:
             sps = steps_per_second(runs[name], args.num_envs, args.steps, jax.random.key(r))
             ratios[name].append(sps / ref)
             print(f"round {r}: {name} {sps:,.0f} steps/s, {REFERENCE} {ref:,.0f} steps/s, "
-                  f"ratio {sps / ref:.3f}, load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"ratio {sps / ref:.3g}, load {os.getloadavg()[0]:.1f}", flush=True)
     for name, values in ratios.items():
-        print(f"{name}: median ratio to {REFERENCE} {statistics.median(values):.3f} "
-              f"(rounds {', '.join(f'{v:.3f}' for v in values)})")
+        print(f"{name}: median ratio to {REFERENCE} {statistics.median(values):.3g} "
+              f"(rounds {', '.join(f'{v:.3g}' for v in values)})")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,24 @@ def test_craftax_contract_spaces_vmap_and_splits():
     check_splits_disjoint(world, 4096)
 
 
+def test_craftax_reset_is_the_seeds_generated_world():
+    # A task carries its seed's first state (reset copies it): the package's own reset
+    # of the same seed, field by field, and the bytes a task costs as documented.
+    require("craftax")
+    from trainee.worlds.craftax_adapter import TASK_BYTES, CraftaxClassic
+
+    world = CraftaxClassic(max_steps=8)
+    tasks = world.tasks(jax.random.key(0), "heldout", 2)
+    generate = jax.jit(jax.vmap(lambda s: world.env.reset_env(jax.random.key(s), world.params)))
+    want_obs, want = generate(tasks.seed)
+    obs, state = jax.vmap(world.reset)(jax.random.split(jax.random.key(1), 2), tasks)
+    np.testing.assert_array_equal(obs, want_obs)
+    unwrap = lambda x: jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+    for got, expected in zip(jax.tree.leaves(state), jax.tree.leaves(want), strict=True):
+        np.testing.assert_array_equal(unwrap(got), unwrap(expected))
+    assert sum(leaf.nbytes for leaf in jax.tree.leaves(tasks)) == 2 * TASK_BYTES
+
+
 @pytest.mark.slow
 def test_craftax_contract():
     require("craftax")

@@ -16,12 +16,18 @@ Env card (docs/worlds/craftax.md has the full one):
   randomness (mob moves, spawns) comes from the step key. `train` draws seeds from
   0 .. `num_train_levels` - 1, `heldout` from `HELDOUT_START` on, so the splits are
   disjoint by construction. `difficulty` is 0 (the seed says nothing about it).
+- A task carries its seed's first state and observation, generated once when the task is
+  drawn, so `reset` is a copy, not a world generation (a 64 x 64 map from noise, which
+  `AutoReset` would otherwise compute every step: the world is a function of the seed,
+  so the copy is the same reset). It costs ~26 KB a task (`TASK_BYTES`).
 - Hidden counters in `info` each step, summed per episode by evaluation: one per
   achievement (`achievement_<name>`, 1 on the step it is first unlocked), `achievements`
   (their number), `health_lost` (health points lost).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -56,10 +62,19 @@ def make_world(suffix: str) -> World:
     return CraftaxClassic(max_steps=int(steps)) if steps else CraftaxClassic()
 
 
+# Bytes a task holds, counted from the package's state (craftax 1.6.1): the map (64 x 64
+# int32, 16,384) and mob map (64 x 64 bool, 4,096), ~0.5 KB of player, mobs and plants,
+# the first observation (1345 float32, 5,380), the seed and difficulty.
+TASK_BYTES = 26_340
+START_BATCH = 64  # worlds generated at once when tasks are drawn
+
+
 @struct.dataclass
 class CraftaxTask:
     seed: jax.Array  # () int32, the world seed
     difficulty: jax.Array  # () float32, always 0
+    start_obs: jax.Array  # (1345,) float32, the seed's first observation
+    start: Any  # the seed's first EnvState, its `state_rng` as raw key data ((2,) uint32)
 
 
 class CraftaxClassic(World):
@@ -83,6 +98,10 @@ class CraftaxClassic(World):
         # outer jit or vmap these are inlined as usual.
         self._reset = jax.jit(self._reset_impl)
         self._step = jax.jit(self._step_impl)
+        # In batches: one world's generation holds MBs of noise layers, so a vmap over
+        # thousands of seeds (the contract draws 4096) ran out of memory.
+        self._starts = jax.jit(lambda seeds: jax.lax.map(self._start_impl, seeds,
+                                                         batch_size=START_BATCH))
 
     @property
     def observation_space(self) -> Box:
@@ -98,10 +117,18 @@ class CraftaxClassic(World):
     def step(self, key, state, action, task):
         return self._step(key, state, action, task)
 
+    def _start_impl(self, seed):
+        """The first (obs, state) of world `seed`, its key stored as raw data so that a
+        task is an array pytree (tasks are stacked with numpy; key arrays are not)."""
+        obs, state = self.env.reset_env(jax.random.key(seed), self.params)
+        return obs.astype(jnp.float32), state.replace(
+            state_rng=jax.random.key_data(state.state_rng))
+
     def _reset_impl(self, key, task):
-        # The world is the seed's (a level); the reset key plays no part.
-        obs, state = self.env.reset_env(jax.random.key(task.seed), self.params)
-        return obs.astype(jnp.float32), state
+        # The world is the seed's (a level), generated when the task was drawn; the
+        # reset key plays no part.
+        state = task.start.replace(state_rng=jax.random.wrap_key_data(task.start.state_rng))
+        return task.start_obs, state
 
     def _step_impl(self, key, state, action, task):
         obs, new, reward, _, _ = self.env.step_env(key, state, action, self.params)
@@ -123,7 +150,9 @@ class CraftaxClassic(World):
             raise ValueError(f"{self.name} level must be in 0..0, got {level}")
         low, high = (0, self.num_train_levels) if split == "train" else (HELDOUT_START, _SEED_CAP)
         seeds = jax.random.randint(key, (n,), low, high, dtype=jnp.int32)
-        return CraftaxTask(seed=seeds, difficulty=jnp.zeros((n,), jnp.float32))
+        start_obs, start = self._starts(seeds)
+        return CraftaxTask(seed=seeds, difficulty=jnp.zeros((n,), jnp.float32),
+                           start_obs=start_obs, start=start)
 
     def is_train(self, task):
         return (task.seed >= 0) & (task.seed < self.num_train_levels)
