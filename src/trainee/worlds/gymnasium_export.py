@@ -18,8 +18,9 @@ Both play a pool of tasks drawn once from `split` with `seed` (or the `tasks` gi
 
 - `make_env`: each `reset` draws one task of the pool (or `options={"task_index": i}`) and
   a fresh episode key from Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the
-  same episode. A step is one fused jitted call (key split and world step) and one copy
-  of its outputs to the host: the per-step cost is Python dispatch, not the world.
+  same episode. A step is one fused jitted call (key split and world step) taking one
+  packed buffer and returning two, and one copy of the outputs to the host: the per-step
+  cost is Python dispatch, not the world.
 - `make_vector_env`: a `gymnasium.vector.VectorEnv` whose step is one jitted, vmapped call
   over all envs. It resets an env inside the same step that ended its episode
   (`autoreset_mode` SAME_STEP, as trainee's own `AutoReset`): the returned observation is
@@ -33,9 +34,11 @@ from functools import partial
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from trainee.worlds.base import World
+from trainee.worlds.packed import Packing
 from trainee.worlds.wrappers import AutoReset, TaskPool, pool_size, task_at
 
 
@@ -75,23 +78,37 @@ def _host_info(world: World, info: dict, task_index) -> dict:
     return out
 
 
-# Jitted with the world as a static argument, so envs made from the same world object
-# share one compiled reset and step.
-@partial(jax.jit, static_argnums=0)
-def _single_reset(world: World, key: jax.Array, task):
-    key, key_reset = jax.random.split(key)
+# Jitted with the world and the packings as static arguments, so envs made from the same
+# world object share one compiled reset and step. The carry (key, state, task) travels as
+# one uint32 vector and the step's outputs as one float32 vector: a call costs ~1.5 us per
+# leaf in and out, and there is one call per step (`trainee.worlds.packed`).
+def _packings(world: World, tasks) -> tuple[Packing, Packing]:
+    task = task_at(tasks, 0)
+    state = jax.eval_shape(world.reset, jax.random.key(0), task)[1]
+    return Packing.of(task), Packing.of((jax.random.key(0), state, task))
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _single_reset(world: World, packings, seed: jax.Array, rows: jax.Array, index: jax.Array):
+    task_packing, carry_packing = packings
+    task = task_packing.unpack(rows[index])
+    key, key_reset = jax.random.split(jax.random.key(seed))
     obs, state = world.reset(key_reset, task)
-    return (key, state), obs
+    return carry_packing.pack((key, state, task)), obs.astype(jnp.float32)
 
 
-@partial(jax.jit, static_argnums=0)
-def _single_step(world: World, carry, action, task):
-    key, state = carry
+@partial(jax.jit, static_argnums=(0, 1))
+def _single_step(world: World, packings, carry: jax.Array, action: jax.Array):
+    """(the next carry, [obs..., reward, terminated, truncated, success, counters...])."""
+    carry_packing = packings[1]
+    key, state, task = carry_packing.unpack(carry)
     key, key_step = jax.random.split(key)
     out = world.step(key_step, state, action, task)
-    outputs = (out.obs, out.reward, out.terminated, out.truncated,
-               {k: out.info[k] for k in ("success", *world.counters)})
-    return (key, out.state), outputs
+    scalars = [out.reward, out.terminated, out.truncated, out.info["success"],
+               *(out.info[k] for k in world.counters)]
+    outputs = jnp.concatenate([out.obs.reshape(-1).astype(jnp.float32),
+                               jnp.stack([jnp.asarray(x, jnp.float32) for x in scalars])])
+    return carry_packing.pack((key, out.state, task)), outputs
 
 
 def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks: int = 256,
@@ -101,6 +118,8 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
     gymnasium = _gymnasium()
     world = _as_world(world)
     tasks = _pool(world, split, seed, num_tasks, tasks)
+    packings = _packings(world, tasks)
+    rows = jax.vmap(packings[0].pack)(tasks)  # the pool, one row of words per task
 
     class WorldEnv(gymnasium.Env):
         metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 10}
@@ -108,31 +127,30 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
         def __init__(self):
             self.observation_space, self.action_space = _spaces(gymnasium, world)
             self.render_mode, self.world, self.tasks = render_mode, world, tasks
-            self._carry, self._task, self._task_index = None, None, 0
+            self._carry, self._task_index = None, 0
+
+        @property
+        def _task(self):
+            return task_at(tasks, self._task_index)
 
         @property
         def _state(self):
-            return None if self._carry is None else self._carry[1]
+            return None if self._carry is None else packings[1].unpack(self._carry)[1]
 
         def reset(self, *, seed: int | None = None, options: dict | None = None):
             super().reset(seed=seed)
             options = options or {}
             index = int(options.get("task_index", self.np_random.integers(pool_size(tasks))))
-            self._task_index, self._task = index, task_at(tasks, index)
-            key = jax.random.key(int(self.np_random.integers(2**31)))
-            self._carry, obs = _single_reset(world, key, self._task)
-            return np.asarray(obs, np.float32), {"task_index": index}
+            self._task_index = index
+            seed = np.int32(self.np_random.integers(2**31))
+            self._carry, obs = _single_reset(world, packings, seed, rows, np.int32(index))
+            return np.asarray(obs), {"task_index": index}
 
         def step(self, action):
             if self._carry is None:
                 raise RuntimeError("call reset() before step()")
-            self._carry, outputs = _single_step(world, self._carry, np.int32(action),
-                                                self._task)
-            obs, reward, terminated, truncated, info = jax.device_get(outputs)
-            info = {k: (bool(v) if k == "success" else float(v)) for k, v in info.items()}
-            info["task_index"] = self._task_index
-            return (np.asarray(obs, np.float32), float(reward), bool(terminated),
-                    bool(truncated), info)
+            self._carry, outputs = _single_step(world, packings, self._carry, np.int32(action))
+            return _host_step(world, np.asarray(outputs), self._task_index)
 
         def render(self):
             if self._carry is None or self.render_mode is None:
@@ -143,6 +161,16 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
 
     WorldEnv.__name__ = WorldEnv.__qualname__ = f"{type(world).__name__}Env"
     return WorldEnv()
+
+
+def _host_step(world: World, outputs: np.ndarray, task_index: int):
+    """Gymnasium's (obs, reward, terminated, truncated, info) from `_single_step`'s outputs."""
+    shape = world.observation_space.shape
+    size = int(np.prod(shape))
+    reward, terminated, truncated, success, *counters = outputs[size:].tolist()
+    info = {"success": bool(success), **dict(zip(world.counters, counters, strict=True)),
+            "task_index": task_index}
+    return outputs[:size].reshape(shape), reward, bool(terminated), bool(truncated), info
 
 
 @partial(jax.jit, static_argnums=0)
