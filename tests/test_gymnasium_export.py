@@ -102,3 +102,17 @@ def test_vector_env_truncates_at_the_time_limit_and_rejects_bad_sizes():
         assert truncated.all() == (t == world.max_steps - 1)
     with pytest.raises(ValueError, match="num_envs"):
         make_vector_env(world, 0)
+
+
+def test_observations_are_writable_copies():
+    """SB3 hands observations to torch, which warns on (and may write to) read-only arrays."""
+    from trainee.worlds.gymnasium_export import make_vector_env
+
+    env = to_gymnasium("corridor", num_tasks=4)
+    first, _ = env.reset(seed=0)
+    second = env.step(0)[0]
+    first[...] = -1.0  # a copy: the env's next step is not touched
+    assert second.flags.writeable and not (env.step(0)[0] == -1.0).all()
+    envs = make_vector_env("corridor", 2, num_tasks=4)
+    assert envs.reset(seed=0)[0].flags.writeable
+    assert envs.step(np.zeros(2, np.int64))[0].flags.writeable

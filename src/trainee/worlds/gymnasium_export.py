@@ -13,8 +13,8 @@ or without the registry: `to_gymnasium(world)` (`trainee.worlds`), `make_env(wor
 lazily, never by `trainee.worlds`).
 
 Both play a pool of tasks drawn once from `split` with `seed` (or the `tasks` given).
-`terminated` / `truncated` pass through unchanged (the world owns its time limit), and
-`info` holds `success`, every hidden counter of the world and `task_index`.
+`terminated` / `truncated` pass through unchanged (the world owns its time limit),
+observations are writable numpy copies, and `info` holds `success`, every hidden counter of the world and `task_index`.
 
 - `make_env`: each `reset` draws one task of the pool (or `options={"task_index": i}`) and
   a fresh episode key from Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the
@@ -144,13 +144,13 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
             self._task_index = index
             seed = np.int32(self.np_random.integers(2**31))
             self._carry, obs = _single_reset(world, packings, seed, rows, np.int32(index))
-            return np.asarray(obs), {"task_index": index}
+            return np.array(obs), {"task_index": index}
 
         def step(self, action):
             if self._carry is None:
                 raise RuntimeError("call reset() before step()")
             self._carry, outputs = _single_step(world, packings, self._carry, np.int32(action))
-            return _host_step(world, np.asarray(outputs), self._task_index)
+            return _host_step(world, np.array(outputs), self._task_index)
 
         def render(self):
             if self._carry is None or self.render_mode is None:
@@ -217,7 +217,7 @@ def make_vector_env(world_or_name: World | str, num_envs: int, split: str = "tra
             key = jax.random.key(int(self.np_random.integers(2**31)))
             self._carry, obs = _vector_reset(env, jax.random.split(key, num_envs), tasks)
             task_index = np.asarray(self._carry[1].task_index)
-            return np.asarray(obs, np.float32), {"task_index": task_index,
+            return np.array(obs, np.float32), {"task_index": task_index,
                                                   "_task_index": np.ones(num_envs, bool)}
 
         def step(self, actions):
@@ -226,7 +226,7 @@ def make_vector_env(world_or_name: World | str, num_envs: int, split: str = "tra
             actions = np.asarray(actions, np.int32).reshape(num_envs)
             self._carry, outputs = _vector_step(env, self._carry, actions, tasks)
             obs, reward, terminated, truncated, info = jax.device_get(outputs)
-            return (np.asarray(obs, np.float32), reward.astype(np.float64), terminated,
+            return (np.array(obs, np.float32), reward.astype(np.float64), terminated,
                     truncated, _vector_info(world, info, terminated | truncated))
 
     WorldVectorEnv.__name__ = WorldVectorEnv.__qualname__ = f"{type(world).__name__}VectorEnv"
