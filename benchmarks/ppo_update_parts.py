@@ -41,6 +41,9 @@ from trainee.worlds import make
 SHAPES = {
     "errands": dict(num_envs=128, num_steps=16, hidden=256, lr=1e-3, activation="relu"),
     "quick": dict(num_envs=16, num_steps=32, hidden=32, layers=2),
+    # PureJaxRL's CartPole-v1 config (benchmarks/purejaxrl_compare.py)
+    "purejaxrl": dict(num_envs=4, num_steps=128, hidden=64, update_epochs=4, num_minibatches=4,
+                      lr=2.5e-4),
 }
 
 
@@ -71,7 +74,7 @@ def parts(world_name: str, shape: str, pool: int = 256):
             out = jax.vmap(lambda k, s, a, r: env.step_or_reset(k, s, a, tasks, r))(
                 keys, env_state, action, reset)
             return out.state, (out.obs, out.reward)
-        return jax.lax.scan(one, env_state, (draws, actions), unroll=2)
+        return jax.lax.scan(one, env_state, (draws, actions))
 
     def gae(params, rollout, last_obs):
         _, last_value = network.apply(params, last_obs)

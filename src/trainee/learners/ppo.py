@@ -133,9 +133,12 @@ def collect_rollout(
         return carry, record
 
     draws = rollout_draws(env, key, tasks, num_steps, carry.episode_return.shape[0])
-    # unroll=2 halves the loop's per-iteration overhead, which dominates small worlds
-    # (about 3% faster on CartPole for 0.4 s more compilation)
-    return jax.lax.scan(one_step, carry, draws, unroll=2)
+    # Not unrolled: unrolled by 2 the body (world step and two network copies) is
+    # compiled twice: errands' chunk program compiled in 22.4 s against 16.4 s, driving's
+    # 12.0 against 11.5, CartPole's 9.6-10.8 against 8.9-9.9, at the same run time within
+    # the noise (interleaved, fresh processes, load 4-5, 2026-12-03; benchmarks/README.md).
+    # The same numbers on driving, repair, corridor and errands; not on CartPole (rounding).
+    return jax.lax.scan(one_step, carry, draws)
 
 
 def next_values(rollout: Rollout, last_value: jax.Array) -> jax.Array:

@@ -14,7 +14,8 @@ lazily, never by `trainee.worlds`).
 
 Both play a pool of tasks drawn once from `split` with `seed` (or the `tasks` given).
 `terminated` / `truncated` pass through unchanged (the world owns its time limit),
-observations are writable numpy copies, and `info` holds `success`, every hidden counter of the world and `task_index`.
+observations are writable numpy copies, and `info` holds `success`, every hidden counter
+of the world and `task_index`.
 
 - `make_env`: each `reset` draws one task of the pool (or `options={"task_index": i}`) and
   a fresh episode key from Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the
