@@ -64,6 +64,11 @@ met or missed by how much, and the first point it was met. Nothing is tuned afte
 Command: `nice python benchmarks/errands_networks.py --variants mlp mlp-curriculum attention
 attention-curriculum --total-steps 3000000 --first-phase 1000000 --deadline 07:22`.
 
+Session 11 replication (declared 06:34 UTC, after the run above, before this one): the
+attention pair again with `--seed 1` (the init and rollout key; pools, evaluation tasks
+and keys unchanged), same budget and rule, to see whether the seed-0 verdict's sign holds.
+The verdict of record stays seed 0's; this run is reported beside it whatever it says.
+
 Encoder shapes (width, heads, rounds) are not LearnerConfig fields: a variant sets them
 by rebinding `networks.EntityEncoder` in this process only.
 """
@@ -188,7 +193,7 @@ class Run:
     """One variant's training: a compiled chunk of updates and its evaluator."""
 
     def __init__(self, world, name: str, total_steps: int, eval_every: int, pool_args: dict,
-                 first_phase: int = 0):
+                 first_phase: int = 0, seed: int = 0):
         fields, encoder, pool_options = VARIANTS[CURRICULA.get(name, name)]
         self.encoder = partial(ENCODER, **encoder)
         self.use_encoder()
@@ -204,7 +209,7 @@ class Run:
         step = lambda s, t: jax.lax.scan(lambda c, _: learner.update(c, t), s, None,
                                          length=self.updates)
         self.init = jax.jit(learner.init)
-        self.state: TrainState = self.init(jax.random.key(0), self.pool)
+        self.state: TrainState = self.init(jax.random.key(seed), self.pool)
         start = time.perf_counter()
         self.chunk = jax.jit(step).lower(self.state, self.pool).compile()
         self.eval = make_eval(world, learner.network)
@@ -300,6 +305,7 @@ def main() -> None:
     parser.add_argument("--first-phase", type=int, default=1_000_000,
                         help="curriculum arms: env steps on level 0 (a multiple of --eval-every)")
     parser.add_argument("--deadline", help="HH:MM UTC: start no chunk that would end later")
+    parser.add_argument("--seed", type=int, default=0, help="init and rollout key")
     parser.add_argument("--max-chain", type=int, default=2)
     parser.add_argument("--pool", type=int, default=4096)
     parser.add_argument("--eval-tasks", type=int, default=256)
@@ -311,11 +317,12 @@ def main() -> None:
         tests["level0"] = world.easiest_tasks(jax.random.key(8), args.eval_tasks)
         for line in reference_lines(world, tests, jax.random.key(9)):
             print(json.dumps(line), flush=True)
-    runs = {n: Run(world, n, args.total_steps, args.eval_every, pool_args, args.first_phase)
+    runs = {n: Run(world, n, args.total_steps, args.eval_every, pool_args, args.first_phase,
+                   args.seed)
             for n in args.variants}
     for name, run in runs.items():
         print(json.dumps({"variant": name, "describe": run.description,
-                          "total_steps": args.total_steps,
+                          "total_steps": args.total_steps, "seed": args.seed,
                           "first_phase": args.first_phase if name in CURRICULA else 0,
                           "compile_seconds": round(run.compile_seconds, 1)}), flush=True)
     train_in_turn(runs, tests, parse_deadline(args.deadline))
