@@ -64,7 +64,7 @@ met or missed by how much, and the first point it was met. Nothing is tuned afte
 Command: `nice python benchmarks/errands_networks.py --variants mlp mlp-curriculum attention
 attention-curriculum --total-steps 3000000 --first-phase 1000000 --deadline 07:22`.
 
-Session 11 replication (declared 06:34 UTC, after the run above, before this one): the
+Session 11 replication (declared 06:32 UTC, after the run above, before this one): the
 attention pair again with `--seed 1` (the init and rollout key; pools, evaluation tasks
 and keys unchanged), same budget and rule, to see whether the seed-0 verdict's sign holds.
 The verdict of record stays seed 0's; this run is reported beside it whatever it says.
