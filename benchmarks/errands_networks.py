@@ -5,7 +5,7 @@ evaluation point.
     nice python benchmarks/errands_networks.py --variants attention mlp     # interleaved
     nice python benchmarks/errands_networks.py --variants attention-wide --total-steps 2000000
 
-Lines of this session: benchmarks/errands_networks/session9.jsonl.
+Lines: benchmarks/errands_networks/session9.jsonl (networks), session11.jsonl (curriculum).
 
 Training tasks: a pool of `--pool` train tasks with chains of 1-2 (`max_chain=2`, locked
 doors and distractors as by default). Evaluation (the current policy, sampled actions):
@@ -39,6 +39,36 @@ time allows: `attention`, `mlp` and `attention-bonus` interleaved; then
 budgets only if time remains. Held-out is reported, never selected on.
 Every run goes in the table (docs/worlds/errands.md, "PPO with the attention network").
 
+Session 11 (declared 2026-12-03 05:41 UTC, before any run; issue 12 item 6, brief `curric`):
+does a curriculum (level 0 -> chains of 1-2) help? Lines in
+benchmarks/errands_networks/session11.jsonl. Four arms, one seed (key 0), interleaved in
+one process, 3M env steps each (lr annealed over 3M), evaluation points every 0.5M:
+- bases `mlp` and `attention` (unchanged, as session 9): the chains-1-2 pool throughout;
+- `mlp-curriculum`, `attention-curriculum`: the one change is the training pool of the
+  first `--first-phase` env steps (1M, a third of the budget): `world.easiest_tasks` (level
+  0: one sub-goal, door never locked, no distractors; 4096 tasks, key 123), then the
+  base's chains-1-2 pool. At the switch the envs restart on the new pool (a fresh env
+  carry; params, optimiser state, lr schedule and step counts carry on).
+Same evaluation as session 9 (256 fresh tasks x 2 episodes per split, chains 1-2, key 9),
+plus `level0` (256 fresh easiest tasks: a diagnostic of the first phase, in no verdict)
+and the random policy and oracle on the same tasks and episode keys
+(`trainee.worlds.references`). Decision rule, per network: "the curriculum helps" if the
+held-out mean (layouts, combos, slippery, crowded; 2048 episodes) of the curriculum arm
+exceeds its base's by more than 2 standard errors of the difference,
+sqrt(p1 (1 - p1) / 2048 + p2 (1 - p2) / 2048), at the end budget; "hurts" if below by
+more than 2; else "no difference shown". The end budget is 3M, or, if `--deadline`
+(07:22 UTC) stops the arms first, the last point both arms of the pair reached (arms
+advance in turn, so a pair stays level; the mlp pair is cheap and should finish; if time
+is short the attention pair is the one cut). Target (issue 12): held-out >= 0.9; reported
+met or missed by how much, and the first point it was met. Nothing is tuned after a result.
+Command: `nice python benchmarks/errands_networks.py --variants mlp mlp-curriculum attention
+attention-curriculum --total-steps 3000000 --first-phase 1000000 --deadline 07:22`.
+
+Session 11 replication (declared 06:32 UTC, after the run above, before this one): the
+attention pair again with `--seed 1` (the init and rollout key; pools, evaluation tasks
+and keys unchanged), same budget and rule, to see whether the seed-0 verdict's sign holds.
+The verdict of record stays seed 0's; this run is reported beside it whatever it says.
+
 Encoder shapes (width, heads, rounds) are not LearnerConfig fields: a variant sets them
 by rebinding `networks.EntityEncoder` in this process only.
 """
@@ -46,6 +76,7 @@ by rebinding `networks.EntityEncoder` in this process only.
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import time
@@ -61,6 +92,7 @@ from trainee.learners.common import TrainState
 from trainee.learners.networks import describe_network
 from trainee.worlds import make
 from trainee.worlds.errands_tasks import DELIVER, FETCH, MAX_CHAIN, OPEN, side_of
+from trainee.worlds.references import measure
 
 SPLITS = ("train", "layouts", "combos", "slippery", "crowded")  # `longer` is 4 sub-goals
 HELDOUT = SPLITS[1:]
@@ -78,6 +110,9 @@ VARIANTS = {
     "attention-bonus": (ATTENTION, {}, dict(subgoal_bonus=0.1)),
 }
 ENCODER = networks.EntityEncoder
+# curriculum arm -> its base variant: the first `--first-phase` env steps train on
+# `world.easiest_tasks` (level 0), then on the base's pool (session 11)
+CURRICULA = {"mlp-curriculum": "mlp", "attention-curriculum": "attention"}
 
 
 def eval_tasks(world, key, n: int, max_chain: int) -> dict:
@@ -139,11 +174,14 @@ def make_eval(world, network):
 
 
 def scores(run_eval, params, key, tasks: dict) -> dict:
+    """Success per evaluation set, the held-out mean and success per sub-goal (train,
+    held-out and, if evaluated, level0)."""
     out, counts = {}, {"train": 0, "heldout": 0}
     for split, t in tasks.items():
         success, c = run_eval(params, key, t)
         out[split] = round(float(np.mean(success)), 3)
-        counts["train" if split == "train" else "heldout"] += np.asarray(c)
+        part = "heldout" if split in HELDOUT else split
+        counts[part] = counts.get(part, 0) + np.asarray(c)
     out["heldout"] = round(float(np.mean([out[s] for s in HELDOUT])), 3)
     out["subgoals"] = {part: {name: (round(float(s / a), 3) if a else None)
                               for name, (a, s) in zip(SUBGOALS, c, strict=True)}
@@ -154,22 +192,30 @@ def scores(run_eval, params, key, tasks: dict) -> dict:
 class Run:
     """One variant's training: a compiled chunk of updates and its evaluator."""
 
-    def __init__(self, world, name: str, total_steps: int, eval_every: int, pool_args: dict):
-        fields, encoder, pool_options = VARIANTS[name]
+    def __init__(self, world, name: str, total_steps: int, eval_every: int, pool_args: dict,
+                 first_phase: int = 0, seed: int = 0):
+        fields, encoder, pool_options = VARIANTS[CURRICULA.get(name, name)]
         self.encoder = partial(ENCODER, **encoder)
         self.use_encoder()
         self.config = LearnerConfig(total_steps=total_steps, **fields)
         self.learner = learner = make_learner(self.config, world)
         self.pool = world.tasks(**pool_args, **pool_options)
+        self.later_pool, self.switch_at = None, 0
+        if name in CURRICULA:  # the first phase plays level 0, then the base's pool
+            self.later_pool, self.switch_at = self.pool, first_phase // eval_every
+            self.pool = world.easiest_tasks(pool_args["key"], pool_args["n"])
         self.updates = max(1, eval_every // learner.steps_per_update)
+        self.switch_at *= self.updates  # in updates: the switch falls on a chunk boundary
         step = lambda s, t: jax.lax.scan(lambda c, _: learner.update(c, t), s, None,
                                          length=self.updates)
-        self.state: TrainState = jax.jit(learner.init)(jax.random.key(0), self.pool)
+        self.init = jax.jit(learner.init)
+        self.state: TrainState = self.init(jax.random.key(seed), self.pool)
         start = time.perf_counter()
         self.chunk = jax.jit(step).lower(self.state, self.pool).compile()
         self.eval = make_eval(world, learner.network)
         self.compile_seconds = time.perf_counter() - start
         self.train_seconds = 0.0
+        self.slowest_chunk = 0.0  # wall seconds of a chunk and its evaluation, the worst
         self.description = describe_network(self.config, world) + (f", encoder {encoder}"
                                                                    if encoder else "")
 
@@ -185,15 +231,81 @@ class Run:
         start = time.perf_counter()
         self.state, metrics = jax.block_until_ready(self.chunk(self.state, self.pool))
         self.train_seconds += time.perf_counter() - start
+        if self.later_pool is not None and int(self.state.update) >= self.switch_at:
+            self.switch_pool()
         return metrics
+
+    def switch_pool(self) -> None:
+        """The curriculum's second phase: the later pool, the envs restarted on it (a
+        fresh env carry); params, optimiser state and counters carry on."""
+        self.pool, self.later_pool = self.later_pool, None
+        fresh = self.init(jax.random.key(1), self.pool)
+        self.state = self.state._replace(env=fresh.env)
+
+
+def reference_lines(world, tests: dict, key) -> list[dict]:
+    """The random policy's and the oracle's success on the evaluation sets, with the
+    variants' episode keys (one line each, as a variant's)."""
+    refs = {split: measure(world, t, key, 2, ("random", "oracle")) for split, t in tests.items()}
+    lines = []
+    for name in ("random", "oracle"):
+        line = {"variant": name, **{s: round(r[name].score["success"], 3)
+                                    for s, r in refs.items()}}
+        line["heldout"] = round(float(np.mean([line[s] for s in HELDOUT])), 3)
+        lines.append(line)
+    return lines
+
+
+def out_of_time(run, deadline: float | None) -> bool:
+    """Would this run's next chunk (as long as its slowest so far) end past the deadline?"""
+    return deadline is not None and time.time() + run.slowest_chunk > deadline
+
+
+def parse_deadline(hhmm: str | None) -> float | None:
+    """'07:22' -> that time today (UTC) as a Unix time; None -> no deadline."""
+    if hhmm is None:
+        return None
+    now = time.gmtime()
+    hours, minutes = map(int, hhmm.split(":"))
+    return calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hours, minutes, 0))
+
+
+def train_in_turn(runs: dict, tests: dict, deadline: float | None) -> None:
+    """Advance the runs chunk by chunk in turn, one evaluation line per chunk; a run whose
+    next chunk would end past the deadline stops (and says so)."""
+    live = dict(runs)
+    while live:
+        for name, run in list(live.items()):
+            if run.state.update >= run.learner.num_updates or out_of_time(run, deadline):
+                if run.state.update < run.learner.num_updates:
+                    print(json.dumps({"variant": name, "stopped_at": int(run.state.env_steps),
+                                      "reason": "deadline"}), flush=True)
+                del live[name]
+                continue
+            start = time.perf_counter()
+            metrics = run.advance()
+            steps = float(run.state.env_steps)
+            line = {"variant": name, "env_steps": int(steps),
+                    "learner_success": round(float(np.mean(metrics["success"][-5:])), 3),
+                    "steps_per_s": round(steps / run.train_seconds),
+                    "load": round(os.getloadavg()[0], 1)}
+            eval_start = time.perf_counter()
+            line.update(run.scores(jax.random.key(9), tests))
+            line["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
+            run.slowest_chunk = max(run.slowest_chunk, time.perf_counter() - start)
+            print(json.dumps(line), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["attention", "mlp"],
-                        choices=sorted(VARIANTS))
+                        choices=sorted([*VARIANTS, *CURRICULA]))
     parser.add_argument("--total-steps", type=int, default=1_000_000)
     parser.add_argument("--eval-every", type=int, default=500_000)
+    parser.add_argument("--first-phase", type=int, default=1_000_000,
+                        help="curriculum arms: env steps on level 0 (a multiple of --eval-every)")
+    parser.add_argument("--deadline", help="HH:MM UTC: start no chunk that would end later")
+    parser.add_argument("--seed", type=int, default=0, help="init and rollout key")
     parser.add_argument("--max-chain", type=int, default=2)
     parser.add_argument("--pool", type=int, default=4096)
     parser.add_argument("--eval-tasks", type=int, default=256)
@@ -201,23 +313,19 @@ def main() -> None:
     world = make("errands")
     pool_args = dict(key=jax.random.key(123), split="train", n=args.pool, max_chain=args.max_chain)
     tests = eval_tasks(world, jax.random.key(7), args.eval_tasks, args.max_chain)
-    runs = {n: Run(world, n, args.total_steps, args.eval_every, pool_args) for n in args.variants}
+    if any(n in CURRICULA for n in args.variants):  # the first phase's diagnostic
+        tests["level0"] = world.easiest_tasks(jax.random.key(8), args.eval_tasks)
+        for line in reference_lines(world, tests, jax.random.key(9)):
+            print(json.dumps(line), flush=True)
+    runs = {n: Run(world, n, args.total_steps, args.eval_every, pool_args, args.first_phase,
+                   args.seed)
+            for n in args.variants}
     for name, run in runs.items():
         print(json.dumps({"variant": name, "describe": run.description,
-                          "total_steps": args.total_steps,
+                          "total_steps": args.total_steps, "seed": args.seed,
+                          "first_phase": args.first_phase if name in CURRICULA else 0,
                           "compile_seconds": round(run.compile_seconds, 1)}), flush=True)
-    while any(run.state.update < run.learner.num_updates for run in runs.values()):
-        for name, run in runs.items():
-            if run.state.update >= run.learner.num_updates:
-                continue
-            metrics = run.advance()
-            steps = float(run.state.env_steps)
-            line = {"variant": name, "env_steps": int(steps),
-                    "learner_success": round(float(np.mean(metrics["success"][-5:])), 3),
-                    "steps_per_s": round(steps / run.train_seconds),
-                    "load": round(os.getloadavg()[0], 1)}
-            line.update(run.scores(jax.random.key(9), tests))
-            print(json.dumps(line), flush=True)
+    train_in_turn(runs, tests, parse_deadline(args.deadline))
 
 
 if __name__ == "__main__":
