@@ -12,19 +12,19 @@ thread); steps/s of `model.learn` only. The load average is printed: the machine
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location(
-        "sb3_ppo", Path(__file__).parents[1] / "examples" / "sb3_ppo.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    return example
+    """examples/sb3_ppo.py as a module (SB3's VecEnv over trainee's vector env)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+    import sb3_ppo
+
+    return sb3_ppo
 
 
 def learn_rate(envs, steps: int) -> float:
