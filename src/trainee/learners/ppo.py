@@ -137,7 +137,7 @@ def collect_rollout(
     # compiled twice: errands' chunk program compiled in 22.4 s against 16.4 s, driving's
     # 12.0 against 11.5, CartPole's 9.6-10.8 against 8.9-9.9, at the same run time within
     # the noise (interleaved, fresh processes, load 4-5, 2026-12-03; benchmarks/README.md).
-    # The same numbers on driving, repair, corridor and errands; not on CartPole (rounding).
+    # Same numbers on every quick study but gap's driving night axis; CartPole's rounding too.
     return jax.lax.scan(one_step, carry, draws)
 
 
