@@ -219,7 +219,7 @@ def make_vector_env(world_or_name: World | str, num_envs: int, split: str = "tra
             self._carry, obs = _vector_reset(env, jax.random.split(key, num_envs), tasks)
             task_index = np.asarray(self._carry[1].task_index)
             return np.array(obs, np.float32), {"task_index": task_index,
-                                                  "_task_index": np.ones(num_envs, bool)}
+                                                "_task_index": np.ones(num_envs, bool)}
 
         def step(self, actions):
             if self._carry is None:
