@@ -8,7 +8,8 @@ and dtypes; `pack` (inside or outside jit) lays every leaf out as 32-bit words; 
 (inside jit) rebuilds the tree bit for bit. Leaves of 4-byte dtypes are bitcast, smaller
 integers and booleans widened (their values kept), typed PRNG keys (of JAX's default
 implementation) stored as their key data. 8-byte dtypes are refused (trainee runs with
-32-bit JAX).
+32-bit JAX). Not `jax.flatten_util.ravel_pytree`: it casts every leaf to one dtype (an
+int32 through float32 loses bits above 2**24) and does not take typed keys.
 """
 
 from __future__ import annotations
