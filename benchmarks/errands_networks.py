@@ -6,7 +6,7 @@ evaluation point.
     nice python benchmarks/errands_networks.py --variants attention-wide --total-steps 2000000
 
 Lines: benchmarks/errands_networks/session9.jsonl (networks), session11.jsonl (curriculum),
-session12.jsonl (a mixed second-phase pool).
+session12.jsonl and session12-seed1.jsonl (a mixed second-phase pool), session12-speed.jsonl.
 
 Training tasks: a pool of `--pool` train tasks with chains of 1-2 (`max_chain=2`, locked
 doors and distractors as by default). Evaluation (the current policy, sampled actions):
@@ -106,6 +106,8 @@ Speed: env steps/s of both arms in the same run, with the load; the MLP is not r
 Nothing is tuned after a result. Command (run A): `nice python
 benchmarks/errands_networks.py --variants attention-curriculum attention-mixed
 --total-steps 3000000 --first-phase 1000000 --deadline 10:15`.
+Applied after the first round (D = 401 s, E = 09:24): seed 1 ran both arms; results in
+docs/worlds/errands.md, "Session 12: a mixed pool".
 
 Encoder shapes (width, heads, rounds) are not LearnerConfig fields: a variant sets them
 by rebinding `networks.EntityEncoder` in this process only.
