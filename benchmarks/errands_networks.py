@@ -5,7 +5,8 @@ evaluation point.
     nice python benchmarks/errands_networks.py --variants attention mlp     # interleaved
     nice python benchmarks/errands_networks.py --variants attention-wide --total-steps 2000000
 
-Lines: benchmarks/errands_networks/session9.jsonl (networks), session11.jsonl (curriculum).
+Lines: benchmarks/errands_networks/session9.jsonl (networks), session11.jsonl (curriculum),
+session12.jsonl and session12-seed1.jsonl (a mixed second-phase pool), session12-speed.jsonl.
 
 Training tasks: a pool of `--pool` train tasks with chains of 1-2 (`max_chain=2`, locked
 doors and distractors as by default). Evaluation (the current policy, sampled actions):
@@ -69,6 +70,45 @@ attention pair again with `--seed 1` (the init and rollout key; pools, evaluatio
 and keys unchanged), same budget and rule, to see whether the seed-0 verdict's sign holds.
 The verdict of record stays seed 0's; this run is reported beside it whatever it says.
 
+Session 12 (declared 2026-12-03 08:31 UTC, before any run; issue 12 item 6, brief `mixed`):
+does a mixed second-phase pool help attention? Lines in
+benchmarks/errands_networks/session12.jsonl (seed 0) and session12-seed1.jsonl. Two arms,
+interleaved in one process, 3M env steps each (lr annealed over 3M), points every 0.5M:
+- base `attention-curriculum` (session 11's, unchanged; re-run so numbers and speed are
+  read side by side);
+- `attention-mixed`: the same first phase (1M env steps on the 4096 easiest tasks, key
+  123); the one change is the second-phase pool: the base's 4096 chains-1-2 tasks plus
+  the first phase's 4096 easiest tasks (8192; `EASIEST_SHARE` 0.5): every reset draws a
+  level-0 task with probability 0.5 (level-0 episodes are shorter, so they take less than
+  half the env steps). The envs restart at the switch as in the base.
+Evaluation, references and level-0 diagnostic unchanged from session 11.
+Checks before reading any verdict: the base's seed-0 lines must equal session11.jsonl's
+`attention-curriculum` lines (every field but steps_per_s, load, eval_seconds) at 0.5M at
+least, and the mixed arm's 0.5M and 1M lines the base's (the same first phase); if not,
+said loudly and the cause looked for.
+Order and cut, decided by this rule once both arms' first chunks are timed (D = the wall
+time of that first round, from the compile lines to the second 0.5M line; run A's end
+projected as E = its time then + 5 D): run A = seed 0, both arms, `--deadline 10:15`;
+then, if E + 6 D + 2 min <= 10:15, run B = seed 1, both arms; else if E + 3 D + 2 min <=
+10:15 and run A's base reproduced session 11, run B = `attention-mixed` alone at seed 1,
+compared with session11-seed1.jsonl's `attention-curriculum`; else no seed 1. Run B also
+`--deadline 10:15`; a cut pair is compared at the last point both reached.
+Decision rule: d = held-out mean (2048 episodes) of mixed - base at 3M (or run A's last
+common point), SE = sqrt(p1 (1 - p1) / 2048 + p2 (1 - p2) / 2048). "The mixed pool
+helps" if seed 0's d > 2 SE and seed 1's d > 0; "hurts" if seed 0's d < -2 SE and seed 1's
+d < 0; else "not shown" (also when seed 1 is not run). Seed 1's d / SE is reported too.
+Reported, in no verdict: *deliver* per sub-goal (train, held-out; same, other room) at 1M
+and 3M, "learned on chains" if >= 0.5 on held-out in both rooms at 3M, "not learned" if
+<= 0.1 in both, else "partly"; level-0 success at 1M and 3M (forgetting after the switch);
+the target (held-out >= 0.9) met or missed by how much, and the first point it was met.
+Speed: env steps/s of both arms in the same run, with the load; the MLP is not re-run
+(session 11's same-run ratio, 0.37-0.41x, stands) unless time remains after run B.
+Nothing is tuned after a result. Command (run A): `nice python
+benchmarks/errands_networks.py --variants attention-curriculum attention-mixed
+--total-steps 3000000 --first-phase 1000000 --deadline 10:15`.
+Applied after the first round (D = 401 s, E = 09:24): seed 1 ran both arms; results in
+docs/worlds/errands.md, "Session 12: a mixed pool".
+
 Encoder shapes (width, heads, rounds) are not LearnerConfig fields: a variant sets them
 by rebinding `networks.EntityEncoder` in this process only.
 """
@@ -93,6 +133,7 @@ from trainee.learners.networks import describe_network
 from trainee.worlds import make
 from trainee.worlds.errands_tasks import DELIVER, FETCH, MAX_CHAIN, OPEN, side_of
 from trainee.worlds.references import measure
+from trainee.worlds.wrappers import pool_size
 
 SPLITS = ("train", "layouts", "combos", "slippery", "crowded")  # `longer` is 4 sub-goals
 HELDOUT = SPLITS[1:]
@@ -112,7 +153,20 @@ VARIANTS = {
 ENCODER = networks.EntityEncoder
 # curriculum arm -> its base variant: the first `--first-phase` env steps train on
 # `world.easiest_tasks` (level 0), then on the base's pool (session 11)
-CURRICULA = {"mlp-curriculum": "mlp", "attention-curriculum": "attention"}
+CURRICULA = {"mlp-curriculum": "mlp", "attention-curriculum": "attention",
+             "attention-mixed": "attention"}
+# curriculum arm -> the share of level-0 tasks its second-phase pool keeps (session 12):
+# the base's chains-1-2 pool plus as many easiest tasks as make that share; 0 (absent) is
+# session 11's plain switch
+EASIEST_SHARE = {"attention-mixed": 0.5}
+
+
+def mixed_pool(world, key, chains, share: float):
+    """The chains pool plus `share` / (1 - share) as many easiest tasks (`key`, the first
+    phase's key: at share 0.5 the first phase's own pool), easiest first: every reset draws
+    a level-0 task with probability `share`."""
+    easiest = world.easiest_tasks(key, round(pool_size(chains) * share / (1 - share)))
+    return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), easiest, chains)
 
 
 def eval_tasks(world, key, n: int, max_chain: int) -> dict:
@@ -204,6 +258,9 @@ class Run:
         if name in CURRICULA:  # the first phase plays level 0, then the base's pool
             self.later_pool, self.switch_at = self.pool, first_phase // eval_every
             self.pool = world.easiest_tasks(pool_args["key"], pool_args["n"])
+            if name in EASIEST_SHARE:  # session 12: the later pool keeps level-0 tasks
+                self.later_pool = mixed_pool(world, pool_args["key"], self.later_pool,
+                                             EASIEST_SHARE[name])
         self.updates = max(1, eval_every // learner.steps_per_update)
         self.switch_at *= self.updates  # in updates: the switch falls on a chunk boundary
         step = lambda s, t: jax.lax.scan(lambda c, _: learner.update(c, t), s, None,
@@ -211,7 +268,8 @@ class Run:
         self.init = jax.jit(learner.init)
         self.state: TrainState = self.init(jax.random.key(seed), self.pool)
         start = time.perf_counter()
-        self.chunk = jax.jit(step).lower(self.state, self.pool).compile()
+        self.step = jax.jit(step)
+        self.chunk = self.step.lower(self.state, self.pool).compile()
         self.eval = make_eval(world, learner.network)
         self.compile_seconds = time.perf_counter() - start
         self.train_seconds = 0.0
@@ -238,9 +296,15 @@ class Run:
     def switch_pool(self) -> None:
         """The curriculum's second phase: the later pool, the envs restarted on it (a
         fresh env carry); params, optimiser state and counters carry on."""
+        resized = pool_size(self.pool) != pool_size(self.later_pool)
         self.pool, self.later_pool = self.later_pool, None
         fresh = self.init(jax.random.key(1), self.pool)
         self.state = self.state._replace(env=fresh.env)
+        if resized:  # a mixed pool is larger: its chunk is another program (untimed)
+            self.use_encoder()
+            start = time.perf_counter()
+            self.chunk = self.step.lower(self.state, self.pool).compile()
+            self.compile_seconds += time.perf_counter() - start
 
 
 def reference_lines(world, tests: dict, key) -> list[dict]:
