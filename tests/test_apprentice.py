@@ -72,7 +72,7 @@ def test_reservoir_matches_algorithm_r_by_hand():
 
 
 def test_unroll_matches_a_step_by_step_loop_with_resets():
-    net = ApprenticeNet(num_actions=3, hidden=8, layers=2)
+    net = ApprenticeNet(num_actions=3, hidden=8, layers=2, recurrent=True)
     params = net.init(jax.random.key(0), jnp.zeros((1, 4)))
     rng = np.random.default_rng(0)
     steps, batch = 7, 2
@@ -99,7 +99,8 @@ def test_rollout_and_training_unroll_agree():
     """The loss re-reads a rollout from its start state: at the rollout's parameters it
     must give the log-probabilities the rollout recorded (hidden resets included)."""
     world = make("corridor")
-    learner = make_learner(LearnerConfig(**TINY, total_steps=8 * 16 * 2), world)
+    learner = make_learner(LearnerConfig(**TINY, recurrent=True, total_steps=8 * 16 * 2),
+                           world)
     tasks = world.tasks(jax.random.key(1), "train", 16)
     state = learner.init(jax.random.key(0), tasks)
     from trainee.worlds.wrappers import AutoReset
@@ -159,7 +160,9 @@ def test_apprentice_through_train_and_career(tmp_path):
     from trainee.cli import main
 
     out = tmp_path / "run"
-    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--total-steps",
+    # the GRU (an option since session 11) through `train`; the default (no GRU) in a career
+    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--recurrent",
+                 "--total-steps",
                  "1024", "--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2",
                  "--hidden", "16", "--seeds", "2", "--num-tasks", "16", "--out", str(out)]) == 0
     assert len(json.loads((out / "summary.json").read_text())["final_return"]) == 2
