@@ -41,9 +41,9 @@ from trainee.studies.experiment import ci
 
 ARMS = ("scratch", "multitask", "finetune", "replay", "shrink_perturb", "reset_dormant",
         "l2_init", "apprentice")
-# the GRU apprentice (the default until session 11; `--recurrent` since) and its ablations
+# the GRU apprentice (the default until session 12; `--recurrent` since) and its ablations
 # (learner settings changed): each removes one component. "apprentice" is the default,
-# without the GRU since session 11 (docs/apprentice.md, "The GRU decision")
+# without the GRU since session 12, by session 11's rule (docs/apprentice.md, "The GRU decision")
 GRU = {"recurrent": True}
 ABLATIONS = {"apprentice-gru": GRU, "apprentice-no-gru": {"recurrent": False},
              "apprentice-no-rehearsal": {**GRU, "rehearsal": 0.0}}

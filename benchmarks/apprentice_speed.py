@@ -30,7 +30,8 @@ SETTINGS = {
     "career-conflict": LearnerConfig(num_envs=16, num_steps=64, lr=1e-3),
     "quick": dataclasses.replace(base_config("ppo", get_scale("quick")), anneal_lr=False),
 }
-# the apprentice's default has no GRU since session 11; `--recurrent` is the GRU one
+# the apprentice's default has no GRU since session 12 (session 11's rule);
+# `--recurrent` is the GRU one
 LEARNERS = {"ppo": {"learner": "ppo"}, "apprentice": {"learner": "apprentice"},
             "apprentice-gru": {"learner": "apprentice", "recurrent": True}}
 

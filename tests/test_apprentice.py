@@ -164,7 +164,7 @@ def assert_learns(success: np.ndarray) -> None:
     assert np.all(success[:, -5:].mean(axis=1) >= 0.9), success
 
 
-@pytest.mark.slow  # the GRU is an option since session 11; its fast tests: unroll, `train`
+@pytest.mark.slow  # the GRU is an option since session 12; its fast tests: unroll, `train`
 def test_gru_apprentice_learns_the_corridor():
     """The GRU apprentice (`recurrent=True`) in 10,240 env steps: training success over
     the last 5 of 20 updates >= 0.9 in both seeds (measured 1.00 from update 13 on; the
@@ -193,7 +193,7 @@ def test_apprentice_through_train_and_career(tmp_path):
     from trainee.cli import main
 
     out = tmp_path / "run"
-    # the GRU (an option since session 11) through `train`; the default (no GRU) in a career
+    # the GRU (an option since session 12) through `train`; the default (no GRU) in a career
     assert main(["train", "--world", "corridor", "--learner", "apprentice", "--recurrent",
                  "--total-steps",
                  "1024", "--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2",
