@@ -41,13 +41,17 @@ from trainee.studies.experiment import ci
 
 ARMS = ("scratch", "multitask", "finetune", "replay", "shrink_perturb", "reset_dormant",
         "l2_init", "apprentice")
-# apprentice ablations: (learner settings changed); each removes one component
-ABLATIONS = {"apprentice-no-gru": {"recurrent": False},
-             "apprentice-no-rehearsal": {"rehearsal": 0.0}}
-# apprentice variants (docs/apprentice.md, "Variants, pre-registered"): each adds one change
-VARIANTS = {"apprentice-rehearse-half": {"rehearsal": 0.5},
-            "apprentice-distill": {"distill": 1.0, "distill_rate": 0.01},
-            "apprentice-entropy-floor": {"entropy_floor": 2.0, "floor_coef": 0.1}}
+# the GRU apprentice (the default until session 12; `--recurrent` since) and its ablations
+# (learner settings changed): each removes one component. "apprentice" is the default,
+# without the GRU since session 12, by session 11's rule (docs/apprentice.md, "The GRU decision")
+GRU = {"recurrent": True}
+ABLATIONS = {"apprentice-gru": GRU, "apprentice-no-gru": {"recurrent": False},
+             "apprentice-no-rehearsal": {**GRU, "rehearsal": 0.0}}
+# apprentice variants (docs/apprentice.md, "Variants, pre-registered"): each adds one
+# change to the GRU apprentice
+VARIANTS = {"apprentice-rehearse-half": {**GRU, "rehearsal": 0.5},
+            "apprentice-distill": {**GRU, "distill": 1.0, "distill_rate": 0.01},
+            "apprentice-entropy-floor": {**GRU, "entropy_floor": 2.0, "floor_coef": 0.1}}
 # session 10's round (docs/apprentice.md): each one change to the lean base, the
 # apprentice without its GRU ("apprentice-no-gru")
 LEAN = {"recurrent": False}
@@ -56,7 +60,7 @@ VARIANTS.update({
     "lean-distill-told": {**LEAN, "distill": 1.0, "teacher": "job-start"},
     "lean-rehearse-half": {**LEAN, "rehearsal": 0.5}})
 # the arm a variant's paired difference is read against (its base)
-BASE_OF = {name: "apprentice-no-gru" if name.startswith("lean-") else "apprentice"
+BASE_OF = {name: "apprentice-no-gru" if name.startswith("lean-") else "apprentice-gru"
            for name in VARIANTS}
 COMPETENCE = on_the_job.COMPETENCE
 FIRST_LATER_JOB = 4  # 0-based index of job 5: "samples to competence on jobs 5 and later"
@@ -184,6 +188,7 @@ def summarise(args) -> None:
             "average_performance_per_seed": average.tolist(),
         }
     result["acceptance"] = extra
+    result["gru_rule"] = gru_rule(averages, parts[0]["hp"]["recurrent"])
     result["scratch_reached_later_jobs"] = float(reached_scratch[:, later].mean())
     result["multitask_average"] = None if mt is None else ci(mt)
     result["budget_per_job"] = budget
@@ -191,12 +196,26 @@ def summarise(args) -> None:
     result["seeds"] = [s for p in parts for s in p["only_seeds"]]
     result["seconds"] = {n: [p["seconds"].get(n) for p in parts] for n in parts[0]["seconds"]}
     result["load"] = {n: [p["load"].get(n) for p in parts] for n in parts[0]["load"]}
-    hours = hours_to_competence({"apprentice": arms.get("apprentice"), "scratch": scratch,
-                                 "replay": arms.get("replay")}, jobs, budget)
+    hours = hours_to_competence({"apprentice": arms.get("apprentice"),
+                                 "apprentice-no-gru": arms.get("apprentice-no-gru"),
+                                 "scratch": scratch, "replay": arms.get("replay")}, jobs, budget)
     result["hours_to_competence"] = hours
     atomic_write_json(args.out, result)
     plot_hours(hours, result["jobs"], args.out.with_suffix(".hours.png"))
     print(table(result))
+
+
+def gru_rule(averages: dict, default_was_gru: bool) -> dict | None:
+    """Session 11's GRU decision (docs/apprentice.md): the per-seed paired difference of
+    average performance, the GRU apprentice minus `apprentice-no-gru`. The GRU one is the
+    arm `apprentice` in runs made while it was the default (their `hp.recurrent`), else
+    `apprentice-gru`."""
+    gru = "apprentice" if default_was_gru else "apprentice-gru"
+    if gru not in averages or "apprentice-no-gru" not in averages:
+        return None
+    diff = averages[gru] - averages["apprentice-no-gru"]
+    return {"gru_arm": gru, "difference": ci(diff), "per_seed": diff.tolist(),
+            "keeps_the_gru": bool(ci(diff)["ci_low"] > 0)}
 
 
 def hours_to_competence(arms: dict, jobs: Career, budget: int) -> dict:
@@ -253,10 +272,10 @@ def table(result: dict) -> str:
                     f"{fmt(arm.get('average_performance'))} | "
                     f"{fmt(a['average_performance_minus_multitask'])} | "
                     f"{fmt(arm.get('plasticity_change'))} | {fmt(arm['mean_gain'])} |")
-    variants = [n for n in result["arms"] if n in VARIANTS]
+    variants = [n for n in result["arms"] if n in VARIANTS or n in ABLATIONS]
     paired = [f"| {n} | {BASE_OF[n]} | "
               f"{fmt(result['acceptance'][n]['average_performance_minus_base'])} |"
-              for n in variants]
+              for n in variants if n in BASE_OF]
     if paired:
         paired = ["", "| variant | base | average performance minus the base's, paired |",
                   "|---|---|---|", *paired]

@@ -1,4 +1,4 @@
-"""Env steps/s of the apprentice next to ppo (and the apprentice without its GRU) on the
+"""Env steps/s of the apprentice next to ppo (and the apprentice with its GRU) on the
 same world, in the same process, interleaved (the machine is shared and noisy: read the
 ratio, with the load average printed beside it).
 
@@ -30,8 +30,10 @@ SETTINGS = {
     "career-conflict": LearnerConfig(num_envs=16, num_steps=64, lr=1e-3),
     "quick": dataclasses.replace(base_config("ppo", get_scale("quick")), anneal_lr=False),
 }
+# the apprentice's default has no GRU since session 12 (session 11's rule);
+# `--recurrent` is the GRU one
 LEARNERS = {"ppo": {"learner": "ppo"}, "apprentice": {"learner": "apprentice"},
-            "apprentice-no-gru": {"learner": "apprentice", "recurrent": False}}
+            "apprentice-gru": {"learner": "apprentice", "recurrent": True}}
 
 
 def main() -> None:

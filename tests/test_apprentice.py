@@ -72,7 +72,7 @@ def test_reservoir_matches_algorithm_r_by_hand():
 
 
 def test_unroll_matches_a_step_by_step_loop_with_resets():
-    net = ApprenticeNet(num_actions=3, hidden=8, layers=2)
+    net = ApprenticeNet(num_actions=3, hidden=8, layers=2, recurrent=True)
     params = net.init(jax.random.key(0), jnp.zeros((1, 4)))
     rng = np.random.default_rng(0)
     steps, batch = 7, 2
@@ -99,7 +99,8 @@ def test_rollout_and_training_unroll_agree():
     """The loss re-reads a rollout from its start state: at the rollout's parameters it
     must give the log-probabilities the rollout recorded (hidden resets included)."""
     world = make("corridor")
-    learner = make_learner(LearnerConfig(**TINY, total_steps=8 * 16 * 2), world)
+    learner = make_learner(LearnerConfig(**TINY, recurrent=True, total_steps=8 * 16 * 2),
+                           world)
     tasks = world.tasks(jax.random.key(1), "train", 16)
     state = learner.init(jax.random.key(0), tasks)
     from trainee.worlds.wrappers import AutoReset
@@ -138,20 +139,53 @@ def test_rehearse_draws_from_the_reservoir_only_when_it_holds_tasks():
     assert bool(out.info["rehearsed"])
 
 
-def test_apprentice_learns_the_corridor():
-    """The corridor's `longer` split (goals 8-15 cells away: a random policy finishes 0.10
-    of them, benchmarks/world_references.jsonl) in 10,240 env steps: training success
-    over the last 5 of 20 updates >= 0.9 in both seeds (measured 1.00 from update 13 on;
-    the first updates score 0.00-0.14)."""
+# The corridor test's settings; only `learner`, `recurrent` and `total_steps` differ below.
+CORRIDOR = dict(num_envs=8, num_steps=64, lr=1e-3, hidden=32, num_minibatches=2)
+# The default apprentice's budget, set by ppo (the rule in the test's docstring), measured
+# 2026-12-03 08:42 UTC: ppo's last 5 of the updates 0.12 / 0.91 at 10,240 (fails), 1.00 /
+# 1.00 at 20,480 and at 40,960 (first 2 updates 0.17 / 0.06 at each).
+CORRIDOR_BUDGET = 20_480
+
+
+def corridor_success(**fields) -> np.ndarray:
+    """Training success per update, (2 seeds, updates), on the corridor's `longer` split
+    (goals 8-15 cells away: a random policy finishes 0.10 of them,
+    benchmarks/world_references.jsonl), 64 tasks."""
     world = make("corridor")
-    config = LearnerConfig(learner="apprentice", total_steps=10_240, num_envs=8, num_steps=64,
-                           lr=1e-3, hidden=32, num_minibatches=2)
+    config = LearnerConfig(**CORRIDOR, **fields)
     train = jax.jit(jax.vmap(make_train(config, world), in_axes=(0, None)))
     out = train(jax.random.split(jax.random.key(0), 2), world.tasks(jax.random.key(1),
                                                                        "longer", 64))
-    success = np.asarray(out.metrics["success"])
-    assert np.all(success[:, :2].mean(axis=1) < 0.3), success  # it starts near random
+    return np.asarray(out.metrics["success"])
+
+
+def assert_learns(success: np.ndarray) -> None:
+    """Starts near random (first 2 updates < 0.3) and ends >= 0.9 (last 5), both seeds."""
+    assert np.all(success[:, :2].mean(axis=1) < 0.3), success
     assert np.all(success[:, -5:].mean(axis=1) >= 0.9), success
+
+
+@pytest.mark.slow  # the GRU is an option since session 12; its fast tests: unroll, `train`
+def test_gru_apprentice_learns_the_corridor():
+    """The GRU apprentice (`recurrent=True`) in 10,240 env steps: training success over
+    the last 5 of 20 updates >= 0.9 in both seeds (measured 1.00 from update 13 on; the
+    first updates score 0.00-0.14). The bar was set on this learner, so it stays as it
+    was; slow since the GRU left the default (session 11's rule, docs/apprentice.md)."""
+    assert_learns(corridor_success(learner="apprentice", recurrent=True, total_steps=10_240))
+
+
+def test_apprentice_learns_the_corridor():
+    """The default apprentice (no GRU) on the same corridor, at a budget set by ppo.
+
+    Rule, written before any run (session 12): on one job the GRU-less apprentice is ppo
+    plus rehearsal from the same tasks, so its budget is set by ppo, not by itself: the
+    smallest of 10,240 / 20,480 / 40,960 env steps at which ppo (`learner="ppo"`, the same
+    settings) reaches >= 0.9 training success over the last 5 updates on both seeds; then
+    the apprentice runs at that budget against the same bar (0.9) and the same
+    starts-near-random check. If the apprentice misses it, neither bar nor budget moves:
+    it is reported (the default would learn one job slower than ppo). If ppo reaches
+    none of the three, no budget is chosen and this is reported instead."""
+    assert_learns(corridor_success(learner="apprentice", total_steps=CORRIDOR_BUDGET))
 
 
 def test_apprentice_through_train_and_career(tmp_path):
@@ -159,7 +193,9 @@ def test_apprentice_through_train_and_career(tmp_path):
     from trainee.cli import main
 
     out = tmp_path / "run"
-    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--total-steps",
+    # the GRU (an option since session 12) through `train`; the default (no GRU) in a career
+    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--recurrent",
+                 "--total-steps",
                  "1024", "--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2",
                  "--hidden", "16", "--seeds", "2", "--num-tasks", "16", "--out", str(out)]) == 0
     assert len(json.loads((out / "summary.json").read_text())["final_return"]) == 2

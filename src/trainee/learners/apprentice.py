@@ -2,7 +2,8 @@
 the evidence it came from and what it measured).
 
 It is ppo (a critic with GAE(lambda), the clipped objective, `trainee.learners.ppo`) with
-two parts, each chosen for a reason the on-the-job study measured on career-conflict:
+rehearsal, and a recurrent core as an option, each chosen for a reason the on-the-job
+study measured on career-conflict:
 
 - **rehearsal from a reservoir of tasks** (`trainee.learners.rehearsal`: `Reservoir`,
   `Rehearse`). Replay was the only
@@ -17,7 +18,9 @@ two parts, each chosen for a reason the on-the-job study measured on career-conf
   correction (CLEAR, Rolnick et al. 2019, replays transitions with V-trace and behaviour
   cloning instead). Training metrics count only episodes of the pool it is given, so its
   learning curve is that of the current job.
-- **a recurrent core** (`ApprenticeNet`): a GRU (Cho et al. 2014) over (observation,
+- optionally (`recurrent`, off by default: on career-conflict it did not earn its place
+  at 2-4x the wall clock, docs/apprentice.md "The GRU decision") **a recurrent core**
+  (`ApprenticeNet`): a GRU (Cho et al. 2014) over (observation,
   previous action) whose state is an extra input of ppo's two towers (RL^2, Duan et al.
   2016; Wang et al. 2016). On career-conflict the car is not in the observation; how
   the car moved after the last button is, so a memory can tell the cars apart within an
@@ -83,7 +86,7 @@ class ApprenticeNet(nn.Module):
     layers: int = 2
     activation: str = "tanh"
     obs_rank: int = 1
-    recurrent: bool = True
+    recurrent: bool = False
 
     def setup(self):
         features = [self.hidden] * self.layers

@@ -96,10 +96,11 @@ class LearnerConfig:
     """Hidden layers of the actor and of the critic MLPs."""
     activation: Literal["tanh", "relu"] = "tanh"
     """Hidden activation."""
-    recurrent: bool = True
+    recurrent: bool = False
     """`apprentice`: a GRU core over (observation, previous action) whose state feeds
-    both towers (RL^2-style memory: it can tell the car from how the controls respond);
-    `--no-recurrent` is the feed-forward ablation. Static: it changes shapes."""
+    both towers (RL^2-style memory); off by default, since it did not earn its place on
+    career-conflict at 2-4x the wall clock (docs/apprentice.md, session 11's GRU rule);
+    `--recurrent` turns it on. Static: it changes shapes."""
     rehearsal: float = 0.25
     """`apprentice`: fraction of episodes started from tasks it kept in its reservoir
     (earlier jobs' tasks, never labelled as such); 0 = no rehearsal. Static."""

@@ -7,8 +7,8 @@ by every continual learner the project has, side by side: naive fine-tuning (par
 carried from job to job, a fresh optimiser per job) and fine-tuning with each registered
 intervention (`careers.interventions.INTERVENTIONS`: replay, shrink-and-perturb, ReDo-style
 resets of dormant units, L2-init) and the apprentice (`trainee.learners.apprentice`: ppo
-with a recurrent core and rehearsal of a reservoir of tasks, never told that the job
-changed). The same jobs with a fresh learner per job
+with rehearsal of a reservoir of tasks, never told that the job changed; its GRU core is
+an option, off by default). The same jobs with a fresh learner per job
 (`scratch`) are the reference, at equal env steps per job. Every seed draws its own task
 pools, evaluation instances and episode keys (`CareerConfig.seed_tasks`), and every arm
 meets the same ones seed by seed (paired).
@@ -61,7 +61,7 @@ METHOD = (
     "the others, docs/careers.md), done by every continual learner side by side: naive "
     "fine-tuning and fine-tuning with each registered intervention (replay, "
     "shrink-and-perturb, ReDo-style resets of dormant units, L2-init) and the apprentice "
-    "(a recurrent ppo that rehearses a reservoir of the tasks it has met, never told that "
+    "(a ppo that rehearses a reservoir of the tasks it has met, never told that "
     "the job changed; docs/apprentice.md), against a fresh learner per job (scratch) at "
     "equal env steps per job. Quick scale: the first 10 jobs (both lane rules in cars 0 to "
     "4), 12,288 env steps each; full scale: all 12 jobs. Each seed draws its own pools, "
