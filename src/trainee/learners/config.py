@@ -46,8 +46,8 @@ LEARNERS: Registry = Registry(
 class LearnerConfig:
     learner: str = "ppo"
     """`ppo`: actor-critic with GAE (learns a value function); `pg`: outcome-only policy
-    gradient with a leave-one-out group baseline (no critic); `apprentice`: ppo with a
-    recurrent core and rehearsal of the tasks it kept, a continual learner
+    gradient with a leave-one-out group baseline (no critic); `apprentice`: ppo with
+    rehearsal of the tasks it kept (a GRU core with `--recurrent`), a continual learner
     (docs/apprentice.md); or a learner of your own, `package.module:factory` or
     `path/to/file.py:factory` (docs/learners.md)."""
     total_steps: int = 500_000
