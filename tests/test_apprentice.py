@@ -191,11 +191,17 @@ def test_apprentice_learns_the_corridor():
 def test_apprentice_through_train_and_career(tmp_path):
     from trainee.careers import run as career_run
     from trainee.cli import main
+    from trainee.cli.common import parse
+    from trainee.train import TrainConfig
 
+    # the GRU (an option since session 12) reaches the learner's config from the flag; the
+    # default (no GRU) trains through `train` and a career, whose programs are the same
+    # compiled ones (the GRU's rollout and loss are checked above; its learning, slow, on
+    # the corridor)
+    gru = parse(TrainConfig, ["--learner", "apprentice", "--recurrent"], "train")
+    assert gru.hp.learner == "apprentice" and gru.hp.recurrent
     out = tmp_path / "run"
-    # the GRU (an option since session 12) through `train`; the default (no GRU) in a career
-    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--recurrent",
-                 "--total-steps",
+    assert main(["train", "--world", "corridor", "--learner", "apprentice", "--total-steps",
                  "1024", "--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2",
                  "--hidden", "16", "--seeds", "2", "--num-tasks", "16", "--out", str(out)]) == 0
     assert len(json.loads((out / "summary.json").read_text())["final_return"]) == 2

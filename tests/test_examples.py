@@ -96,9 +96,11 @@ def test_example_runs_a_career():
     from trainee.careers import CareerConfig, run_career
     from trainee.careers.career import Career, Job
 
-    career = Career("two", (Job("near", "corridor", "train", steps=2048),
-                            Job("far", "corridor", "longer", steps=2048)))
-    results = run_career(career, TINY, CareerConfig(seeds=2, num_tasks=32, eval_tasks=8,
+    # 8 updates a job in 2 chunks on 64 tasks, as the train test above: the same compiled
+    # init and chunk serve both (the compilation cache)
+    career = Career("two", (Job("near", "corridor", "train", steps=TINY.total_steps),
+                            Job("far", "corridor", "longer", steps=TINY.total_steps)))
+    results = run_career(career, TINY, CareerConfig(seeds=2, num_tasks=64, eval_tasks=8,
                                                       chunks=2), quiet=True)
     assert results["R"].shape == (2, 2, 2)
 

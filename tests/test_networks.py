@@ -1,6 +1,7 @@
 """Networks: shapes and parameter counts on every built-in world, the attention network's
 invariance to the order of entity slots, the `auto` choice, bad `--network` values."""
 
+import functools
 import re
 
 import jax
@@ -73,14 +74,16 @@ def test_shapes_and_parameter_counts(world_name, network):
     config = LearnerConfig(network=network, hidden=32)
     net = network_for(config, world)
     shape = world.observation_space.shape
-    params = init_params(net, jax.random.key(0), shape)
-    logits, value = net.apply(params, jnp.zeros((3, *shape)))
+    # jitted: op by op, the attention network's init and apply took ~10 s cold
+    params = jax.jit(lambda key: init_params(net, key, shape))(jax.random.key(0))
+    logits, value = jax.jit(net.apply)(params, jnp.zeros((3, *shape)))
     assert logits.shape == (3, world.action_space.n) and value.shape == (3,)
     counted = sum(x.size for x in jax.tree.leaves(params))
     assert counted == parameter_count(net, shape) == expected_count(world, config, network)
     assert net.encoder == network
 
 
+@functools.cache  # one sampler compile for every test that asks
 def errands_obs(n: int = 8):
     world = make("errands")
 
@@ -108,11 +111,12 @@ def test_attention_ignores_the_order_of_entity_slots(network):
     world, obs = errands_obs()
     net = network_for(LearnerConfig(network=network), world)
     params = init_params(net, jax.random.key(0), obs.shape[1:])
-    before = net.apply(params, obs)
+    apply = jax.jit(net.apply)  # one compile; op by op this test took ~25 s cold
+    before = apply(params, obs)
     changed = False
     for group in world.entity_layout.groups:
         order = np.roll(np.arange(group.count), 1)
-        after = net.apply(params, permute_slots(obs, group, order))
+        after = apply(params, permute_slots(obs, group, order))
         same = all(np.allclose(a, b, atol=1e-5) for a, b in zip(before, after, strict=True))
         if network == "attention":
             assert same, group.name
@@ -122,7 +126,7 @@ def test_attention_ignores_the_order_of_entity_slots(network):
     objects = world.entity_layout.groups[0]
     assert objects.name == "object"
     emptied = obs.at[:, objects.start:objects.start + objects.count * objects.width].set(0.0)
-    assert not np.allclose(before[0], net.apply(params, emptied)[0], atol=1e-5)
+    assert not np.allclose(before[0], apply(params, emptied)[0], atol=1e-5)
 
 
 def test_two_attention_rounds_ignore_the_order_of_entity_slots():
@@ -132,11 +136,12 @@ def test_two_attention_rounds_ignore_the_order_of_entity_slots():
 
     world, obs = errands_obs()
     encoder = EntityEncoder(world.entity_layout, rounds=2)
-    params = encoder.init(jax.random.key(0), obs)
-    before = encoder.apply(params, obs)
+    params = jax.jit(encoder.init)(jax.random.key(0), obs)
+    apply = jax.jit(encoder.apply)
+    before = apply(params, obs)
     assert before.shape == (obs.shape[0], 3 * ATTENTION_DIM)
     for group in world.entity_layout.groups:
-        after = encoder.apply(params, permute_slots(obs, group, np.roll(np.arange(group.count), 1)))
+        after = apply(params, permute_slots(obs, group, np.roll(np.arange(group.count), 1)))
         np.testing.assert_allclose(after, before, atol=1e-5, err_msg=group.name)
 
 

@@ -8,6 +8,7 @@ from conftest import require
 from trainee.worlds import make, names
 from trainee.worlds.contract import (
     MISSED_BY_CHANCE,
+    check_no_recompilation,
     check_variation_axes,
     check_world,
     constant_units,
@@ -42,6 +43,23 @@ def test_contract_rejects_a_variation_axis_on_train_constant_units():
         check_variation_axes(_MislabelledCorridor())
     with pytest.raises(AssertionError, match="needs an axes label"):
         check_variation_axes(_UnlabelledCorridor())
+
+
+class _RetracingCorridor(Corridor):
+    """corridor whose `slippery` tasks carry their slip as float16: a held-out split
+    whose tasks differ in type, so the step compiled for train cannot serve it."""
+
+    def tasks(self, key, split, n, level=None):
+        tasks = super().tasks(key, split, n, level)
+        if split != "slippery":
+            return tasks
+        return tasks.replace(slip=tasks.slip.astype(jax.numpy.float16))
+
+
+def test_contract_rejects_a_world_whose_splits_recompile_the_step():
+    check_no_recompilation(Corridor(), 4)
+    with pytest.raises(AssertionError, match="split slippery recompiled the step"):
+        check_no_recompilation(_RetracingCorridor(), 4)
 
 
 def test_contract_rejects_repair_bigger_as_a_variation():

@@ -10,7 +10,8 @@ Each check raises `AssertionError` with a message naming the world and what brok
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
+from types import SimpleNamespace
 
 import chex
 import jax
@@ -59,11 +60,29 @@ def check_tasks(world: World, n: int) -> None:
         assert np.all(np.isfinite(np.asarray(tasks.difficulty))), _fail(world, "difficulty NaN")
 
 
-def _batched_step(world: World):
-    def step(key, state, action, task):
+@lru_cache(maxsize=16)
+def _jitted(world: World) -> SimpleNamespace:
+    """`world`'s reset and step, jitted once, one env and vmapped, shared by every check
+    (each check jitting its own copy compiled the same step up to four times a world).
+    `traces[0]` counts the traces of `batch_step`, for `check_no_recompilation`."""
+    traces = [0]
+
+    def counted_step(key, state, action, task):
+        traces[0] += 1  # runs when traced, not when the compiled program runs
         return world.step(key, state, action, task)
 
-    return jax.jit(jax.vmap(step))
+    batch_step = jax.jit(jax.vmap(counted_step))
+    return SimpleNamespace(reset=jax.jit(world.reset), step=jax.jit(world.step),
+                           batch_reset=jax.jit(jax.vmap(world.reset)),
+                           batch_step=lambda *args: batch_step(*_strong(args)), traces=traces)
+
+
+def _strong(tree):
+    """`tree` with host copies of its arrays (keys kept): no leaf weakly typed, so one
+    compiled step serves a reset's state (errands' reset leaves a weakly typed int) and
+    the states of later steps alike."""
+    is_key = lambda x: jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+    return jax.tree.map(lambda x: x if is_key(x) else np.asarray(x), tree)
 
 
 def check_spaces_and_vmap(world: World, n: int) -> None:
@@ -71,13 +90,14 @@ def check_spaces_and_vmap(world: World, n: int) -> None:
     assert isinstance(world.action_space, Discrete), _fail(world, "actions must be Discrete")
     tasks = world.tasks(jax.random.key(1), "train", n)
     keys = jax.random.split(jax.random.key(2), n)
-    obs, state = jax.jit(jax.vmap(world.reset))(keys, tasks)
+    jitted = _jitted(world)
+    obs, state = jitted.batch_reset(keys, tasks)
     space = world.observation_space
     assert obs.shape == (n, *space.shape), _fail(world, f"obs {obs.shape} vs {space.shape}")
     assert obs.dtype == space.dtype, _fail(world, f"obs dtype {obs.dtype}")
     assert bool(jnp.all(jax.vmap(space.contains)(obs))), _fail(world, "reset obs out of space")
     actions = jax.vmap(world.action_space.sample)(keys)
-    out = _batched_step(world)(keys, state, actions, tasks)
+    out = jitted.batch_step(keys, state, actions, tasks)
     assert bool(jnp.all(jax.vmap(space.contains)(out.obs))), _fail(world, "step obs out of space")
     assert out.reward.shape == (n,) and out.reward.dtype == jnp.float32, _fail(world, "reward")
     for flag in (out.terminated, out.truncated):
@@ -88,24 +108,18 @@ def check_spaces_and_vmap(world: World, n: int) -> None:
 
 
 def check_no_recompilation(world: World, n: int) -> None:
-    """One compiled step serves every task of every split (tasks are data)."""
-
-    @jax.jit
-    @chex.assert_max_traces(n=1)
-    def step(keys, state, actions, tasks):
-        return jax.vmap(world.step)(keys, state, actions, tasks)
-
+    """One compiled step serves every task of every split (tasks are data): after the
+    first split, the vmapped step is not traced again."""
+    jitted = _jitted(world)
     keys = jax.random.split(jax.random.key(3), n)
-    reset = jax.jit(jax.vmap(world.reset))  # one compile for every split, not op by op
     actions = jax.vmap(world.action_space.sample)(keys)
     for i, split in enumerate(world.splits):
         tasks = world.tasks(jax.random.key(10 + i), split, n)
-        _, state = reset(keys, tasks)
-        try:
-            step(keys, state, actions, tasks)
-        except AssertionError as err:
-            raise AssertionError(_fail(world, f"split {split} recompiled step: {err}")) from err
-    chex.clear_trace_counter()
+        _, state = jitted.batch_reset(keys, tasks)
+        before = jitted.traces[0]
+        jitted.batch_step(keys, state, actions, tasks)
+        assert i == 0 or jitted.traces[0] == before, _fail(
+            world, f"split {split} recompiled the step (its tasks differ in shape or type)")
 
 
 def check_episode_semantics(world: World, n: int) -> None:
@@ -138,8 +152,8 @@ def check_autoreset(world: World) -> None:
     """AutoReset restarts the episode on its end and keeps the last obs in info."""
     wrapped = AutoReset(world)
     task = task_at(world.tasks(jax.random.key(6), "train", 1), 0)
-    step, plain_step = jax.jit(wrapped.step), jax.jit(world.step)  # not op by op
-    reset = jax.jit(world.reset)
+    step = jax.jit(wrapped.step)  # not op by op
+    plain_step, reset = _jitted(world).step, _jitted(world).reset
     obs, state = jax.jit(wrapped.reset)(jax.random.key(7), task)
     key = jax.random.key(8)
     for _ in range(world.max_steps + 1):
@@ -175,9 +189,10 @@ def check_splits_disjoint(world: World, samples: int) -> None:
 def check_deterministic(world: World) -> None:
     """Same key, same task, same action: same result."""
     task = task_at(world.tasks(jax.random.key(9), "train", 1), 0)
-    _, state = jax.jit(world.reset)(jax.random.key(10), task)  # jitted: op by op is slow
+    jitted = _jitted(world)  # jitted: op by op is slow
+    _, state = jitted.reset(jax.random.key(10), task)
     action = world.action_space.sample(jax.random.key(11))
-    step = jax.jit(world.step)
+    step = jitted.step
     a = step(jax.random.key(12), state, action, task)
     b = step(jax.random.key(12), state, action, task)
     chex.assert_trees_all_equal(a, b)
@@ -241,17 +256,31 @@ def _oracle_actions(world: World, key, states, task) -> jax.Array:
 def _visits(world: World, tasks, policy, steps: int):
     """`visited` under `policy(world, key, states, task) -> (num_envs,) actions` on
     `tasks`: one compiled program per (world, policy) serves every split (the tasks
-    are an argument, not constants of the program)."""
-    seen, deltas = _visit_scan(world, policy, steps, tasks)
-    seen, deltas = np.asarray(seen), np.asarray(deltas)
+    are an argument, not constants of the program). Each action's effect is then played
+    by the contract's own compiled vmapped step, one call per (visit step, action): in the
+    scan, the step vmapped over every action made the program several times larger and
+    its compile the contract's largest."""
+    seen, inner, keys, task = _visit_scan(world, policy, steps, tasks)
+    step, num_envs = _jitted(world).batch_step, seen.shape[1]
+    actions = [np.full((num_envs,), a, np.int32) for a in range(world.action_space.n)]
+    deltas = np.stack([
+        np.stack([np.asarray(step(_take(keys, t), _take(inner, t), action, _take(task, t)).obs)
+                  for action in actions], axis=1) - np.asarray(seen[t])[:, None]
+        for t in range(steps)])  # (steps, num_envs, actions, obs_dim)
+    seen = np.asarray(seen)
     return seen.reshape(-1, seen.shape[-1]), deltas.reshape(-1, *deltas.shape[2:])
+
+
+@jax.jit
+def _take(tree, t):
+    """`tree`'s entry `t` of its leading axis: one compile a tree, not one a `t`."""
+    return jax.tree.map(lambda x: x[t], tree)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))
 def _visit_scan(world: World, policy, steps: int, tasks):
     env = AutoReset(TaskPool(world))
     num_envs = jax.tree.leaves(tasks)[0].shape[0]
-    actions = jnp.arange(world.action_space.n)
     obs, state = jax.vmap(env.reset, in_axes=(0, None))(
         jax.random.split(jax.random.key(31), num_envs), tasks
     )
@@ -261,19 +290,13 @@ def _visit_scan(world: World, policy, steps: int, tasks):
         key_action, key_step = jax.random.split(key)
         step_keys = jax.random.split(key_step, num_envs)
         task = task_at(tasks, state.task_index)
-
-        def after(action):
-            each = jnp.full((num_envs,), action)
-            return jax.vmap(world.step)(step_keys, state.inner, each, task).obs - obs
-
-        delta = jax.vmap(after, out_axes=1)(actions)  # (num_envs, actions, obs_dim)
         chosen = policy(world, key_action, state.inner, task)
         out = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, chosen, tasks)
-        return (out.obs, out.state), (obs, delta)
+        return (out.obs, out.state), (obs, state.inner, step_keys, task)
 
     keys = jax.random.split(jax.random.key(32), steps)
-    _, (seen, deltas) = jax.lax.scan(scan_step, (obs, state), keys)
-    return seen, deltas
+    _, visits = jax.lax.scan(scan_step, (obs, state), keys)
+    return visits  # per step: observations, world states, step keys, tasks
 
 
 def constant_units(obs: np.ndarray, delta: np.ndarray, tol: float = 1e-6):
