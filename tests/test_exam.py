@@ -296,6 +296,9 @@ def test_crash_mid_query_leaves_no_row_and_the_budget_unchanged(db, monkeypatch)
 
 
 def _query_worker(db_path: str, name: str, count: int) -> None:
+    from trainee.runtime import enable_compilation_cache
+
+    enable_compilation_cache()  # the suite's cache ($TRAINEE_CACHE): this file's programs
     agent = make_agent([0.0, 0.0, 0.0], run_dir=f"runs/{name}")
     for _ in range(count):
         exam.query(db_path, agent, split="longer")

@@ -110,8 +110,9 @@ def test_attention_ignores_the_order_of_entity_slots(network):
     the MLP's does, which shows the check can fail."""
     world, obs = errands_obs()
     net = network_for(LearnerConfig(network=network), world)
-    params = init_params(net, jax.random.key(0), obs.shape[1:])
-    apply = jax.jit(net.apply)  # one compile; op by op this test took ~25 s cold
+    # jitted: op by op, init and the five applies took ~25 s cold
+    params = jax.jit(lambda key: init_params(net, key, obs.shape[1:]))(jax.random.key(0))
+    apply = jax.jit(net.apply)
     before = apply(params, obs)
     changed = False
     for group in world.entity_layout.groups:
