@@ -59,13 +59,13 @@ def test_shapes_parameter_count_and_features(repair_obs):
     config = LearnerConfig(network="per_bit", hidden=32)
     net = network_for(config, world)
     params = init_params(net, jax.random.key(0), obs.shape[1:])
-    logits, value = net.apply(params, obs)
+    logits, value = jax.jit(net.apply)(params, obs)
     assert logits.shape == (8, 10) and value.shape == (8,)
     per_bit, context = feature_count()
     actor = (per_bit + context) * 32 + 32 + 32 * 32 + 32 + 32 + 1
     critic = 191 * 32 + 32 + 32 * 32 + 32 + 32 + 1
     assert parameter_count(net, obs.shape[1:]) == actor + critic
-    features, _ = bit_features(obs, LAYOUT)
+    features, _ = jax.jit(bit_features, static_argnums=1)(obs, LAYOUT)
     # failing tests naming bit i (from the decoded literals) = the world's make (x 4)
     make_units = obs[:, LAYOUT.make_at:LAYOUT.break_at]
     np.testing.assert_allclose(features[..., 6] * 8, np.minimum(make_units * 4, 4), atol=1e-6)
@@ -79,15 +79,16 @@ def test_per_bit_actor_is_equivariant_to_relabelling_bits(network, repair_obs):
     world, obs = repair_obs
     net = network_for(LearnerConfig(network=network), world)
     params = init_params(net, jax.random.key(0), obs.shape[1:])
-    logits = np.asarray(net.apply(params, obs)[0])
+    actor = jax.jit(lambda o: net.apply(params, o)[0])
+    logits = np.asarray(actor(obs))
     order = np.random.default_rng(0).permutation(LAYOUT.bits)
-    relabelled = np.asarray(net.apply(params, relabel_bits(obs, order))[0])
-    reordered = np.asarray(net.apply(params, reorder_tests(obs, np.roll(np.arange(32), 5)))[0])
+    relabelled = np.asarray(actor(relabel_bits(obs, order)))
+    reordered = np.asarray(actor(reorder_tests(obs, np.roll(np.arange(32), 5))))
     same_bits = np.allclose(relabelled, logits[:, order], atol=1e-5)
     same_tests = np.allclose(reordered, logits, atol=1e-5)
     assert same_bits == same_tests == (network == "per_bit")
     # ...and the content matters: another program state moves the logits
-    assert not np.allclose(logits, np.asarray(net.apply(params, obs.at[:, :10].multiply(-1))[0]))
+    assert not np.allclose(logits, np.asarray(actor(obs.at[:, :10].multiply(-1))))
 
 
 @pytest.mark.parametrize("world_name", ["corridor", "errands", "driving"])
