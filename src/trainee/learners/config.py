@@ -18,7 +18,7 @@ from trainee.registry import Registry
 TRACED = ("lr", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_grad_norm")
 # The networks `network` may name; `auto` resolves to one of the others per world
 # (`trainee.learners.networks.resolve_network`).
-NETWORKS = ("auto", "mlp", "cnn", "attention")
+NETWORKS = ("auto", "mlp", "cnn", "attention", "per_bit")
 # pg's advantage estimators (`trainee.learners.pg.episode_advantages`).
 ADVANTAGES = ("group", "gae", "mc_critic", "vine")
 # The values each number field may take. The upper bounds are not tuned limits: they
@@ -125,10 +125,12 @@ class LearnerConfig:
     floor_coef: float = 0.1
     """`apprentice`: weight of the entropy floor's term. Static."""
     network: str = "auto"
-    """`mlp` | `cnn` | `attention` | `auto`. `mlp`: the observation flattened into two
+    """`mlp` | `cnn` | `attention` | `per_bit` | `auto`. `mlp`: the observation flattened into two
     towers (actor, critic) of `layers` x `hidden`; `cnn`: two 3x3 convolutions in front
     (grid observations (H, W, C) only); `attention`: entity slots as tokens, the rest of
-    the observation as the query (worlds with an `entity_layout`, e.g. errands); `auto`:
+    the observation as the query (worlds with an `entity_layout`, e.g. errands);
+    `per_bit`: repair only, one MLP shared by every bit gives the logit of flipping it
+    (docs/worlds/repair.md, "Session 13"); `auto`:
     mlp, until another network is shown to pay (attention on errands has not reached its
     target yet; on MinAtar Breakout the CNN trained > 40x slower than the MLP in the same
     run, and PureJaxRL's MinAtar PPO uses an MLP; docs/learners.md). Static: it changes

@@ -8,6 +8,9 @@ over the observation or over an encoder's features. `LearnerConfig.network` choo
   dot-product attention over them (Vaswani et al. 2017). Matching "the blue ball" to a
   slot is then one dot product between the instruction's and the slot's features, the
   same for every slot, where an MLP must learn it separately for each slot position;
+- `per_bit`: repair only: the logit of "flip bit i" from one MLP shared by every bit,
+  over bit i's features and a pooled context (`trainee.learners.bit_network`); the
+  critic is the MLP tower;
 - `auto`: mlp everywhere, until another network is shown to pay (docs/learners.md).
 
 Parameters are plain pytrees (nested dicts of arrays): average them, vmap them, save them.
@@ -23,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from trainee.learners.bit_network import BitLayout, bit_layout, per_bit_inputs
 from trainee.learners.config import LearnerConfig
 from trainee.worlds.base import EntityLayout, World
 
@@ -85,7 +89,7 @@ class MLP(nn.Module):
 
 class ActorCritic(nn.Module):
     """obs (B, *obs_shape) -> (logits (B, A), value (B,)). `encoder` is a resolved
-    network name (`mlp`, `cnn` or `attention`; never `auto`)."""
+    network name (`mlp`, `cnn`, `attention` or `per_bit`; never `auto`)."""
 
     num_actions: int
     hidden: int = 64
@@ -94,6 +98,7 @@ class ActorCritic(nn.Module):
     encoder: str = "mlp"
     obs_rank: int = 1  # len(obs_shape): the trailing dims that make one observation
     layout: EntityLayout | None = None  # for `attention`
+    bits: BitLayout | None = None  # for `per_bit`
 
     def encode(self, obs: jax.Array, name: str) -> jax.Array:
         if self.encoder == "cnn":
@@ -107,7 +112,11 @@ class ActorCritic(nn.Module):
         features = [self.hidden] * self.layers
         actor_in = self.encode(obs, "actor_encoder")
         critic_in = self.encode(obs, "critic_encoder")
-        logits = MLP(features, self.num_actions, 0.01, self.activation, name="actor")(actor_in)
+        if self.encoder == "per_bit":  # one logit per bit, from one tower shared by all
+            actor_in = per_bit_inputs(obs, self.bits)
+            logits = MLP(features, 1, 0.01, self.activation, name="actor")(actor_in)[..., 0]
+        else:
+            logits = MLP(features, self.num_actions, 0.01, self.activation, name="actor")(actor_in)
         value = MLP(features, 1, 1.0, self.activation, name="critic")(critic_in)
         return logits, value[..., 0]
 
@@ -251,6 +260,9 @@ def resolve_network(config: LearnerConfig, world: World) -> str:
     if config.network == "attention" and layout is None:
         raise ValueError(f"network 'attention' needs a world with an entity_layout; "
                          f"{world.name} has none: use --network mlp")
+    if config.network == "per_bit" and bit_layout(world) is None:
+        raise ValueError(f"network 'per_bit' is for repair's own observation (flip bit i); "
+                         f"{world.name} with {shape} is not: use --network mlp")
     return config.network
 
 
@@ -265,6 +277,7 @@ def network_for(config: LearnerConfig, world: World) -> ActorCritic:
         encoder=resolve_network(config, world),
         obs_rank=len(shape),
         layout=entity_layout(world),
+        bits=bit_layout(world),
     )
 
 
