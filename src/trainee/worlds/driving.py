@@ -279,7 +279,7 @@ def _pedestrians_seen(state: DrivingState, task: DrivingTask) -> jax.Array:
 def _noise_signs(key: jax.Array, size: int) -> jax.Array:
     """(size,) +-1: the sign of each entry of `_gaussian_noise(key, size)`, from the same
     random words. erfinv(2u - 1) < 0 exactly when the 16-bit uniform's h < 32768 (u =
-    (h + 0.5) / 65536 is never 1/2, and no table entry is 0: tests/test_driving.py)."""
+    (h + 0.5) / 65536 is never 1/2, and no table entry is 0: tests/test_gymnasium_export.py)."""
     words = _random_words(key, (size + 1) // 2)
     halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:size]
     return jnp.where(halves < 32768, -1.0, 1.0).astype(jnp.float32)

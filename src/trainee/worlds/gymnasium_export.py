@@ -157,8 +157,7 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
     gymnasium = _gymnasium()
     world = _as_world(world)
     tasks = _pool(world, split, seed, num_tasks, tasks)
-    runner = _specialized(world, tasks)  # what the jitted calls play
-    packings = _packings(world, tasks)
+    runner, packings = _specialized(world, tasks), _packings(world, tasks)  # runner: compiled
     rows = np.asarray(jax.vmap(packings[0].pack)(tasks))  # the pool, a row of words a task
 
     class WorldEnv(gymnasium.Env):
