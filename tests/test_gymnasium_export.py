@@ -116,3 +116,54 @@ def test_observations_are_writable_copies():
     envs = make_vector_env("corridor", 2, num_tasks=4)
     assert envs.reset(seed=0)[0].flags.writeable
     assert envs.step(np.zeros(2, np.int64))[0].flags.writeable
+
+
+def test_single_env_outputs_in_small_chunks_are_the_worlds_step():
+    """repair's observation (191 floats) leaves the jitted step in chunks of <= 128 words
+    (XLA:CPU's 512-byte limit for running a program on the calling thread); put back
+    together, the env's step is the world's own, bit for bit."""
+    from trainee.worlds.gymnasium_export import _CHUNK_WORDS, _packings, _single_step
+
+    world = make("repair")
+    env = to_gymnasium(world, seed=0, num_tasks=8)  # test_check_env's pool: one compile
+    env.reset(seed=5)
+    packings = _packings(world, env.unwrapped.tasks)
+    for action in (3, 0, 1):
+        carry = env.unwrapped._carry
+        _, chunks = _single_step(world, packings, carry, np.int32(action))
+        assert len(chunks) == 2 and all(c.shape[0] <= _CHUNK_WORDS for c in chunks)
+        key, state, task = packings[1].unpack(carry)
+        out = jax.jit(world.step)(jax.random.split(key)[1], state, action, task)
+        obs, reward, terminated, _, info = env.step(action)
+        assert obs.tobytes() == np.asarray(out.obs).tobytes() and obs.flags.writeable
+        assert reward == float(out.reward) and terminated == bool(out.terminated)
+        assert info["regressions"] == float(out.info["regressions"])
+        if terminated:
+            break
+
+
+def test_driving_noise_free_twin_observes_bit_for_bit():
+    """`Driving.specialized` hands a noise-free pool a twin without the noise table
+    (one per world object); its observations equal the world's bit for bit, signed
+    zeros included. A pool with night noise keeps the world itself."""
+    from trainee.worlds.driving import _erfinv_table
+
+    table = _erfinv_table()
+    assert (table != 0).all() and ((table < 0) == (np.arange(65536) < 32768)).all()
+    world = make("driving")
+    train = world.tasks(jax.random.key(0), "train", 8)
+    twin = world.specialized(train)
+    assert twin is not world and twin is world.specialized(train) and twin._noise_free
+    assert world.specialized(train.replace(sensor_noise=train.sensor_noise + 0.1)) is world
+    from trainee.worlds.driving import DrivingState
+
+    n = 16  # the 8 tasks twice: at the start, and with d = psi = -0 (more -0 entries)
+    tasks = jax.tree.map(lambda x: np.concatenate([x, x]), train)
+    zero, signed = np.zeros(n, np.float32), np.repeat(np.float32([-1.75, -0.0]), 8)
+    state = DrivingState(s=zero, d=signed, psi=np.copysign(zero, signed), v=zero + 8.0,
+                         car_s=tasks.car_s0, ped_y=tasks.ped_y0,
+                         ped_walking=np.zeros((n, 2), bool), ped_hit=np.zeros((n, 2), bool),
+                         t=np.zeros(n, np.int32))
+    keys = jax.random.split(jax.random.key(1), n)
+    obs = [np.asarray(jax.jit(jax.vmap(w.observe))(keys, state, tasks)) for w in (world, twin)]
+    assert obs[0].tobytes() == obs[1].tobytes() and np.signbit(obs[0][8:]).sum() > 8

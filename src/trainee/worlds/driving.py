@@ -59,6 +59,7 @@ Env card
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import jax
@@ -126,8 +127,30 @@ class Driving(World):
         cars = _nearest_cars(state, task).reshape(-1)
         peds = _pedestrians_seen(state, task).reshape(-1)
         obs = jnp.concatenate([ego, ahead, left, cars, peds])
-        obs = obs + task.sensor_noise * _gaussian_noise(key, obs.shape[0])
+        noise = (_noise_signs if self._noise_free else _gaussian_noise)(key, obs.shape[0])
+        obs = obs + task.sensor_noise * noise
         return jnp.clip(obs, -5.0, 5.0).astype(jnp.float32)
+
+    # True only in the twin `specialized` hands out: every other program (the studies',
+    # the vector env's) traces the noise as before.
+    _noise_free = False
+
+    def specialized(self, tasks: DrivingTask) -> Driving:
+        """This world for a pool of `tasks` played alone (`gymnasium_export.make_env`):
+        if no task has sensor noise, a twin whose observation skips the noise's lookup
+        table. The same observations bit for bit: noise x 0 is a zero with the noise's
+        sign (`_noise_signs`), and that sign is all the sum keeps. Why: the table is
+        256 kB, and XLA:CPU runs a program with a buffer over 512 bytes on its thread
+        pool, which costs the single env's step more than the step itself."""
+        if bool(jnp.any(jnp.asarray(tasks.sensor_noise) != 0.0)):
+            return self
+        return self._noise_free_twin
+
+    @functools.cached_property
+    def _noise_free_twin(self) -> Driving:
+        twin = copy.copy(self)  # one per world object, so its envs share one compile
+        twin._noise_free = True
+        return twin
 
     def reset(self, key, task):
         state = DrivingState(
@@ -251,6 +274,15 @@ def _pedestrians_seen(state: DrivingState, task: DrivingTask) -> jax.Array:
     vy = -state.ped_walking.astype(jnp.float32) * task.ped_side * task.ped_speed / 2.0
     feats = jnp.stack([ds / SEEN, (state.ped_y - state.d) / 7.0, vy], -1)
     return jnp.concatenate([feats * present[:, None], present[:, None]], -1)
+
+
+def _noise_signs(key: jax.Array, size: int) -> jax.Array:
+    """(size,) +-1: the sign of each entry of `_gaussian_noise(key, size)`, from the same
+    random words. erfinv(2u - 1) < 0 exactly when the 16-bit uniform's h < 32768 (u =
+    (h + 0.5) / 65536 is never 1/2, and no table entry is 0: tests/test_gymnasium_export.py)."""
+    words = _random_words(key, (size + 1) // 2)
+    halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:size]
+    return jnp.where(halves < 32768, -1.0, 1.0).astype(jnp.float32)
 
 
 def _gaussian_noise(key: jax.Array, size: int) -> jax.Array:

@@ -20,8 +20,10 @@ of the world and `task_index`.
 - `make_env`: each `reset` draws one task of the pool (or `options={"task_index": i}`) and
   a fresh episode key from Gymnasium's seeded `np_random`, so `reset(seed=s)` replays the
   same episode. A step is one fused jitted call (key split and world step) taking one
-  packed buffer and returning two, and one copy of the outputs to the host: the per-step
-  cost is Python dispatch, not the world.
+  packed buffer and returning the next one and the outputs in chunks of <= 512 bytes
+  (`_CHUNK_WORDS`), and one copy of the outputs to the host. It plays
+  `world.specialized(tasks)` where the world offers one (the same episodes, a cheaper
+  program: driving without sensor noise skips its 256 kB noise table).
 - `make_vector_env`: a `gymnasium.vector.VectorEnv` whose step is one jitted, vmapped call
   over all envs. It resets an env inside the same step that ended its episode
   (`autoreset_mode` SAME_STEP, as trainee's own `AutoReset`): the returned observation is
@@ -81,35 +83,71 @@ def _host_info(world: World, info: dict, task_index) -> dict:
 
 # Jitted with the world and the packings as static arguments, so envs made from the same
 # world object share one compiled reset and step. The carry (key, state, task) travels as
-# one uint32 vector and the step's outputs as one float32 vector: a call costs ~1.5 us per
-# leaf in and out, and there is one call per step (`trainee.worlds.packed`).
+# one uint32 vector and the step's outputs as a few float32 vectors: a call costs ~1.5 us
+# per leaf in and out, and there is one call per step (`trainee.worlds.packed`).
 def _packings(world: World, tasks) -> tuple[Packing, Packing]:
     task = task_at(tasks, 0)
     state = jax.eval_shape(world.reset, jax.random.key(0), task)[1]
     return Packing.of(task), Packing.of((jax.random.key(0), state, task))
 
 
+# XLA:CPU runs a program's kernels one after another on the calling thread only if no
+# buffer of it is over 512 bytes; otherwise it hands them to its thread pool, and for
+# these tiny kernels the hand-offs cost more than the work (repair's step: about 2x, more
+# on a loaded machine). So outputs leave in chunks of at most 128 words, and the reset
+# takes its task's row rather than the whole pool.
+_CHUNK_WORDS = 128
+
+
+def _chunks(vector: jax.Array) -> tuple[jax.Array, ...]:
+    return tuple(vector[i:i + _CHUNK_WORDS] for i in range(0, vector.shape[0], _CHUNK_WORDS))
+
+
 @partial(jax.jit, static_argnums=(0, 1))
-def _single_reset(world: World, packings, seed: jax.Array, rows: jax.Array, index: jax.Array):
+def _single_reset(world: World, packings, seed: jax.Array, row: jax.Array):
+    """(the first carry, the first observation's chunks) of the task packed in `row`."""
     task_packing, carry_packing = packings
-    task = task_packing.unpack(rows[index])
+    task = task_packing.unpack(row)
     key, key_reset = jax.random.split(jax.random.key(seed))
     obs, state = world.reset(key_reset, task)
-    return carry_packing.pack((key, state, task)), obs.astype(jnp.float32)
+    return carry_packing.pack((key, state, task)), _chunks(obs.reshape(-1).astype(jnp.float32))
 
 
 @partial(jax.jit, static_argnums=(0, 1))
 def _single_step(world: World, packings, carry: jax.Array, action: jax.Array):
-    """(the next carry, [obs..., reward, terminated, truncated, success, counters...])."""
+    """(the next carry, chunks of [obs..., reward, terminated, truncated, success,
+    counters...]): the observation's chunks, the scalars appended to the last one if
+    they fit (so a small world's step is the one output vector it always was)."""
     carry_packing = packings[1]
     key, state, task = carry_packing.unpack(carry)
     key, key_step = jax.random.split(key)
     out = world.step(key_step, state, action, task)
     scalars = [out.reward, out.terminated, out.truncated, out.info["success"],
                *(out.info[k] for k in world.counters)]
-    outputs = jnp.concatenate([out.obs.reshape(-1).astype(jnp.float32),
-                               jnp.stack([jnp.asarray(x, jnp.float32) for x in scalars])])
-    return carry_packing.pack((key, out.state, task)), outputs
+    chunks = list(_chunks(out.obs.reshape(-1).astype(jnp.float32)))
+    flags = jnp.stack([jnp.asarray(x, jnp.float32) for x in scalars])
+    if chunks[-1].shape[0] + flags.shape[0] <= _CHUNK_WORDS:
+        chunks[-1] = jnp.concatenate([chunks[-1], flags])
+    else:
+        chunks.append(flags)
+    return carry_packing.pack((key, out.state, task)), tuple(chunks)
+
+
+def _host_vector(chunks) -> np.ndarray:
+    """One writable numpy vector from a jitted call's chunks."""
+    arrays = [np.asarray(c) for c in chunks]
+    return np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
+
+
+def _host_obs(world: World, chunks) -> np.ndarray:
+    return _host_vector(chunks).reshape(world.observation_space.shape)
+
+
+def _specialized(world: World, tasks) -> World:
+    """The world the single env compiles: `world.specialized(tasks)` if the world has
+    one (the same episodes on these tasks, step for step, from a cheaper program)."""
+    specialize = getattr(world, "specialized", None)
+    return world if specialize is None else specialize(tasks)
 
 
 def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks: int = 256,
@@ -119,8 +157,8 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
     gymnasium = _gymnasium()
     world = _as_world(world)
     tasks = _pool(world, split, seed, num_tasks, tasks)
-    packings = _packings(world, tasks)
-    rows = jax.vmap(packings[0].pack)(tasks)  # the pool, one row of words per task
+    runner, packings = _specialized(world, tasks), _packings(world, tasks)  # runner: compiled
+    rows = np.asarray(jax.vmap(packings[0].pack)(tasks))  # the pool, a row of words a task
 
     class WorldEnv(gymnasium.Env):
         metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 10}
@@ -144,14 +182,14 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
             index = int(options.get("task_index", self.np_random.integers(pool_size(tasks))))
             self._task_index = index
             seed = np.int32(self.np_random.integers(2**31))
-            self._carry, obs = _single_reset(world, packings, seed, rows, np.int32(index))
-            return np.array(obs), {"task_index": index}
+            self._carry, obs = _single_reset(runner, packings, seed, rows[index])
+            return _host_obs(world, obs), {"task_index": index}
 
         def step(self, action):
             if self._carry is None:
                 raise RuntimeError("call reset() before step()")
-            self._carry, outputs = _single_step(world, packings, self._carry, np.int32(action))
-            return _host_step(world, np.array(outputs), self._task_index)
+            self._carry, outputs = _single_step(runner, packings, self._carry, np.int32(action))
+            return _host_step(world, outputs, self._task_index)
 
         def render(self):
             if self._carry is None or self.render_mode is None:
@@ -164,8 +202,9 @@ def make_env(world: World | str, split: str = "train", seed: int = 0, num_tasks:
     return WorldEnv()
 
 
-def _host_step(world: World, outputs: np.ndarray, task_index: int):
+def _host_step(world: World, outputs, task_index: int):
     """Gymnasium's (obs, reward, terminated, truncated, info) from `_single_step`'s outputs."""
+    outputs = _host_vector(outputs)
     shape = world.observation_space.shape
     size = int(np.prod(shape))
     reward, terminated, truncated, success, *counters = outputs[size:].tolist()
