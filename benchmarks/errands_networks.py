@@ -6,7 +6,8 @@ evaluation point.
     nice python benchmarks/errands_networks.py --variants attention-wide --total-steps 2000000
 
 Lines: benchmarks/errands_networks/session9.jsonl (networks), session11.jsonl (curriculum),
-session12.jsonl and session12-seed1.jsonl (a mixed second-phase pool), session12-speed.jsonl.
+session12.jsonl and session12-seed1.jsonl (a mixed second-phase pool), session12-speed.jsonl;
+session13.jsonl is `errands_networks_deliver.py`'s (what blocks deliver).
 
 Training tasks: a pool of `--pool` train tasks with chains of 1-2 (`max_chain=2`, locked
 doors and distractors as by default). Evaluation (the current policy, sampled actions):
