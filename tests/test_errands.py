@@ -261,7 +261,7 @@ def test_the_jitted_sampler_does_not_grow_with_n(world):
 @pytest.mark.slow
 def test_jitted_tasks_are_the_eager_tasks_bit_for_bit(world):
     """The traced path (`lax.map` over blocks) gives the eager path's tasks (pinned in
-    tests/data/task_digests.json) bit for bit, padding included (~2 min: a compile per
+    tests/data/task_digests.json) bit for bit, padding included (~3 min: a compile per
     split and n)."""
     for i, split in enumerate(world.splits):
         for n in (1, 70):
