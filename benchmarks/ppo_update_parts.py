@@ -47,10 +47,11 @@ SHAPES = {
 }
 
 
-def parts(world_name: str, shape: str, pool: int = 256):
-    """{part: (jitted fn, args)} on one state of a learner that has trained a little."""
+def parts(world_name: str, shape: str, pool: int = 256, **overrides):
+    """{part: (jitted fn, args)} on one state of a learner that has trained a little
+    (`overrides`: config fields that differ from the shape's)."""
     world = make(world_name)
-    config = LearnerConfig(total_steps=10**7, **SHAPES[shape])
+    config = LearnerConfig(total_steps=10**7, **{**SHAPES[shape], **overrides})
     learner = make_learner(config, world)
     tasks = world.tasks(jax.random.key(0), "train", pool)
     update = jax.jit(learner.update)

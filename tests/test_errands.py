@@ -243,3 +243,30 @@ def test_random_play_rarely_finishes_the_oracle_always_does(world):
         refs = measure(world, tasks, jax.random.key(60 + level), 2, ("random", "oracle"))
         assert refs["random"].score["success"] <= 0.10, (level, refs["random"].score)
         assert refs["oracle"].score["success"] >= 0.99, (level, refs["oracle"].score)
+
+
+def _jitted_sampler(world, split, n):
+    return jax.jit(lambda key: world.tasks(key, split, n))
+
+
+def test_the_jitted_sampler_does_not_grow_with_n(world):
+    """Under `jit` the blocks of 64 tasks run as one loop's body (`lax.map`), not one
+    inlined copy a block (issue 12: jitted 4096 tasks compiled for 484 s): the program
+    for 4096 tasks is the program for 64 but for its shapes (+66% text with the copies)."""
+    text = lambda n: _jitted_sampler(world, "train", n).lower(jax.random.key(0)).as_text()
+    small, large = len(text(64)), len(text(4096))
+    assert large < 1.01 * small, (small, large)
+
+
+@pytest.mark.slow
+def test_jitted_tasks_are_the_eager_tasks_bit_for_bit(world):
+    """The traced path (`lax.map` over blocks) gives the eager path's tasks (pinned in
+    tests/data/task_digests.json) bit for bit, padding included (~3 min: a compile per
+    split and n)."""
+    for i, split in enumerate(world.splits):
+        for n in (1, 70):
+            key = jax.random.key(70 + i)
+            eager, jitted = world.tasks(key, split, n), _jitted_sampler(world, split, n)(key)
+            for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
+                assert a.dtype == b.dtype and a.shape == b.shape, split
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=split)
