@@ -286,6 +286,9 @@ class Run:
         self.use_encoder()
         return scores(self.eval, self.state.params, key, tests)
 
+    def done(self) -> bool:
+        return int(self.state.update) >= self.learner.num_updates
+
     def advance(self) -> dict:
         start = time.perf_counter()
         self.state, metrics = jax.block_until_ready(self.chunk(self.state, self.pool))
@@ -335,22 +338,22 @@ def parse_deadline(hhmm: str | None) -> float | None:
     return calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hours, minutes, 0))
 
 
-def train_in_turn(runs: dict, tests: dict, deadline: float | None) -> None:
-    """Advance the runs chunk by chunk in turn, one evaluation line per chunk; a run whose
-    next chunk would end past the deadline stops (and says so)."""
+def train_in_turn(runs: dict, tests: dict, deadline: float | None, label="variant") -> None:
+    """Advance the runs (`done()`, `advance()`, `scores(key, tests)`) chunk by chunk in
+    turn, one evaluation line per chunk; one whose next chunk would end late stops."""
     live = dict(runs)
     while live:
         for name, run in list(live.items()):
-            if run.state.update >= run.learner.num_updates or out_of_time(run, deadline):
-                if run.state.update < run.learner.num_updates:
-                    print(json.dumps({"variant": name, "stopped_at": int(run.state.env_steps),
+            if run.done() or out_of_time(run, deadline):
+                if not run.done():
+                    print(json.dumps({label: name, "stopped_at": int(run.state.env_steps),
                                       "reason": "deadline"}), flush=True)
                 del live[name]
                 continue
             start = time.perf_counter()
             metrics = run.advance()
             steps = float(run.state.env_steps)
-            line = {"variant": name, "env_steps": int(steps),
+            line = {label: name, "env_steps": int(steps),
                     "learner_success": round(float(np.mean(metrics["success"][-5:])), 3),
                     "steps_per_s": round(steps / run.train_seconds),
                     "load": round(os.getloadavg()[0], 1)}

@@ -44,13 +44,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from errands_networks import ATTENTION, SUBGOALS, make_eval, out_of_time, parse_deadline
+from errands_networks import ATTENTION, SUBGOALS, make_eval, parse_deadline, train_in_turn
 
 from trainee.learners import LearnerConfig, make_learner
 from trainee.learners.networks import describe_network
@@ -109,7 +108,7 @@ class Arm:
     """One arm's training: its pool, a compiled chunk of updates, its evaluator."""
 
     def __init__(self, world, name: str, pool, total_steps: int, eval_every: int, seed: int):
-        self.config = LearnerConfig(total_steps=total_steps, **ATTENTION)
+        self.name, self.config = name, LearnerConfig(total_steps=total_steps, **ATTENTION)
         self.learner = learner = make_learner(self.config, world)
         self.pool = pool
         self.updates = max(1, eval_every // learner.steps_per_update)
@@ -131,6 +130,9 @@ class Arm:
 
     def done(self) -> bool:
         return int(self.state.update) >= self.learner.num_updates
+
+    def scores(self, key, tests: dict) -> dict:
+        return deliver_scores(self.eval, self.state.params, key, tests[self.name])
 
 
 def deliver_scores(run_eval, params, key, tasks) -> dict:
@@ -157,33 +159,6 @@ def reference_lines(world, tests: dict, key) -> list[dict]:
     return lines
 
 
-def train_in_turn(runs: dict, tests: dict, deadline: float | None) -> None:
-    """Advance the arms chunk by chunk in turn, one evaluation line per chunk; an arm
-    whose next chunk would end past the deadline stops (and says so)."""
-    live = dict(runs)
-    while live:
-        for name, run in list(live.items()):
-            if run.done() or out_of_time(run, deadline):
-                if not run.done():
-                    print(json.dumps({"arm": name, "stopped_at": int(run.state.env_steps),
-                                      "reason": "deadline"}), flush=True)
-                del live[name]
-                continue
-            start = time.perf_counter()
-            metrics = run.advance()
-            steps = float(run.state.env_steps)
-            line = {"arm": name, "env_steps": int(steps),
-                    "learner_success": round(float(np.mean(metrics["success"][-5:])), 3),
-                    "steps_per_s": round(steps / run.train_seconds),
-                    "load": round(os.getloadavg()[0], 1)}
-            eval_start = time.perf_counter()
-            line.update(deliver_scores(run.eval, run.state.params, jax.random.key(9),
-                                       tests[name]))
-            line["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
-            run.slowest_chunk = max(run.slowest_chunk, time.perf_counter() - start)
-            print(json.dumps(line), flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
@@ -206,7 +181,7 @@ def main() -> None:
         print(json.dumps({"arm": arm, "describe": run.description, "seed": args.seed,
                           "total_steps": args.total_steps,
                           "compile_seconds": round(run.compile_seconds, 1)}), flush=True)
-    train_in_turn(runs, tests, parse_deadline(args.deadline))
+    train_in_turn(runs, tests, parse_deadline(args.deadline), label="arm")
 
 
 if __name__ == "__main__":
