@@ -263,11 +263,12 @@ def _visits(world: World, tasks, policy, steps: int):
     seen, inner, keys, task = _visit_scan(world, policy, steps, tasks)
     step, num_envs = _jitted(world).batch_step, seen.shape[1]
     actions = [np.full((num_envs,), a, np.int32) for a in range(world.action_space.n)]
-    deltas = np.stack([
-        np.stack([np.asarray(step(_take(keys, t), _take(inner, t), action, _take(task, t)).obs)
-                  for action in actions], axis=1) - np.asarray(seen[t])[:, None]
-        for t in range(steps)])  # (steps, num_envs, actions, obs_dim)
-    seen = np.asarray(seen)
+    seen, deltas = np.asarray(seen), []
+    for t in range(steps):  # one slice of the visit a step, shared by every action
+        at = _strong(_take((keys, inner, task), t))
+        after = [np.asarray(step(at[0], at[1], action, at[2]).obs) for action in actions]
+        deltas.append(np.stack(after, axis=1) - seen[t][:, None])
+    deltas = np.stack(deltas)  # (steps, num_envs, actions, obs_dim)
     return seen.reshape(-1, seen.shape[-1]), deltas.reshape(-1, *deltas.shape[2:])
 
 
