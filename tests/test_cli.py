@@ -6,8 +6,10 @@ import pytest
 
 from trainee.cli import main
 
-TRAIN = ["--world", "corridor", "--total-steps", "2048", "--num-envs", "8", "--num-steps", "32",
-         "--seeds", "2", "--num-tasks", "16"]
+# tests/test_runs.py's train and eval (its module fixture runs early in the suite), so the
+# compilation cache serves their programs
+TRAIN = ["--world", "corridor", "--total-steps", "512", "--num-envs", "8", "--num-steps", "16",
+         "--hidden", "16", "--seeds", "2", "--num-tasks", "16"]
 
 
 def test_train_eval_show_end_to_end(tmp_path, capsys):
@@ -17,7 +19,8 @@ def test_train_eval_show_end_to_end(tmp_path, capsys):
     for key in ("final_return", "steps_per_second", "compile_seconds"):
         assert key in summary
     assert len(summary["final_return"]) == 2
-    assert main(["eval", "--run", str(out), "--split", "longer", "--num-tasks", "8"]) == 0
+    assert main(["eval", "--run", str(out), "--split", "longer", "--num-tasks", "4",
+                 "--episodes", "1"]) == 0
     result = json.loads((out / "eval-longer.json").read_text())
     assert len(result["success"]) == 2
     assert main(["worlds"]) == 0
@@ -27,8 +30,8 @@ def test_train_eval_show_end_to_end(tmp_path, capsys):
 def test_config_file_sets_fields_and_flags_override(tmp_path):
     config = tmp_path / "c.yaml"
     # TRAIN's shapes (the flag makes the seeds 2), so the compilation cache serves its programs
-    config.write_text("world: corridor\ntotal_steps: 2048\nnum_envs: 8\nnum_steps: 32\n"
-                      "seeds: 1\nnum_tasks: 16\nlr: 0.01\n")
+    config.write_text("world: corridor\ntotal_steps: 512\nnum_envs: 8\nnum_steps: 16\n"
+                      "hidden: 16\nseeds: 1\nnum_tasks: 16\nlr: 0.01\n")
     out = tmp_path / "run"
     assert main(["train", "--config", str(config), "--seeds", "2", "--out", str(out)]) == 0
     stored = json.loads((out / "config.json").read_text())

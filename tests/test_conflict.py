@@ -127,9 +127,15 @@ def test_conflict_fleet_runs(tmp_path):
 
 
 def test_career_jobs_get_their_rule_and_cue():
+    """A job's tasks carry its lane rule, cue and car, and the oracle drives them all:
+    through relabelled controls too (car 1), which makes this the default suite's check of
+    the oracle under new controls (tests/test_controls.py's own is slow)."""
     career = load_career("career-conflict")
     world = career_worlds(career)["driving"]
-    tasks = job_tasks(world, career.jobs[1], jax.random.key(0), 4)
-    assert (np.asarray(tasks.inner.lane) == career.jobs[1].tasks["lane"]).all()
+    job = career.jobs[3]  # keep left in car 1
+    tasks = job_tasks(world, job, jax.random.key(0), 4)
+    assert (np.asarray(tasks.inner.lane) == job.tasks["lane"]).all()
+    assert (np.asarray(tasks.cue) == job.cue).all()
+    assert (np.asarray(tasks.layout) != np.arange(world.action_space.n)).any()
     records = evaluate(world, oracle_policy(world), jax.random.key(1), tasks, 1)
     assert records.success.mean() == 1.0

@@ -4,6 +4,7 @@ new layout, and jobs with their own controls in a career."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from trainee.careers.career import Career, Job, career_worlds, job_tasks
 from trainee.evaluate import evaluate, oracle_policy
@@ -39,6 +40,7 @@ def test_action_a_plays_layout_a():
         assert float(ours.reward) == float(theirs.reward)
 
 
+@pytest.mark.slow  # 18 s cold; by default tests/test_conflict.py's career job checks it
 def test_oracle_presses_the_right_button_under_new_controls():
     world = Relabelled(make("driving"))
     tasks = with_layout(world.tasks(jax.random.key(0), "train", 8, level=0), 5)

@@ -14,6 +14,20 @@ from trainee.worlds import make, names
 from trainee.worlds.contract import check_world
 
 
+def test_xland_contract_spaces_vmap_and_splits():
+    # As Craftax's below: the checks that compile the package's reset and step once each
+    # (58 s cold for the whole contract, at session 13's end; test_xland_benchmark_contract)
+    require("xminigrid")
+    from trainee.worlds.contract import check_spaces_and_vmap, check_splits_disjoint, check_tasks
+    from trainee.worlds.xminigrid_adapter import XLandWorld
+
+    world = XLandWorld("trivial-2k", max_steps=16)
+    check_tasks(world, 8)
+    check_spaces_and_vmap(world, 8)
+    check_splits_disjoint(world, 64)
+
+
+@pytest.mark.slow
 def test_xland_benchmark_contract():
     require("xminigrid")
     from trainee.worlds.xminigrid_adapter import XLandWorld

@@ -42,24 +42,28 @@ def close(a, b) -> None:
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-6)
 
 
-def test_ray_fleet_matches_the_local_fleet(local_ray):
+# DiLoCo by default (the rule with the most state: anchor and momentum); the never-merged
+# specialists and a whole repetition (`run_seed`) are slow: 57 s and 16 s cold, and they
+# add no code path of their own to the actors (the same program, another merge rule).
+@pytest.mark.parametrize("merge", ["diloco", pytest.param("none", marks=pytest.mark.slow)])
+def test_ray_fleet_matches_the_local_fleet(local_ray, merge):
     """Against what `trainee fleet` runs locally (FleetPrograms: the program builder's
-    learner with traced hyperparameters), merged and never merged."""
+    learner with traced hyperparameters), parameter by parameter."""
     from trainee.fleet.ray_executor import run_fleet_on_ray
 
+    config = dataclasses.replace(CONFIG, merge=merge)
     programs = FleetPrograms(CONFIG)
     pools = job_pools(make_world("corridor"), jax.random.PRNGKey(0), "train", [0, 3], 4)
     key = jax.random.PRNGKey(1)
-    none = dataclasses.replace(CONFIG, merge="none")
-    for config, local in ((CONFIG, programs.fleet), (none, programs.specialists)):
-        want = jax.block_until_ready(local(key, pools))
-        got = run_fleet_on_ray(HP, "corridor", rule_choice(config), 4, programs.rounds, key,
-                               pools)
-        close(want.merged, got.merged)
-        close(want.states.params, got.states.params)
-        close(want.states.env, got.states.env)
+    local = programs.fleet if merge != "none" else programs.specialists
+    want = jax.block_until_ready(local(key, pools))
+    got = run_fleet_on_ray(HP, "corridor", rule_choice(config), 4, programs.rounds, key, pools)
+    close(want.merged, got.merged)  # None for the specialists
+    close(want.states.params, got.states.params)
+    close(want.states.env, got.states.env)
 
 
+@pytest.mark.slow
 def test_fleet_seed_on_ray_gives_the_local_scores(local_ray):
     config = dataclasses.replace(CONFIG, merge="mean")
     programs = FleetPrograms(config)

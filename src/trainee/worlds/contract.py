@@ -234,33 +234,49 @@ def visited(world: World, split: str, num_envs: int = 64, steps: int = 32,
     the split's draw: the visits of a given task set (two-students compares pools)."""
     if tasks is None:
         tasks = world.tasks(jax.random.key(30), split, num_envs)
-    seen = [_visits(world, tasks, _random_actions, steps)]
-    try:
-        if oracle:
-            seen.append(_visits(world, tasks, _oracle_actions, steps))
-    except NotImplementedError:  # a world without an oracle: the random visits alone
-        pass
+    seen = [_visits(world, tasks, steps, oracle=False)]
+    if oracle and _has_oracle(world):
+        seen.append(_visits(world, tasks, steps, oracle=True))
     return tuple(np.concatenate(parts) for parts in zip(*seen, strict=True))
 
 
-def _random_actions(world: World, key, states, task) -> jax.Array:
+@lru_cache(maxsize=16)
+def _has_oracle(world: World) -> bool:
+    """Whether `world.oracle` exists (traced, not compiled)."""
+    def act(key):
+        task = task_at(world.tasks(key, "train", 1), 0)
+        return world.oracle(key, world.reset(key, task)[1], task)
+
+    try:
+        jax.eval_shape(act, jax.random.key(0))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _random_actions(world: World, key, states, task, oracle=None) -> jax.Array:
     num_envs = jax.tree.leaves(states)[0].shape[0]
     return jax.random.randint(key, (num_envs,), 0, world.action_space.n)
 
 
-def _oracle_actions(world: World, key, states, task) -> jax.Array:
+def _random_or_oracle(world: World, key, states, task, oracle) -> jax.Array:
+    """The oracle's actions where the traced flag `oracle` is set, else random ones (from
+    the same key): one compiled visit program serves both policies."""
     num_envs = jax.tree.leaves(states)[0].shape[0]
-    return jax.vmap(world.oracle)(jax.random.split(key, num_envs), states, task)
+    solving = jax.vmap(world.oracle)(jax.random.split(key, num_envs), states, task)
+    return jnp.where(oracle, solving, _random_actions(world, key, states, task))
 
 
-def _visits(world: World, tasks, policy, steps: int):
-    """`visited` under `policy(world, key, states, task) -> (num_envs,) actions` on
-    `tasks`: one compiled program per (world, policy) serves every split (the tasks
-    are an argument, not constants of the program). Each action's effect is then played
-    by the contract's own compiled vmapped step, one call per (visit step, action): in the
-    scan, the step vmapped over every action made the program several times larger and
-    its compile the contract's largest."""
-    seen, inner, keys, task = _visit_scan(world, policy, steps, tasks)
+def _visits(world: World, tasks, steps: int, oracle: bool):
+    """`visited` under the oracle (`oracle`) or a random policy on `tasks`: one compiled
+    program per world serves every split and both policies (the tasks and the choice of
+    policy are arguments, not constants of the program; a world without an oracle gets a
+    random-only one). Each action's effect is then played by the contract's own compiled
+    vmapped step, one call per (visit step, action): in the scan, the step vmapped over
+    every action made the program several times larger and its compile the contract's
+    largest."""
+    policy = _random_or_oracle if _has_oracle(world) else _random_actions
+    seen, inner, keys, task = _visit_scan(world, policy, steps, tasks, jnp.asarray(oracle))
     step, num_envs = _jitted(world).batch_step, seen.shape[1]
     actions = [np.full((num_envs,), a, np.int32) for a in range(world.action_space.n)]
     seen, deltas = np.asarray(seen), []
@@ -279,7 +295,7 @@ def _take(tree, t):
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))
-def _visit_scan(world: World, policy, steps: int, tasks):
+def _visit_scan(world: World, policy, steps: int, tasks, oracle):
     env = AutoReset(TaskPool(world))
     num_envs = jax.tree.leaves(tasks)[0].shape[0]
     obs, state = jax.vmap(env.reset, in_axes=(0, None))(
@@ -291,7 +307,7 @@ def _visit_scan(world: World, policy, steps: int, tasks):
         key_action, key_step = jax.random.split(key)
         step_keys = jax.random.split(key_step, num_envs)
         task = task_at(tasks, state.task_index)
-        chosen = policy(world, key_action, state.inner, task)
+        chosen = policy(world, key_action, state.inner, task, oracle)
         out = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, chosen, tasks)
         return (out.obs, out.state), (obs, state.inner, step_keys, task)
 
