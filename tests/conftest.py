@@ -40,12 +40,19 @@ def pytest_runtest_logfinish(nodeid, location):
 
 
 # The heaviest files first (longest first): with `--dist loadfile` the two workers take
-# files in collection order, and a heavy file collected last (test_world_contract.py)
-# kept one worker busy while the other idled at the end. Order from per-file durations
-# of a cold suite (session 9; benchmarks/suite_compiles.py shows where a file's time goes).
-HEAVY_FIRST = ("test_careers.py", "test_world_contract.py", "test_fleet.py", "test_runs.py",
-               "test_errands.py", "test_report.py", "test_executor_ray.py",
-               "test_field_worlds.py", "test_apprentice.py", "test_learner_pieces.py")
+# files in collection order (`--no-loadscope-reorder` in pyproject.toml: without it xdist
+# reorders files by their number of tests, and this order had no effect), and a heavy file
+# collected last kept one worker busy while the other idled at the end. Order from the
+# per-file durations of a cold suite (session 13; benchmarks/suite_compiles.py shows where a
+# file's time goes), except that a file whose programs others reuse through the persistent
+# compilation cache comes before them: test_runs' tiny corridor train, eval and career
+# before test_careers, test_cli and test_executor_ray; test_world_contract's task samplers
+# before test_task_samplers.
+HEAVY_FIRST = ("test_world_contract.py", "test_runs.py", "test_field_worlds.py",
+               "test_apprentice.py", "test_careers.py", "test_networks.py", "test_fleet_ray.py",
+               "test_errands.py", "test_learner_pieces.py", "test_task_samplers.py",
+               "test_conflict.py", "test_train.py", "test_studies.py", "test_controls.py",
+               "test_cli.py", "test_exam.py")
 
 
 def pytest_collection_modifyitems(config, items):

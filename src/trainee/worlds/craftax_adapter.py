@@ -35,6 +35,7 @@ from flax import struct
 
 from trainee.runtime.extras import import_extra
 from trainee.worlds.base import Box, Discrete, Step, World
+from trainee.worlds.padded_tasks import check_partitionable, first, padded_size
 
 HELDOUT_START = 1 << 24  # first held-out seed; train seeds stay far below it
 _SEED_CAP = (1 << 31) - 1  # seeds are int32
@@ -149,9 +150,13 @@ class CraftaxClassic(World):
         if level not in (None, 0):
             raise ValueError(f"{self.name} level must be in 0..0, got {level}")
         low, high = (0, self.num_train_levels) if split == "train" else (HELDOUT_START, _SEED_CAP)
-        seeds = jax.random.randint(key, (n,), low, high, dtype=jnp.int32)
-        start_obs, start = self._starts(seeds)
-        return CraftaxTask(seed=seeds, difficulty=jnp.zeros((n,), jnp.float32),
+        # Drawn and generated for a padded batch, the first n kept: the same seeds and
+        # worlds (trainee.worlds.padded_tasks), one compiled generation for every n up to
+        # a power of two (each n compiled its own: 10-25 s cold)
+        check_partitionable()
+        seeds = jax.random.randint(key, (padded_size(n),), low, high, dtype=jnp.int32)
+        start_obs, start = first(self._starts(seeds), n)
+        return CraftaxTask(seed=seeds[:n], difficulty=jnp.zeros((n,), jnp.float32),
                            start_obs=start_obs, start=start)
 
     def is_train(self, task):
