@@ -31,10 +31,10 @@ CONFIG = FleetConfig(world="corridor", instances=2, jobs=(0, 3), merge="diloco",
                      hp=HP, pool_size=4, eval_tasks=4, eval_episodes=1, seeds=1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_ray():
     yield ray
-    ray.shutdown()
+    ray.shutdown()  # session scope: tests/test_executor_ray.py may run after this module
 
 
 def close(a, b) -> None:
