@@ -8,8 +8,9 @@ from trainee.cli import main
 
 # tests/test_runs.py's train and eval (its module fixture runs early in the suite), so the
 # compilation cache serves their programs
-TRAIN = ["--world", "corridor", "--total-steps", "512", "--num-envs", "8", "--num-steps", "16",
-         "--hidden", "16", "--seeds", "2", "--num-tasks", "16"]
+TRAIN = ["--world", "corridor", "--total-steps", "256", "--num-envs", "8", "--num-steps", "16",
+         "--hidden", "16", "--seeds", "2", "--num-tasks", "16", "--update-epochs", "1",
+         "--num-minibatches", "1"]
 
 
 def test_train_eval_show_end_to_end(tmp_path, capsys):
@@ -30,8 +31,9 @@ def test_train_eval_show_end_to_end(tmp_path, capsys):
 def test_config_file_sets_fields_and_flags_override(tmp_path):
     config = tmp_path / "c.yaml"
     # TRAIN's shapes (the flag makes the seeds 2), so the compilation cache serves its programs
-    config.write_text("world: corridor\ntotal_steps: 512\nnum_envs: 8\nnum_steps: 16\n"
-                      "hidden: 16\nseeds: 1\nnum_tasks: 16\nlr: 0.01\n")
+    config.write_text("world: corridor\ntotal_steps: 256\nnum_envs: 8\nnum_steps: 16\n"
+                      "hidden: 16\nupdate_epochs: 1\nnum_minibatches: 1\nseeds: 1\n"
+                      "num_tasks: 16\nlr: 0.01\n")
     out = tmp_path / "run"
     assert main(["train", "--config", str(config), "--seeds", "2", "--out", str(out)]) == 0
     stored = json.loads((out / "config.json").read_text())

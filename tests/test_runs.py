@@ -19,8 +19,12 @@ def made(tmp_path_factory):
     """A train, a career (from a YAML file, deleted afterwards), a fleet and a study
     run, all in one directory (one database)."""
     root = tmp_path_factory.mktemp("runs")
-    assert main(["train", "--world", "corridor", "--total-steps", "512", "--num-envs", "8",
+    # the career's learner below (2 updates, 1 epoch, 1 minibatch): its init and chunk
+    # programs are the train's (the compile logs showed each compiled twice when the train
+    # ran 4 updates of 4 epochs x 4 minibatches)
+    assert main(["train", "--world", "corridor", "--total-steps", "256", "--num-envs", "8",
                  "--num-steps", "16", "--hidden", "16", "--seeds", "2", "--num-tasks", "16",
+                 "--update-epochs", "1", "--num-minibatches", "1",
                  "--out", str(root / "train")]) == 0
     assert main(["eval", "--run", str(root / "train"), "--split", "longer", "--num-tasks",
                  "4", "--episodes", "1"]) == 0
