@@ -150,9 +150,11 @@ class CraftaxClassic(World):
         if level not in (None, 0):
             raise ValueError(f"{self.name} level must be in 0..0, got {level}")
         low, high = (0, self.num_train_levels) if split == "train" else (HELDOUT_START, _SEED_CAP)
-        # Drawn and generated for a padded batch, the first n kept: the same seeds and
-        # worlds (trainee.worlds.padded_tasks), one compiled generation for every n up to
-        # a power of two (each n compiled its own: 10-25 s cold)
+        # Drawn and generated for a padded batch, the first n kept (trainee.worlds.
+        # padded_tasks): one compiled generation for every n up to a power of two (each n
+        # compiled its own, 10-25 s cold), and a task does not depend on how many are drawn
+        # with it. The tasks of n <= 64 and of powers of two are those drawn before, bit for
+        # bit; other n > 64 differ past row 64 (docs/worlds/craftax.md, session 14).
         check_partitionable()
         seeds = jax.random.randint(key, (padded_size(n),), low, high, dtype=jnp.int32)
         start_obs, start = first(self._starts(seeds), n)
