@@ -154,7 +154,7 @@ class CraftaxClassic(World):
         # padded_tasks): one compiled generation for every n up to a power of two (each n
         # compiled its own, 10-25 s cold), and a task does not depend on how many are drawn
         # with it. The tasks of n <= 64 and of powers of two are those drawn before, bit for
-        # bit; other n > 64 differ past row 64 (docs/worlds/craftax.md, session 14).
+        # bit; for other n > 64 rows 8 on differ (docs/worlds/craftax.md, session 14).
         check_partitionable()
         seeds = jax.random.randint(key, (padded_size(n),), low, high, dtype=jnp.int32)
         start_obs, start = first(self._starts(seeds), n)
