@@ -56,6 +56,7 @@ Reading: only `objects-leg` unblocks -> binding (1); only `objects-noswap` -> tr
 -> either fix suffices alone; neither -> neither alone suffices (they may act together, or
 something else blocks, e.g. the fetch among look-alikes: see *picked*). Nothing is tuned
 after a result; results in docs/worlds/errands.md, "Session 14: binding or trap".
+Applied: seed 0 ran 14:16-15:00 UTC (ended by 15:15), so seed 1 ran, 15:12 UTC on.
 """
 
 from __future__ import annotations
