@@ -273,3 +273,34 @@ def test_jitted_tasks_are_the_eager_tasks_bit_for_bit(world):
             for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
                 assert a.dtype == b.dtype and a.shape == b.shape, split
                 np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=split)
+
+
+def test_deliver_leg_option_hides_the_named_object_once_carried(world):
+    # Deliver object 1 (at (0, 2)) to goal 0: once it is carried, the sub-goal's object
+    # kind and colour read zero under `deliver_leg`; every other unit is the default's.
+    task = scenario(world, chain_verb=jnp.array([DELIVER, FETCH, FETCH, FETCH]))
+    leg = Errands(deliver_leg=True)
+    first = ENTITY_SIZE + 7 + 3  # the sub-goal's object kind (3) and colour (4)
+    for i, steps in enumerate([[], [RIGHT, RIGHT]]):
+        (state, _), (other, _) = play(world, task, steps), play(leg, task, steps)
+        base, obs = np.asarray(world.observe(state, task)), np.asarray(leg.observe(other, task))
+        hidden = obs[first:first + 7] if i else base[first:first + 7]
+        assert hidden.sum() == (0 if i else 2)  # one-hot kind + colour before the pickup
+        assert np.array_equal(np.delete(base, np.s_[first:first + 7]),
+                              np.delete(obs, np.s_[first:first + 7]))
+
+
+def test_carry_blocks_option_keeps_the_delivery(world):
+    # Carrying the deliver's object 1, bump object 2 at (2, 2): the default swaps, the
+    # option leaves the agent carrying 1 in place; a fetch's carried object still swaps.
+    deliver = scenario(world, chain_verb=jnp.array([DELIVER, FETCH, FETCH, FETCH]))
+    path = [RIGHT, RIGHT, DOWN, RIGHT, DOWN]  # pick up (0, 2), go to (1, 2), bump (2, 2)
+    blocks = Errands(carry_blocks=True)
+    swapped, _ = play(world, deliver, path)
+    kept, _ = play(blocks, deliver, path)
+    assert int(swapped.carried) == 2 and int(kept.carried) == 1
+    assert int(kept.agent) == cell(1, 2) and int(kept.object_status[2]) == 0  # on the floor
+    chain = deliver.replace(chain_verb=jnp.array([FETCH, DELIVER, FETCH, FETCH]),
+                            chain_len=jnp.int32(2))  # fetch 1, then deliver 2
+    state, _ = play(blocks, chain, path)
+    assert int(state.carried) == 2

@@ -80,6 +80,7 @@ from trainee.worlds.errands_core import (  # noqa: F401  (re-exported)
     _offset,
     _vector,
     blocked_floor,
+    holding_delivery,
     neighbour,
 )
 from trainee.worlds.errands_tasks import (
@@ -110,6 +111,14 @@ class Errands(World):
         EntityGroup("creature", 14 + NUM_OBJECTS * 11 + NUM_GOALS * 7, NUM_CREATURES, 3),
     ))
 
+    def __init__(self, *, deliver_leg: bool = False, carry_blocks: bool = False):
+        """Opt-in variants, both off by default (then the programs are the default's,
+        bit for bit), for session 14's "binding or trap" study (docs/worlds/errands.md):
+        `deliver_leg`: while the agent carries the object its current deliver names, the
+        sub-goal's object kind and colour read zero (the sub-goal names only the tile);
+        `carry_blocks`: meanwhile other objects block like walls (no swap)."""
+        self.deliver_leg, self.carry_blocks = bool(deliver_leg), bool(carry_blocks)
+
     @property
     def observation_space(self) -> Box:
         return Box(-1.0, 1.0, (ENTITY_SIZE + VECTOR_SIZE,))
@@ -119,7 +128,8 @@ class Errands(World):
         return Discrete(5)
 
     def observe(self, state: ErrandsState, task: ErrandsTask) -> jax.Array:
-        return jnp.concatenate([_entities(state, task), _vector(state, task)])
+        return jnp.concatenate([_entities(state, task),
+                                _vector(state, task, self.deliver_leg)])
 
     def initial_state(self, task: ErrandsTask) -> ErrandsState:
         """The start of every episode of `task` (only the creatures' walk is random)."""
@@ -145,7 +155,7 @@ class Errands(World):
         directions = (words[0] // CREATURE_DIGITS) % 5  # (NUM_CREATURES,) base-5 digits
         slipped = (words[1] >> 8).astype(jnp.float32) / 2.0**24 < task.slip
         action = jnp.where(slipped, (words[1] & 3).astype(jnp.int32), action)
-        state, harm = _move_agent(state, action, task)
+        state, harm = _move_agent(state, action, task, self.carry_blocks)
         state, done = _advance_chain(state, task)
         state = _move_creatures(state, directions.astype(jnp.int32), task)
         state = state.replace(t=state.t + 1)

@@ -70,13 +70,24 @@ def blocked_floor(cell, state: ErrandsState, task: ErrandsTask) -> jax.Array:
     return wall_at(cell, task) | closed_door | objects
 
 
-def _move_agent(state: ErrandsState, action, task: ErrandsTask):
-    """The agent's action: walk, pick up / swap, open a door, or harm a creature."""
+def holding_delivery(state: ErrandsState, task: ErrandsTask) -> jax.Array:
+    """() bool: the current sub-goal is a deliver and the agent carries its object."""
+    index = jnp.minimum(state.progress, MAX_CHAIN - 1)
+    return (task.chain_verb[index] == DELIVER) & (state.carried == task.chain_object[index])
+
+
+def _move_agent(state: ErrandsState, action, task: ErrandsTask, carry_blocks: bool = False):
+    """The agent's action: walk, pick up / swap, open a door, or harm a creature.
+    `carry_blocks` (opt-in, `Errands(carry_blocks=True)`): while `holding_delivery`,
+    objects block like walls instead of being swapped in."""
     target, inside = neighbour(state.agent, action)
     moving = inside & (action != STAY)
     slots = jnp.arange(NUM_OBJECTS)
     hit_object = (state.object_cell == target) & (state.object_status == FLOOR)
-    picks = moving & jnp.any(hit_object)
+    on_object = jnp.any(hit_object)
+    picks = moving & on_object
+    if carry_blocks:  # a Python branch: off, the traced program is the default's
+        picks = picks & ~holding_delivery(state, task)
     hit = jnp.argmax(hit_object)
     creature = jnp.any((state.creature_cell == target) & task.creature_present)
     harm = moving & creature
@@ -85,7 +96,7 @@ def _move_agent(state: ErrandsState, action, task: ErrandsTask):
     swapped_out = picks & (slots == state.carried)
     status = jnp.where(picks & (slots == hit), CARRIED, state.object_status)
     status = jnp.where(swapped_out, FLOOR, status)
-    walks = moving & ~picks & ~creature & ~closed_door & ~wall_at(target, task)
+    walks = moving & ~on_object & ~creature & ~closed_door & ~wall_at(target, task)
     state = state.replace(
         agent=jnp.where(walks, target, state.agent),
         object_cell=jnp.where(swapped_out, target, state.object_cell),
@@ -167,10 +178,12 @@ def _entities(state: ErrandsState, task: ErrandsTask) -> jax.Array:
     ])
 
 
-def _vector(state: ErrandsState, task: ErrandsTask) -> jax.Array:
+def _vector(state: ErrandsState, task: ErrandsTask, deliver_leg: bool = False) -> jax.Array:
     """(VECTOR_SIZE,): what the agent carries, the current sub-goal and the time left
     (steps before truncation / MAX_STEPS: the limit differs per task, so without it the
-    state would not be Markov; Pardo et al. 2018, "Time Limits in RL")."""
+    state would not be Markov; Pardo et al. 2018, "Time Limits in RL").
+    `deliver_leg` (opt-in, `Errands(deliver_leg=True)`): while `holding_delivery`, the
+    sub-goal's object kind and colour read zero, so it names only the goal tile."""
     carrying = state.carried >= 0
     slot = jnp.maximum(state.carried, 0)
     index = jnp.minimum(state.progress, MAX_CHAIN - 1)
@@ -180,12 +193,16 @@ def _vector(state: ErrandsState, task: ErrandsTask) -> jax.Array:
     goal_colour = task.goal_colour[task.chain_goal[index]]
     left = jnp.clip(task.chain_len - 1 - state.progress, 0, 3)
     hot = lambda i, n, on=True: jax.nn.one_hot(i, n) * on
+    kind_on, colour_on = ~is_open, True
+    if deliver_leg:  # a Python branch: off, the traced program is the default's
+        named = ~holding_delivery(state, task)
+        kind_on, colour_on = kind_on & named, named
     return jnp.concatenate([
         hot(task.object_kind[slot], len(KINDS), carrying),
         hot(task.object_colour[slot], len(COLOURS), carrying),
         hot(verb, len(VERBS)),
-        hot(task.object_kind[obj], len(KINDS), ~is_open),
-        hot(target_colour, len(COLOURS)),
+        hot(task.object_kind[obj], len(KINDS), kind_on),
+        hot(target_colour, len(COLOURS), colour_on),
         hot(goal_colour, len(COLOURS), verb == DELIVER),
         hot(left, 4),
         ((task.time_limit - state.t) / MAX_STEPS)[None],
