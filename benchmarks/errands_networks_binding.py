@@ -61,14 +61,13 @@ Applied: seed 0 ran 14:16-15:00 UTC (ended by 15:15), so seed 1 ran, 15:12 UTC o
 
 from __future__ import annotations
 
-import argparse
 import json
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 from errands_networks import parse_deadline, train_in_turn
-from errands_networks_deliver import Arm, arm_tasks, single_delivers
+from errands_networks_deliver import Arm, arm_tasks, parse_arm_run, single_delivers
 
 from trainee.evaluate import agent_policy
 from trainee.learners import sample_act
@@ -145,15 +144,7 @@ def reference_lines(worlds: dict, tests: dict, key) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--total-steps", type=int, default=1_000_000)
-    parser.add_argument("--eval-every", type=int, default=250_000)
-    parser.add_argument("--deadline", help="HH:MM UTC: start no chunk that would end later")
-    parser.add_argument("--seed", type=int, default=0, help="init and rollout key")
-    parser.add_argument("--pool", type=int, default=4096)
-    parser.add_argument("--eval-tasks", type=int, default=512)
-    args = parser.parse_args()
+    args = parse_arm_run(__doc__.splitlines()[0], ARMS)
     worlds = {arm: Errands(**ARMS[arm][1]) for arm in args.arms}
     base = Errands()
     views = single_delivers(base, jax.random.key(7), args.eval_tasks)

@@ -159,16 +159,21 @@ def reference_lines(world, tests: dict, key) -> list[dict]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+def parse_arm_run(description: str, arms) -> argparse.Namespace:
+    """The command line of an arm-by-arm run (this script's, errands_networks_binding's)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--arms", nargs="+", default=list(arms), choices=list(arms))
     parser.add_argument("--total-steps", type=int, default=1_000_000)
     parser.add_argument("--eval-every", type=int, default=250_000)
     parser.add_argument("--deadline", help="HH:MM UTC: start no chunk that would end later")
     parser.add_argument("--seed", type=int, default=0, help="init and rollout key")
     parser.add_argument("--pool", type=int, default=4096)
     parser.add_argument("--eval-tasks", type=int, default=512)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_arm_run(__doc__.splitlines()[0], ARMS)
     world = make("errands")
     views = single_delivers(world, jax.random.key(7), args.eval_tasks)
     tests = {arm: arm_tasks(*views, arm) for arm in args.arms}
