@@ -48,6 +48,10 @@ class Instance:
         self.train = jax.jit(lambda s, t, h: run_updates(program.learner_with(h), s, t,
                                                          merge_every)[0])
 
+    def compile(self) -> None:
+        """Compile the round's program now (into the persistent compilation cache)."""
+        self.train = self.train.lower(self.state, self.pool, self.hp).compile()
+
     def run_round(self, params):
         """Take `params` (None: keep mine), run K updates, return my parameters."""
         if params is not None:
@@ -89,6 +93,11 @@ def run_fleet_on_ray(hp: LearnerConfig, world: str, choice: RuleChoice, merge_ev
                                    for i in range(n)], cpus_per_instance)
     merged_ref, merged = None, None
     try:
+        # One actor compiles first; on one machine (or a shared cache directory) the
+        # others then load its program from the persistent cache instead of compiling
+        # the same program at once (2 instances on 2 cores: half the compile CPU).
+        ray.get(actors[0].call.remote("compile"))
+        ray.get([a.call.remote("compile") for a in actors[1:]])
         for _ in range(rounds):
             params = ray.get([a.call.remote("run_round", merged_ref) for a in actors])
             if not merging:
