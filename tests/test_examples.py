@@ -15,7 +15,10 @@ from trainee.worlds import make
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "nstep_ppo.py"
 NAME = f"{EXAMPLE}:make"
-TINY = LearnerConfig(learner=NAME, total_steps=16 * 32 * 8, num_envs=16, num_steps=32, lr=1e-3)
+# 8 updates on the careers' tiny shapes (one epoch of one minibatch): the plumbing of a
+# user's learner is checked, not its learning, so its programs are as small as they come
+TINY = LearnerConfig(learner=NAME, total_steps=8 * 16 * 8, num_envs=8, num_steps=16, lr=1e-3,
+                     hidden=16, update_epochs=1, num_minibatches=1)
 
 
 def example_module():
