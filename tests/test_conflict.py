@@ -41,7 +41,9 @@ def test_lane_rule_decides_success():
     tasks = world.tasks(key, "train", 64, level=0)
     ruled = jax.tree.map(lambda *x: jnp.concatenate(x), *[
         tasks.replace(lane=jnp.full((64,), lane, jnp.float32)) for lane in (0, -1, 1)])
-    records = evaluate(world, straight, key, ruled, 1)  # one compile for the three rules
+    # one compiled program for the three rules (played op by op, the reset's ~150 eager
+    # ops compiled one by one: 37 s of the test's 50 s cold)
+    records = jax.jit(lambda k, t: evaluate(world, straight, k, t, 1))(key, ruled)
     free, right, left = np.split(np.asarray(records.success[:, 0]), 3)
     length = np.split(np.asarray(records.length[:, 0]), 3)
     assert free.mean() > 0.5 and right.any() and left.any()
@@ -56,8 +58,9 @@ def test_cue_is_appended_and_absent_by_default():
     assert plain.observation_space.shape == inner.observation_space.shape
     assert cued.observation_space.shape == (inner.observation_space.shape[0] + 2,)
     tasks = with_layout(cued.tasks(jax.random.key(0), "train", 2), 0, (1.0, -1.0))
-    obs, _ = cued.reset(jax.random.key(1), task_at(tasks, 0))
-    inner_obs, _ = inner.reset(jax.random.key(1), task_at(tasks.inner, 0))
+    # jitted: op by op each of the resets' ~150 ops compiled on its own (13 s cold)
+    obs, _ = jax.jit(cued.reset)(jax.random.key(1), task_at(tasks, 0))
+    inner_obs, _ = jax.jit(inner.reset)(jax.random.key(1), task_at(tasks.inner, 0))
     np.testing.assert_array_equal(obs, np.concatenate([inner_obs, [1.0, -1.0]]))
     with pytest.raises(ValueError, match="cue"):
         with_layout(tasks, 0, (1.0,))
@@ -137,5 +140,6 @@ def test_career_jobs_get_their_rule_and_cue():
     assert (np.asarray(tasks.inner.lane) == job.tasks["lane"]).all()
     assert (np.asarray(tasks.cue) == job.cue).all()
     assert (np.asarray(tasks.layout) != np.arange(world.action_space.n)).any()
-    records = evaluate(world, oracle_policy(world), jax.random.key(1), tasks, 1)
+    records = jax.jit(lambda k, t: evaluate(world, oracle_policy(world), k, t, 1))(
+        jax.random.key(1), tasks)  # one program, not the reset's eager ops one by one
     assert records.success.mean() == 1.0
