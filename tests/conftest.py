@@ -8,7 +8,11 @@ jax.config.update(
     "jax_compilation_cache_dir",
     os.environ.get("TRAINEE_CACHE", os.path.expanduser("~/.cache/trainee/jax")),
 )
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+# Every program, however small: the two workers compile many of the same small programs
+# (ops run one by one, tiny helpers), and ~3,000 compiles under 0.5 s were ~300 s of a cold
+# suite's CPU (session 14). Measured on six test files, -n 2, cold, two pairs in turn:
+# 0.83-0.87x the CPU, 0.81-0.91x the wall (benchmarks/README.md, "Session 15").
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 # `TRAINEE_TEST_COMPILES=<dir>`: every test's XLA compiles (name, seconds, loaded from the
 # persistent cache or not) go to <dir>/<worker>.jsonl, read by benchmarks/suite_compiles.py
