@@ -12,7 +12,7 @@ import pytest
 from trainee.careers import CareerConfig, load_career
 from trainee.careers.career import CONFLICT_FLEET, Career, Job, career_worlds, job_tasks
 from trainee.careers.conflict import believed, cross_job_matrix, eval_sets, oracle_matrix
-from trainee.evaluate import evaluate, oracle_policy
+from trainee.evaluate import evaluate_policy, oracle_policy
 from trainee.fleet import PRESETS, job_family, job_pools, make_world, run_fleet_experiment
 from trainee.learners import LearnerConfig
 from trainee.worlds import make
@@ -43,7 +43,7 @@ def test_lane_rule_decides_success():
         tasks.replace(lane=jnp.full((64,), lane, jnp.float32)) for lane in (0, -1, 1)])
     # one compiled program for the three rules (played op by op, the reset's ~150 eager
     # ops compiled one by one: 37 s of the test's 50 s cold)
-    records = jax.jit(lambda k, t: evaluate(world, straight, k, t, 1))(key, ruled)
+    records = evaluate_policy(world, straight, key, ruled, 1)
     free, right, left = np.split(np.asarray(records.success[:, 0]), 3)
     length = np.split(np.asarray(records.length[:, 0]), 3)
     assert free.mean() > 0.5 and right.any() and left.any()
@@ -140,6 +140,6 @@ def test_career_jobs_get_their_rule_and_cue():
     assert (np.asarray(tasks.inner.lane) == job.tasks["lane"]).all()
     assert (np.asarray(tasks.cue) == job.cue).all()
     assert (np.asarray(tasks.layout) != np.arange(world.action_space.n)).any()
-    records = jax.jit(lambda k, t: evaluate(world, oracle_policy(world), k, t, 1))(
-        jax.random.key(1), tasks)  # one program, not the reset's eager ops one by one
+    # one program, not the reset's eager ops one by one
+    records = evaluate_policy(world, oracle_policy(world), jax.random.key(1), tasks, 1)
     assert records.success.mean() == 1.0
